@@ -1,0 +1,746 @@
+//! The pre-registered [`Frame`]: question, hypothesis, baseline, 1–3 arms with one change each,
+//! metric, threshold and loss floor, slices, failure-mode taxonomy, severity, trials, α, power,
+//! split ratios, seed and failure policy — and its validation ([`FrameError`], G2, G3, G5, G6, G9,
+//! G10, G25). A frame is built with [`Frame::builder`] or deserialized, and checked by
+//! [`Frame::validate`] (which [`crate::Experiment::new`] always calls).
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+
+/// The deployed behaviour every arm is compared against (G2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Baseline {
+    /// Arm id of the baseline.
+    pub id: String,
+    /// Where the deployed behaviour lives: `src/x.rs:42`, a URL, a commit.
+    pub source: String,
+}
+
+/// A candidate arm: its parent (the baseline or an earlier arm) and its ONE change (G3).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArmPlan {
+    /// Arm id.
+    pub id: String,
+    /// The arm it changes: the baseline's id or an earlier arm's.
+    pub parent: String,
+    /// The single change, in one sentence.
+    pub change: String,
+    /// A negative control (G4): expected to show no change.
+    #[serde(default)]
+    pub negative_control: bool,
+}
+
+/// The primary metric and its scorer (G5, G11).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Metric {
+    /// Metric name, e.g. "exact-match accuracy".
+    pub name: String,
+    /// Scorer / judge id, e.g. "exact", "normalized", "llm:gpt-4o".
+    pub scorer: String,
+    /// The rubric text of an LLM judge (locked by the registration, G8).
+    #[serde(default)]
+    pub rubric: Option<String>,
+    /// At most two secondary metrics.
+    #[serde(default)]
+    pub secondaries: Vec<String>,
+}
+
+/// The effect that justifies shipping.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Effect {
+    /// Absolute percentage points, e.g. 5.0 = +5pp.
+    AbsolutePp(f64),
+    /// Relative to the baseline's score, in percent, e.g. 10.0 = +10% of the baseline.
+    RelativePct(f64),
+}
+
+impl Effect {
+    /// The threshold as a fraction of the score scale, given the baseline's score (a fraction).
+    ///
+    /// ```
+    /// use itera_core::Effect;
+    /// assert_eq!(Effect::AbsolutePp(5.0).as_fraction(0.6), 0.05);
+    /// assert!((Effect::RelativePct(10.0).as_fraction(0.6) - 0.06).abs() < 1e-12);
+    /// ```
+    pub fn as_fraction(&self, baseline_score: f64) -> f64 {
+        match *self {
+            Effect::AbsolutePp(pp) => pp / 100.0,
+            Effect::RelativePct(pct) => baseline_score * pct / 100.0,
+        }
+    }
+}
+
+/// How R1 reads the threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum ThresholdRule {
+    /// Δ ≥ T and the CI excludes 0.
+    #[default]
+    Point,
+    /// CI lower bound ≥ T.
+    CiLower,
+}
+
+/// Threshold and per-slice loss floor (G6): read at the verdict only from the registration.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Threshold {
+    /// The effect that justifies shipping.
+    pub effect: Effect,
+    /// How R1 applies it.
+    #[serde(default)]
+    pub rule: ThresholdRule,
+    /// No major slice's CI lower bound may fall below this (pp, ≤ 0), e.g. -2.0.
+    pub slice_loss_floor_pp: f64,
+}
+
+/// One category of the failure-mode taxonomy (G9).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FailureMode {
+    /// Category id, e.g. `transfer_as_revenue`.
+    pub id: String,
+    /// Severity weight (> 0); the heaviest category is the one R4 protects.
+    pub weight: f64,
+    /// What the category means.
+    #[serde(default)]
+    pub description: String,
+}
+
+/// The per-row severity field and its cap (G10).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeveritySpec {
+    /// The data column (or row field) holding per-row impact.
+    pub field: String,
+    /// Severities above the cap count as the cap.
+    pub cap: f64,
+}
+
+/// Train / dev / test shares (default 30/50/20).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SplitRatios {
+    /// Train share: rows shown in full while iterating.
+    pub train: f64,
+    /// Dev share: rows scored while iterating (scores only, G17).
+    pub dev: f64,
+    /// Test share: sealed until the verdict (G15).
+    pub test: f64,
+}
+
+impl Default for SplitRatios {
+    fn default() -> Self {
+        SplitRatios {
+            train: 0.3,
+            dev: 0.5,
+            test: 0.2,
+        }
+    }
+}
+
+/// How a call that still fails after retries is scored (G31): never silently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailurePolicy {
+    /// The failed call scores 0 and is counted.
+    #[default]
+    ScoreZero,
+    /// The (arm, row) pair is excluded from comparisons and the count is reported.
+    Exclude,
+}
+
+/// The pre-registration. Nothing in it may change after [`crate::Experiment::register`] (G7).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Frame {
+    /// Short experiment name (used in directory names).
+    pub name: String,
+    /// The question, one sentence.
+    pub question: String,
+    /// The hypothesis, one sentence.
+    pub hypothesis: String,
+    /// The deployed behaviour.
+    pub baseline: Baseline,
+    /// 1–3 candidate arms.
+    pub arms: Vec<ArmPlan>,
+    /// Primary metric and scorer.
+    pub metric: Metric,
+    /// Threshold, rule and loss floor.
+    pub threshold: Threshold,
+    /// Slices R3 checks; empty means every slice in the data.
+    #[serde(default)]
+    pub major_slices: Vec<String>,
+    /// Failure-mode taxonomy: empty, or 3–5 categories.
+    #[serde(default)]
+    pub failure_modes: Vec<FailureMode>,
+    /// Severity field, required when impact varies more than 5× (G10).
+    #[serde(default)]
+    pub severity: Option<SeveritySpec>,
+    /// Trials per (arm, row); ≥ 3 unless `deterministic`.
+    pub trials: u32,
+    /// The arms are declared deterministic (allows fewer than 3 trials, G25).
+    #[serde(default)]
+    pub deterministic: bool,
+    /// Significance level (CI level is 1 − α).
+    pub alpha: f64,
+    /// Target power for the power check (G20).
+    pub power: f64,
+    /// Split shares.
+    pub split: SplitRatios,
+    /// Seed for the split and per-call seeds (G14).
+    pub seed: u64,
+    /// How calls that fail after retries are scored (G31).
+    pub failure_policy: FailurePolicy,
+    /// Rows are synthetic, generated from a known source of truth (G13, G18).
+    #[serde(default)]
+    pub synthetic_source: bool,
+}
+
+/// What is wrong with a frame, and how to fix it.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FrameError {
+    /// A required field is missing or blank.
+    #[error("frame field '{0}' is missing or empty: fill it in before registering")]
+    Missing(&'static str),
+    /// The baseline has no source reference (G2).
+    #[error("baseline '{0}' has no source reference (G2): give the deployed code's location, e.g. src/prompt.rs:42")]
+    BaselineWithoutSource(String),
+    /// Not 1–3 candidate arms (G3).
+    #[error("{0} candidate arms registered (G3): an experiment compares the baseline with 1 to 3 arms; split the rest into another experiment")]
+    ArmCount(usize),
+    /// Two arms (or an arm and the baseline) share an id.
+    #[error("arm id '{0}' is used twice: give every arm, and the baseline, its own id")]
+    DuplicateArm(String),
+    /// An arm's parent is neither the baseline nor an earlier arm (G3).
+    #[error("arm '{arm}' names parent '{parent}', which is neither the baseline nor an arm declared before it")]
+    UnknownParent {
+        /// The arm.
+        arm: String,
+        /// The parent it names.
+        parent: String,
+    },
+    /// An arm does not state its one change (G3).
+    #[error("arm '{0}' does not state its change (G3): describe the ONE thing it changes versus its parent")]
+    NoChange(String),
+    /// More than two secondary metrics (G5).
+    #[error("{0} secondary metrics (G5): keep one primary metric and at most two secondaries")]
+    TooManySecondaries(usize),
+    /// Threshold or loss floor out of range (G6).
+    #[error("threshold: {0}")]
+    BadThreshold(String),
+    /// Taxonomy size outside 3–5 (G9).
+    #[error("failure-mode taxonomy has {0} categories (G9): register 3 to 5, or none")]
+    TaxonomySize(usize),
+    /// A failure-mode category is malformed.
+    #[error("failure mode '{id}': {why}")]
+    BadFailureMode {
+        /// The category.
+        id: String,
+        /// What is wrong.
+        why: String,
+    },
+    /// The severity spec is malformed (G10).
+    #[error("severity spec: {0}")]
+    BadSeverity(String),
+    /// Too few trials for non-deterministic arms (G25).
+    #[error("{0} trial(s) per arm (G25): non-deterministic arms need at least 3; set deterministic = true only if every arm returns the same output for the same input")]
+    TooFewTrials(u32),
+    /// α or power outside (0, 1), or a bad split.
+    #[error("{field} = {value}: {why}")]
+    OutOfRange {
+        /// The field.
+        field: &'static str,
+        /// The value given.
+        value: f64,
+        /// The allowed range.
+        why: &'static str,
+    },
+    /// A major slice is listed twice or empty.
+    #[error("major slice '{0}' is listed twice or is empty")]
+    BadMajorSlice(String),
+}
+
+impl Frame {
+    /// Starts a frame with its three sentences; the builder fills defaults (3 trials, α = 0.05,
+    /// power 0.8, 30/50/20 split, failed calls score 0, point rule).
+    pub fn builder(
+        name: impl Into<String>,
+        question: impl Into<String>,
+        hypothesis: impl Into<String>,
+    ) -> FrameBuilder {
+        FrameBuilder::new(name.into(), question.into(), hypothesis.into())
+    }
+
+    /// The CI level, 1 − α.
+    pub fn ci_level(&self) -> f64 {
+        1.0 - self.alpha
+    }
+
+    /// Every arm id, baseline first.
+    pub fn arm_ids(&self) -> Vec<&str> {
+        std::iter::once(self.baseline.id.as_str())
+            .chain(self.arms.iter().map(|a| a.id.as_str()))
+            .collect()
+    }
+
+    /// The heaviest failure-mode category (the one R4 protects), if a taxonomy is registered.
+    pub fn highest_severity_mode(&self) -> Option<&FailureMode> {
+        self.failure_modes
+            .iter()
+            .max_by(|a, b| a.weight.total_cmp(&b.weight))
+    }
+
+    /// Checks every registration rule; the first violation is returned.
+    ///
+    /// ```
+    /// use itera_core::{Frame, FrameError};
+    /// let mut f = Frame::builder("n", "q?", "h.")
+    ///     .baseline("v1", "src/a.rs:1").arm("v2", "v1", "one change")
+    ///     .metric("acc", "exact").threshold_pp(5.0).slice_loss_floor_pp(-2.0)
+    ///     .build().unwrap();
+    /// f.trials = 1;
+    /// assert_eq!(f.validate(), Err(FrameError::TooFewTrials(1)));
+    /// ```
+    pub fn validate(&self) -> Result<(), FrameError> {
+        for (field, value) in [
+            ("name", &self.name),
+            ("question", &self.question),
+            ("hypothesis", &self.hypothesis),
+            ("baseline.id", &self.baseline.id),
+            ("metric.name", &self.metric.name),
+            ("metric.scorer", &self.metric.scorer),
+        ] {
+            if value.trim().is_empty() {
+                return Err(FrameError::Missing(field));
+            }
+        }
+        if self.baseline.source.trim().is_empty() {
+            return Err(FrameError::BaselineWithoutSource(self.baseline.id.clone()));
+        }
+        if self.arms.is_empty() || self.arms.len() > 3 {
+            return Err(FrameError::ArmCount(self.arms.len()));
+        }
+        let mut known: BTreeSet<&str> = BTreeSet::from([self.baseline.id.as_str()]);
+        for arm in &self.arms {
+            if arm.id.trim().is_empty() {
+                return Err(FrameError::Missing("arms.id"));
+            }
+            if !known.contains(arm.parent.as_str()) {
+                return Err(FrameError::UnknownParent {
+                    arm: arm.id.clone(),
+                    parent: arm.parent.clone(),
+                });
+            }
+            if !known.insert(arm.id.as_str()) {
+                return Err(FrameError::DuplicateArm(arm.id.clone()));
+            }
+            if arm.change.trim().is_empty() {
+                return Err(FrameError::NoChange(arm.id.clone()));
+            }
+        }
+        if self.metric.secondaries.len() > 2 {
+            return Err(FrameError::TooManySecondaries(
+                self.metric.secondaries.len(),
+            ));
+        }
+        self.validate_threshold()?;
+        self.validate_taxonomy()?;
+        if let Some(sev) = &self.severity {
+            if sev.field.trim().is_empty() {
+                return Err(FrameError::BadSeverity("the field name is empty".into()));
+            }
+            if !(sev.cap.is_finite() && sev.cap > 0.0) {
+                return Err(FrameError::BadSeverity(format!(
+                    "cap {} must be a finite number > 0",
+                    sev.cap
+                )));
+            }
+        }
+        if self.trials == 0 || (self.trials < 3 && !self.deterministic) {
+            return Err(FrameError::TooFewTrials(self.trials));
+        }
+        for (field, value) in [("alpha", self.alpha), ("power", self.power)] {
+            if !(value.is_finite() && value > 0.0 && value < 1.0) {
+                return Err(FrameError::OutOfRange {
+                    field,
+                    value,
+                    why: "must lie strictly between 0 and 1",
+                });
+            }
+        }
+        self.validate_split()?;
+        let mut majors = BTreeSet::new();
+        for s in &self.major_slices {
+            if s.trim().is_empty() || !majors.insert(s) {
+                return Err(FrameError::BadMajorSlice(s.clone()));
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_threshold(&self) -> Result<(), FrameError> {
+        let t = &self.threshold;
+        let (value, unit) = match t.effect {
+            Effect::AbsolutePp(v) => (v, "pp"),
+            Effect::RelativePct(v) => (v, "%"),
+        };
+        if !(value.is_finite() && value > 0.0 && value <= 100.0) {
+            return Err(FrameError::BadThreshold(format!(
+                "the effect {value}{unit} must be a finite number in (0, 100] (G6): the smallest gain that justifies shipping"
+            )));
+        }
+        if !(t.slice_loss_floor_pp.is_finite()
+            && t.slice_loss_floor_pp <= 0.0
+            && t.slice_loss_floor_pp >= -100.0)
+        {
+            return Err(FrameError::BadThreshold(format!(
+                "the slice loss floor {}pp must be a finite number in [-100, 0] (G6), e.g. -2.0",
+                t.slice_loss_floor_pp
+            )));
+        }
+        Ok(())
+    }
+
+    fn validate_taxonomy(&self) -> Result<(), FrameError> {
+        let n = self.failure_modes.len();
+        if n == 0 {
+            return Ok(());
+        }
+        if !(3..=5).contains(&n) {
+            return Err(FrameError::TaxonomySize(n));
+        }
+        let mut ids = BTreeSet::new();
+        for fm in &self.failure_modes {
+            if fm.id.trim().is_empty() {
+                return Err(FrameError::Missing("failure_modes.id"));
+            }
+            if !ids.insert(fm.id.as_str()) {
+                return Err(FrameError::BadFailureMode {
+                    id: fm.id.clone(),
+                    why: "listed twice".into(),
+                });
+            }
+            if !(fm.weight.is_finite() && fm.weight > 0.0) {
+                return Err(FrameError::BadFailureMode {
+                    id: fm.id.clone(),
+                    why: format!("weight {} must be a finite number > 0", fm.weight),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_split(&self) -> Result<(), FrameError> {
+        let s = self.split;
+        for (field, value) in [
+            ("split.train", s.train),
+            ("split.dev", s.dev),
+            ("split.test", s.test),
+        ] {
+            if !(value.is_finite() && (0.0..1.0).contains(&value)) {
+                return Err(FrameError::OutOfRange {
+                    field,
+                    value,
+                    why: "each share must lie in [0, 1)",
+                });
+            }
+        }
+        for (field, value) in [("split.dev", s.dev), ("split.test", s.test)] {
+            if value <= 0.0 {
+                return Err(FrameError::OutOfRange {
+                    field,
+                    value,
+                    why: "dev and test need a share > 0",
+                });
+            }
+        }
+        let sum = s.train + s.dev + s.test;
+        if (sum - 1.0).abs() > 1e-9 {
+            return Err(FrameError::OutOfRange {
+                field: "split (train + dev + test)",
+                value: sum,
+                why: "the shares must add up to 1",
+            });
+        }
+        Ok(())
+    }
+
+    /// The human-readable registration, written to `frame.md`.
+    pub fn to_markdown(&self, frame_hash: &str, registered_at: &str) -> String {
+        let mut md = String::new();
+        let _ = writeln!(md, "# Frame: {}\n", self.name);
+        let _ = writeln!(
+            md,
+            "Registered {registered_at} · SHA-256 `{frame_hash}`. This file is a view of \
+             `registration.json`; editing either is detected and refused (G7).\n"
+        );
+        let _ = writeln!(md, "**Question.** {}\n", self.question);
+        let _ = writeln!(md, "**Hypothesis.** {}\n", self.hypothesis);
+        let _ = writeln!(md, "## Arms\n\n| id | parent | change |\n|---|---|---|");
+        let _ = writeln!(
+            md,
+            "| {} (baseline) | — | deployed: {} |",
+            self.baseline.id, self.baseline.source
+        );
+        for a in &self.arms {
+            let control = if a.negative_control {
+                " (negative control)"
+            } else {
+                ""
+            };
+            let _ = writeln!(md, "| {}{control} | {} | {} |", a.id, a.parent, a.change);
+        }
+        let (effect, unit) = match self.threshold.effect {
+            Effect::AbsolutePp(v) => (v, "pp absolute"),
+            Effect::RelativePct(v) => (v, "% relative to the baseline"),
+        };
+        let rule = match self.threshold.rule {
+            ThresholdRule::Point => "Δ ≥ T and the CI excludes 0",
+            ThresholdRule::CiLower => "CI lower bound ≥ T",
+        };
+        let _ = writeln!(md, "\n## Metric and rules\n");
+        let _ = writeln!(
+            md,
+            "- Metric: {} (scorer `{}`)",
+            self.metric.name, self.metric.scorer
+        );
+        if let Some(r) = &self.metric.rubric {
+            let _ = writeln!(md, "- Rubric: {r}");
+        }
+        let _ = writeln!(md, "- Threshold T: +{effect} {unit}; rule: {rule}");
+        let _ = writeln!(
+            md,
+            "- Slice loss floor: {}pp on each major slice's CI lower bound",
+            self.threshold.slice_loss_floor_pp
+        );
+        let majors = if self.major_slices.is_empty() {
+            "every slice".to_string()
+        } else {
+            self.major_slices.join(", ")
+        };
+        let _ = writeln!(md, "- Major slices: {majors}");
+        let _ = writeln!(
+            md,
+            "- Trials: {}{}; α = {}; power = {}",
+            self.trials,
+            if self.deterministic {
+                " (arms declared deterministic)"
+            } else {
+                ""
+            },
+            self.alpha,
+            self.power
+        );
+        let _ = writeln!(
+            md,
+            "- Split: train {} / dev {} / test {}; seed {}",
+            self.split.train, self.split.dev, self.split.test, self.seed
+        );
+        let _ = writeln!(md, "- Failed calls: {:?}", self.failure_policy);
+        if !self.failure_modes.is_empty() {
+            let _ = writeln!(
+                md,
+                "\n## Failure modes\n\n| id | weight | meaning |\n|---|---|---|"
+            );
+            for fm in &self.failure_modes {
+                let _ = writeln!(md, "| {} | {} | {} |", fm.id, fm.weight, fm.description);
+            }
+        }
+        if let Some(sev) = &self.severity {
+            let _ = writeln!(md, "\nSeverity field `{}`, capped at {}.", sev.field, sev.cap);
+        }
+        md
+    }
+}
+
+/// Builds a [`Frame`] step by step; [`FrameBuilder::build`] validates it.
+#[derive(Debug, Clone)]
+pub struct FrameBuilder {
+    frame: Frame,
+    has_threshold: bool,
+}
+
+impl FrameBuilder {
+    fn new(name: String, question: String, hypothesis: String) -> Self {
+        FrameBuilder {
+            frame: Frame {
+                name,
+                question,
+                hypothesis,
+                baseline: Baseline {
+                    id: String::new(),
+                    source: String::new(),
+                },
+                arms: Vec::new(),
+                metric: Metric {
+                    name: String::new(),
+                    scorer: String::new(),
+                    rubric: None,
+                    secondaries: Vec::new(),
+                },
+                threshold: Threshold {
+                    effect: Effect::AbsolutePp(0.0),
+                    rule: ThresholdRule::Point,
+                    slice_loss_floor_pp: -2.0,
+                },
+                major_slices: Vec::new(),
+                failure_modes: Vec::new(),
+                severity: None,
+                trials: 3,
+                deterministic: false,
+                alpha: 0.05,
+                power: 0.8,
+                split: SplitRatios::default(),
+                seed: 0,
+                failure_policy: FailurePolicy::ScoreZero,
+                synthetic_source: false,
+            },
+            has_threshold: false,
+        }
+    }
+
+    /// The baseline's id and source reference (G2).
+    pub fn baseline(mut self, id: impl Into<String>, source: impl Into<String>) -> Self {
+        self.frame.baseline = Baseline {
+            id: id.into(),
+            source: source.into(),
+        };
+        self
+    }
+
+    /// Adds a candidate arm with its parent and one change (G3).
+    pub fn arm(
+        mut self,
+        id: impl Into<String>,
+        parent: impl Into<String>,
+        change: impl Into<String>,
+    ) -> Self {
+        self.frame.arms.push(ArmPlan {
+            id: id.into(),
+            parent: parent.into(),
+            change: change.into(),
+            negative_control: false,
+        });
+        self
+    }
+
+    /// The primary metric and the scorer id.
+    pub fn metric(mut self, name: impl Into<String>, scorer: impl Into<String>) -> Self {
+        self.frame.metric.name = name.into();
+        self.frame.metric.scorer = scorer.into();
+        self
+    }
+
+    /// The LLM judge's rubric.
+    pub fn rubric(mut self, rubric: impl Into<String>) -> Self {
+        self.frame.metric.rubric = Some(rubric.into());
+        self
+    }
+
+    /// Threshold in absolute percentage points.
+    pub fn threshold_pp(mut self, pp: f64) -> Self {
+        self.frame.threshold.effect = Effect::AbsolutePp(pp);
+        self.has_threshold = true;
+        self
+    }
+
+    /// Threshold relative to the baseline's score, in percent.
+    pub fn threshold_rel_pct(mut self, pct: f64) -> Self {
+        self.frame.threshold.effect = Effect::RelativePct(pct);
+        self.has_threshold = true;
+        self
+    }
+
+    /// How R1 reads the threshold.
+    pub fn rule(mut self, rule: ThresholdRule) -> Self {
+        self.frame.threshold.rule = rule;
+        self
+    }
+
+    /// The per-slice loss floor in pp (≤ 0).
+    pub fn slice_loss_floor_pp(mut self, pp: f64) -> Self {
+        self.frame.threshold.slice_loss_floor_pp = pp;
+        self
+    }
+
+    /// The slices R3 checks (default: all).
+    pub fn major_slices<S: Into<String>>(mut self, slices: impl IntoIterator<Item = S>) -> Self {
+        self.frame.major_slices = slices.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Adds a failure-mode category.
+    pub fn failure_mode(mut self, id: impl Into<String>, weight: f64) -> Self {
+        self.frame.failure_modes.push(FailureMode {
+            id: id.into(),
+            weight,
+            description: String::new(),
+        });
+        self
+    }
+
+    /// The severity field and cap.
+    pub fn severity(mut self, field: impl Into<String>, cap: f64) -> Self {
+        self.frame.severity = Some(SeveritySpec {
+            field: field.into(),
+            cap,
+        });
+        self
+    }
+
+    /// Trials per (arm, row).
+    pub fn trials(mut self, k: u32) -> Self {
+        self.frame.trials = k;
+        self
+    }
+
+    /// Declares the arms deterministic (fewer than 3 trials allowed).
+    pub fn deterministic(mut self, yes: bool) -> Self {
+        self.frame.deterministic = yes;
+        self
+    }
+
+    /// Significance level.
+    pub fn alpha(mut self, alpha: f64) -> Self {
+        self.frame.alpha = alpha;
+        self
+    }
+
+    /// Target power.
+    pub fn power(mut self, power: f64) -> Self {
+        self.frame.power = power;
+        self
+    }
+
+    /// Split shares.
+    pub fn split(mut self, train: f64, dev: f64, test: f64) -> Self {
+        self.frame.split = SplitRatios { train, dev, test };
+        self
+    }
+
+    /// The seed.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.frame.seed = seed;
+        self
+    }
+
+    /// The failure policy.
+    pub fn failure_policy(mut self, policy: FailurePolicy) -> Self {
+        self.frame.failure_policy = policy;
+        self
+    }
+
+    /// Marks the rows as synthetic (G13, G18).
+    pub fn synthetic_source(mut self, yes: bool) -> Self {
+        self.frame.synthetic_source = yes;
+        self
+    }
+
+    /// Validates and returns the frame.
+    pub fn build(self) -> Result<Frame, FrameError> {
+        if !self.has_threshold {
+            return Err(FrameError::Missing("threshold"));
+        }
+        self.frame.validate()?;
+        Ok(self.frame)
+    }
+}

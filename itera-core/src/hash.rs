@@ -1,0 +1,84 @@
+//! Canonical serialization and SHA-256: the one way itera turns a value into a hash (frame
+//! registration G1/G7, data hash, test commitment G15, journal chain).
+
+use serde::Serialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+/// Lower-case hex SHA-256 of some bytes.
+///
+/// ```
+/// // sha256("abc") from FIPS 180-2, appendix B.1
+/// assert_eq!(
+///     itera_core::hash::sha256_hex(b"abc"),
+///     "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+/// );
+/// ```
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let mut out = String::with_capacity(64);
+    for b in digest.iter() {
+        out.push(char::from(HEX[(b >> 4) as usize]));
+        out.push(char::from(HEX[(b & 0x0f) as usize]));
+    }
+    out
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Canonical JSON: object keys sorted at every depth, no whitespace, numbers as serde_json prints
+/// them. The same value gives the same bytes on every machine, whatever feature flags another
+/// crate turns on for serde_json.
+///
+/// ```
+/// let a = itera_core::hash::canonical_json(&serde_json::json!({"b": 1, "a": [true, null]})).unwrap();
+/// assert_eq!(a, r#"{"a":[true,null],"b":1}"#);
+/// ```
+pub fn canonical_json<T: Serialize + ?Sized>(value: &T) -> Result<String, serde_json::Error> {
+    let v = serde_json::to_value(value)?;
+    let mut out = String::new();
+    write_canonical(&v, &mut out)?;
+    Ok(out)
+}
+
+fn write_canonical(v: &Value, out: &mut String) -> Result<(), serde_json::Error> {
+    match v {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&serde_json::to_string(k)?);
+                out.push(':');
+                write_canonical(&map[k.as_str()], out)?;
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(item, out)?;
+            }
+            out.push(']');
+        }
+        other => out.push_str(&serde_json::to_string(other)?),
+    }
+    Ok(())
+}
+
+/// SHA-256 of the canonical JSON of a value.
+///
+/// ```
+/// let h1 = itera_core::hash::hash_value(&serde_json::json!({"a": 1, "b": 2})).unwrap();
+/// let h2 = itera_core::hash::hash_value(&serde_json::json!({"b": 2, "a": 1})).unwrap();
+/// assert_eq!(h1, h2);
+/// ```
+pub fn hash_value<T: Serialize + ?Sized>(value: &T) -> Result<String, serde_json::Error> {
+    Ok(sha256_hex(canonical_json(value)?.as_bytes()))
+}

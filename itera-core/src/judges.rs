@@ -1,0 +1,1 @@
+//! Built-in deterministic judges (filled by the judges work item).
