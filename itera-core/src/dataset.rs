@@ -13,7 +13,9 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum DataError {
     /// The file could not be opened or read.
-    #[error("cannot read {path}: {source}; check the path (relative paths are relative to the experiment file)")]
+    #[error(
+        "cannot read {path}: {source}; check the path (relative paths are relative to the experiment file)"
+    )]
     Unreadable {
         /// The file.
         path: PathBuf,
@@ -27,7 +29,9 @@ pub enum DataError {
         path: PathBuf,
     },
     /// A configured column is not in the file.
-    #[error("{path}: column '{column}' not found (columns are: {available}); fix the column name in the data spec")]
+    #[error(
+        "{path}: column '{column}' not found (columns are: {available}); fix the column name in the data spec"
+    )]
     MissingColumn {
         /// The file.
         path: PathBuf,
@@ -47,7 +51,9 @@ pub enum DataError {
         message: String,
     },
     /// Two rows share an id.
-    #[error("duplicate row id '{id}' at {first} and {second}: ids must be unique (add a column to the id, e.g. id = [\"task\", \"idx\"])")]
+    #[error(
+        "duplicate row id '{id}' at {first} and {second}: ids must be unique (add a column to the id, e.g. id = [\"task\", \"idx\"])"
+    )]
     DuplicateId {
         /// The id.
         id: RowId,
@@ -63,7 +69,9 @@ pub enum DataError {
         at: String,
     },
     /// A severity value is not a finite non-negative number.
-    #[error("{at}: severity '{value}' is not a finite number >= 0; fix the value or drop the severity column")]
+    #[error(
+        "{at}: severity '{value}' is not a finite number >= 0; fix the value or drop the severity column"
+    )]
     BadSeverity {
         /// Where.
         at: String,
@@ -81,7 +89,9 @@ pub enum DataError {
         value: String,
     },
     /// A failure-mode tag is not in the registered taxonomy (G9).
-    #[error("{at}: failure-mode tag '{tag}' is not in the registered taxonomy ({taxonomy}); fix the tag or register it before sampling")]
+    #[error(
+        "{at}: failure-mode tag '{tag}' is not in the registered taxonomy ({taxonomy}); fix the tag or register it before sampling"
+    )]
     UnknownFailureMode {
         /// Where.
         at: String,
@@ -93,6 +103,33 @@ pub enum DataError {
     /// The data source produced no rows at all.
     #[error("the data source produced no rows: an experiment needs rows")]
     NoRows,
+    /// The file has rows, but none passes the configured filter.
+    #[error(
+        "{path}: none of its {scanned} rows matches the filter {filter} (values seen: {seen}); fix the filter value or the column name"
+    )]
+    NoMatchingRows {
+        /// The file.
+        path: PathBuf,
+        /// The filter, as `column = "value"` pairs.
+        filter: String,
+        /// How many rows the file holds.
+        scanned: u64,
+        /// Some of the values the filter columns hold.
+        seen: String,
+    },
+    /// The file's extension names no format a loader reads.
+    #[error(
+        "{path}: cannot tell the format from the extension {extension}; use .csv, or .jsonl / .ndjson for JSON lines (one object per line)"
+    )]
+    UnsupportedFormat {
+        /// The file.
+        path: PathBuf,
+        /// The extension found (or "(none)").
+        extension: String,
+    },
+    /// The column spec itself is unusable (e.g. no id column).
+    #[error("invalid column spec: {0}")]
+    InvalidColumns(String),
     /// A custom dataset's own error.
     #[error("{0}")]
     Other(String),
@@ -183,7 +220,10 @@ impl RowSet {
             if let Some(first) = seen.insert(&row.id, row) {
                 return Err(DataError::DuplicateId {
                     id: row.id.clone(),
-                    first: first.origin.clone().unwrap_or_else(|| "an earlier row".into()),
+                    first: first
+                        .origin
+                        .clone()
+                        .unwrap_or_else(|| "an earlier row".into()),
                     second: row.origin.clone().unwrap_or_else(|| "a later row".into()),
                 });
             }

@@ -202,16 +202,22 @@ pub enum FrameError {
     #[error("frame field '{0}' is missing or empty: fill it in before registering")]
     Missing(&'static str),
     /// The baseline has no source reference (G2).
-    #[error("baseline '{0}' has no source reference (G2): give the deployed code's location, e.g. src/prompt.rs:42")]
+    #[error(
+        "baseline '{0}' has no source reference (G2): give the deployed code's location, e.g. src/prompt.rs:42"
+    )]
     BaselineWithoutSource(String),
     /// Not 1–3 candidate arms (G3).
-    #[error("{0} candidate arms registered (G3): an experiment compares the baseline with 1 to 3 arms; split the rest into another experiment")]
+    #[error(
+        "{0} candidate arms registered (G3): an experiment compares the baseline with 1 to 3 arms; split the rest into another experiment"
+    )]
     ArmCount(usize),
     /// Two arms (or an arm and the baseline) share an id.
     #[error("arm id '{0}' is used twice: give every arm, and the baseline, its own id")]
     DuplicateArm(String),
     /// An arm's parent is neither the baseline nor an earlier arm (G3).
-    #[error("arm '{arm}' names parent '{parent}', which is neither the baseline nor an arm declared before it")]
+    #[error(
+        "arm '{arm}' names parent '{parent}', which is neither the baseline nor an arm declared before it"
+    )]
     UnknownParent {
         /// The arm.
         arm: String,
@@ -219,7 +225,9 @@ pub enum FrameError {
         parent: String,
     },
     /// An arm does not state its one change (G3).
-    #[error("arm '{0}' does not state its change (G3): describe the ONE thing it changes versus its parent")]
+    #[error(
+        "arm '{0}' does not state its change (G3): describe the ONE thing it changes versus its parent"
+    )]
     NoChange(String),
     /// More than two secondary metrics (G5).
     #[error("{0} secondary metrics (G5): keep one primary metric and at most two secondaries")]
@@ -242,7 +250,9 @@ pub enum FrameError {
     #[error("severity spec: {0}")]
     BadSeverity(String),
     /// Too few trials for non-deterministic arms (G25).
-    #[error("{0} trial(s) per arm (G25): non-deterministic arms need at least 3; set deterministic = true only if every arm returns the same output for the same input")]
+    #[error(
+        "{0} trial(s) per arm (G25): non-deterministic arms need at least 3; set deterministic = true only if every arm returns the same output for the same input"
+    )]
     TooFewTrials(u32),
     /// α or power outside (0, 1), or a bad split.
     #[error("{field} = {value}: {why}")]
@@ -546,7 +556,11 @@ impl Frame {
             }
         }
         if let Some(sev) = &self.severity {
-            let _ = writeln!(md, "\nSeverity field `{}`, capped at {}.", sev.field, sev.cap);
+            let _ = writeln!(
+                md,
+                "\nSeverity field `{}`, capped at {}.",
+                sev.field, sev.cap
+            );
         }
         md
     }

@@ -33,18 +33,29 @@
 
 pub mod arm;
 pub mod dataset;
+pub mod experiment;
 pub mod frame;
 pub mod hash;
+pub mod journal;
 pub mod judge;
 pub mod judges;
 pub mod load;
 pub mod row;
+pub mod split;
+pub mod store;
+mod time;
 
 pub use arm::{Arm, ArmError, ArmOutput, CallCtx, Reports, Usage};
 pub use dataset::{DataError, Dataset, RowSet, VecDataset};
+pub use experiment::{
+    Draft, Error, Experiment, Gated, Piloted, Registered, Rejected, Scored, Sealed, Split, State,
+};
 pub use frame::{
     ArmPlan, Baseline, Effect, FailureMode, FailurePolicy, Frame, FrameBuilder, FrameError, Metric,
     SeveritySpec, SplitRatios, Threshold, ThresholdRule,
 };
+pub use journal::{ChainError, Entry, Event};
 pub use judge::{Judge, JudgeError, JudgeView, Judgement};
 pub use row::{Row, RowId, DEFAULT_SLICE};
+pub use split::{DistributionAudit, ModeAudit, Part, SliceAudit, SplitError, SplitOverride, SplitPlan};
+pub use store::{Registration, Store, StoreError};

@@ -1,0 +1,409 @@
+//! The typestate [`Experiment<S>`]: the method's phases as types. Each transition consumes the
+//! previous state, so a skipped step does not compile; a failed transition hands the old state
+//! back inside [`Rejected`], so nothing is lost.
+//!
+//! ```text
+//! Experiment::<Draft>::new(frame)?          frame validated (G2, G3, G5, G6, G9, G10, G25)
+//!   .register(store)?   -> Registered       canonical frame hashed and journaled (G1, G7)
+//!   .split(&dataset)?   -> Split            seeded stratified split, audit, test commitment
+//!                                           (G14, G15, G19, G21)
+//!   .pilot(..)          -> Piloted          (the runner)
+//!   .score_dev(..)      -> Scored           (the runner)
+//!   .gate(..)           -> Gated            (diagnosis and the gate)
+//!   .seal()             -> Sealed           (locking)
+//!   .verdict(..)        -> Verdict          (the one test pass)
+//! ```
+
+use crate::dataset::{DataError, Dataset, RowSet};
+use crate::frame::{Frame, FrameError};
+use crate::hash;
+use crate::journal::Event;
+use crate::row::{Row, RowId};
+use crate::split::{DistributionAudit, SplitError, SplitOverride, SplitPlan};
+use crate::store::{FRAME_FILE, REGISTRATION_FILE, Registration, Store, StoreError};
+use std::fmt;
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// A phase of the method. Sealed: only this crate defines phases.
+pub trait State: sealed::Sealed {}
+
+/// Phase 0, before registration: the frame is validated but nothing is recorded.
+#[derive(Debug)]
+pub struct Draft {
+    _private: (),
+}
+
+/// The frame is registered: hashed, written and journaled. Sampling is now allowed (G1).
+#[derive(Debug)]
+pub struct Registered {
+    store: Store,
+    frame_hash: String,
+    resumed: bool,
+}
+
+/// The rows are split; the test rows are sealed behind a commitment (G15).
+#[derive(Debug)]
+pub struct Split {
+    registered: Registered,
+    plan: SplitPlan,
+}
+
+/// Phase 2 done: every arm passed the pilot on one train row (G22). Reached by the runner.
+#[derive(Debug)]
+pub struct Piloted {
+    _private: (),
+}
+
+/// Phase 3 done: dev scored with trials, noise floor measured (G25–G31). Reached by the runner.
+#[derive(Debug)]
+pub struct Scored {
+    _private: (),
+}
+
+/// The generalization gate has run (G35). Reached from `Scored` only through the gate.
+#[derive(Debug)]
+pub struct Gated {
+    _private: (),
+}
+
+/// Arms are locked at their latest gate-passed versions (G37); only the verdict remains.
+#[derive(Debug)]
+pub struct Sealed {
+    _private: (),
+}
+
+impl sealed::Sealed for Draft {}
+impl sealed::Sealed for Registered {}
+impl sealed::Sealed for Split {}
+impl sealed::Sealed for Piloted {}
+impl sealed::Sealed for Scored {}
+impl sealed::Sealed for Gated {}
+impl sealed::Sealed for Sealed {}
+impl State for Draft {}
+impl State for Registered {}
+impl State for Split {}
+impl State for Piloted {}
+impl State for Scored {}
+impl State for Gated {}
+impl State for Sealed {}
+
+/// An experiment in phase `S`.
+#[derive(Debug)]
+pub struct Experiment<S: State> {
+    frame: Frame,
+    state: S,
+}
+
+/// Everything that can stop a transition. Each message says what to do.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The frame is invalid.
+    #[error(transparent)]
+    Frame(#[from] FrameError),
+    /// The rows are bad.
+    #[error(transparent)]
+    Data(#[from] DataError),
+    /// The split is refused.
+    #[error(transparent)]
+    Split(#[from] SplitError),
+    /// The store is unusable (tampered, edited, unwritable).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The store holds a different registered frame (G7).
+    #[error(
+        "{location} is registered with a different frame (hash {registered}, this frame {given}) (G7): the metric, threshold, arms or rules changed after registration; start a new experiment in a new directory with fresh test rows"
+    )]
+    FrameMismatch {
+        /// Where.
+        location: String,
+        /// The registered frame's hash.
+        registered: String,
+        /// This frame's hash.
+        given: String,
+    },
+}
+
+/// A refused transition: the error, and the experiment in the state it was in, so nothing is
+/// lost.
+///
+/// ```
+/// # use itera_core::*;
+/// # let frame = Frame::builder("n", "q?", "h.").baseline("v1", "src/a.rs:1")
+/// #     .arm("v2", "v1", "one change").metric("acc", "exact").threshold_pp(5.0)
+/// #     .slice_loss_floor_pp(-2.0).build().unwrap();
+/// let exp = Experiment::new(frame).unwrap().register(Store::in_memory()).unwrap();
+/// let rejected = exp.split_rows(vec![]).unwrap_err();     // no rows
+/// let exp = rejected.experiment;                         // still registered, try again
+/// assert!(exp.split_rows(vec![Row::new("a", "x")]).is_err()); // one row cannot fill three parts
+/// ```
+pub struct Rejected<S: State> {
+    /// Why.
+    pub error: Error,
+    /// The experiment, unchanged.
+    pub experiment: Experiment<S>,
+}
+
+impl<S: State> fmt::Debug for Rejected<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Rejected")
+            .field("error", &self.error)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: State> fmt::Display for Rejected<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.error, f)
+    }
+}
+
+impl<S: State> std::error::Error for Rejected<S> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
+
+impl<S: State> Experiment<S> {
+    /// The frame.
+    pub fn frame(&self) -> &Frame {
+        &self.frame
+    }
+
+    fn reject(self, error: impl Into<Error>) -> Rejected<S> {
+        Rejected {
+            error: error.into(),
+            experiment: self,
+        }
+    }
+}
+
+impl Experiment<Draft> {
+    /// Validates the frame.
+    pub fn new(frame: Frame) -> Result<Experiment<Draft>, FrameError> {
+        frame.validate()?;
+        Ok(Experiment {
+            frame,
+            state: Draft { _private: () },
+        })
+    }
+
+    /// Registers the frame in a store (G1, G7): canonical JSON + SHA-256, `registration.json`,
+    /// `frame.md` and a `registered` journal event. A store already registered with the same
+    /// frame resumes; with a different frame it is refused.
+    pub fn register(self, store: Store) -> Result<Experiment<Registered>, Rejected<Draft>> {
+        let frame_hash = match hash::hash_value(&self.frame) {
+            Ok(h) => h,
+            Err(e) => return Err(self.reject(StoreError::Encode(e.to_string()))),
+        };
+        let existing = match store.registration() {
+            Ok(r) => r,
+            Err(e) => return Err(self.reject(e)),
+        };
+        let resumed = match existing {
+            Some(reg) if reg.frame_hash == frame_hash => true,
+            Some(reg) => {
+                let location = store
+                    .location()
+                    .map_or_else(|| "the store".to_string(), |p| p.display().to_string());
+                return Err(self.reject(Error::FrameMismatch {
+                    location,
+                    registered: reg.frame_hash,
+                    given: frame_hash,
+                }));
+            }
+            None => {
+                if let Err(e) = write_registration(&store, &self.frame, &frame_hash) {
+                    return Err(self.reject(e));
+                }
+                false
+            }
+        };
+        Ok(Experiment {
+            frame: self.frame,
+            state: Registered {
+                store,
+                frame_hash,
+                resumed,
+            },
+        })
+    }
+}
+
+fn write_registration(store: &Store, frame: &Frame, frame_hash: &str) -> Result<(), StoreError> {
+    let registered_at = crate::time::now_rfc3339();
+    let reg = Registration {
+        frame: frame.clone(),
+        frame_hash: frame_hash.to_string(),
+        registered_at: registered_at.clone(),
+    };
+    let json = serde_json::to_vec_pretty(&reg).map_err(|e| StoreError::Encode(e.to_string()))?;
+    let md = frame.to_markdown(frame_hash, &registered_at);
+    store.write_file(REGISTRATION_FILE, &json)?;
+    store.write_file(FRAME_FILE, md.as_bytes())?;
+    store.append(Event::Registered {
+        name: frame.name.clone(),
+        frame_hash: frame_hash.to_string(),
+        frame_md_hash: hash::sha256_hex(md.as_bytes()),
+        registration_hash: hash::sha256_hex(&json),
+    })?;
+    Ok(())
+}
+
+impl Experiment<Registered> {
+    /// SHA-256 of the registered frame.
+    pub fn frame_hash(&self) -> &str {
+        &self.state.frame_hash
+    }
+
+    /// Whether the store already held this registration (a resumed experiment).
+    pub fn resumed(&self) -> bool {
+        self.state.resumed
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.state.store
+    }
+
+    /// Loads the dataset and splits it (see [`Experiment::split_rows_with`]).
+    pub async fn split(
+        self,
+        dataset: &dyn Dataset,
+    ) -> Result<Experiment<Split>, Rejected<Registered>> {
+        self.split_with(dataset, Vec::new()).await
+    }
+
+    /// Loads the dataset and splits it with recorded empty-slice overrides (G19).
+    pub async fn split_with(
+        self,
+        dataset: &dyn Dataset,
+        overrides: Vec<SplitOverride>,
+    ) -> Result<Experiment<Split>, Rejected<Registered>> {
+        match dataset.rows().await {
+            Ok(rows) => self.split_rows_inner(rows, dataset.describe(), overrides),
+            Err(e) => Err(self.reject(e)),
+        }
+    }
+
+    /// Splits rows already in memory.
+    pub fn split_rows(self, rows: Vec<Row>) -> Result<Experiment<Split>, Rejected<Registered>> {
+        self.split_rows_with(rows, Vec::new())
+    }
+
+    /// Splits rows in memory with recorded empty-slice overrides: checks the rows (unique ids,
+    /// known failure-mode tags, severity), splits them by seed, stratified by slice and failure
+    /// mode (G14, G21), audits the distribution (G19), commits to the test rows (G15) and
+    /// journals it all. On a resumed experiment the rows must be the ones split before (G7).
+    pub fn split_rows_with(
+        self,
+        rows: Vec<Row>,
+        overrides: Vec<SplitOverride>,
+    ) -> Result<Experiment<Split>, Rejected<Registered>> {
+        self.split_rows_inner(rows, "rows in memory".to_string(), overrides)
+    }
+
+    fn split_rows_inner(
+        self,
+        rows: Vec<Row>,
+        dataset: String,
+        overrides: Vec<SplitOverride>,
+    ) -> Result<Experiment<Split>, Rejected<Registered>> {
+        let plan = match RowSet::new(rows)
+            .map_err(Error::from)
+            .and_then(|set| Ok(SplitPlan::compute(set, &self.frame, overrides)?))
+        {
+            Ok(p) => p,
+            Err(e) => return Err(self.reject(e)),
+        };
+        if let Err(e) = record_split(&self.state.store, &plan, &self.frame, dataset) {
+            return Err(self.reject(e));
+        }
+        Ok(Experiment {
+            frame: self.frame,
+            state: Split {
+                registered: self.state,
+                plan,
+            },
+        })
+    }
+}
+
+/// Journals the split, or checks it against the one journaled before.
+fn record_split(
+    store: &Store,
+    plan: &SplitPlan,
+    frame: &Frame,
+    dataset: String,
+) -> Result<(), Error> {
+    let recorded = store.entries()?.into_iter().find_map(|e| match e.event {
+        Event::Split {
+            data_hash,
+            test_commitment,
+            ..
+        } => Some((data_hash, test_commitment)),
+        _ => None,
+    });
+    match recorded {
+        Some((data_hash, commitment)) => {
+            if data_hash != plan.data_hash || commitment != plan.test_commitment {
+                return Err(SplitError::DataChanged {
+                    expected: data_hash,
+                    found: plan.data_hash.clone(),
+                }
+                .into());
+            }
+            Ok(())
+        }
+        None => {
+            store.append(Event::Split {
+                dataset,
+                data_hash: plan.data_hash.clone(),
+                seed: frame.seed,
+                train_ids: plan.train.iter().map(|r| r.id.clone()).collect(),
+                dev_ids: plan.dev.iter().map(|r| r.id.clone()).collect(),
+                dev_folds: plan.dev_folds.clone(),
+                test_n: plan.test.len(),
+                test_commitment: plan.test_commitment.clone(),
+                audit: plan.audit.clone(),
+                overrides: plan.overrides.clone(),
+            })?;
+            Ok(())
+        }
+    }
+}
+
+impl Experiment<Split> {
+    /// SHA-256 of the registered frame.
+    pub fn frame_hash(&self) -> &str {
+        &self.state.registered.frame_hash
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.state.registered.store
+    }
+
+    /// The split: train rows, dev ids, test count and commitment — never test rows.
+    pub fn plan(&self) -> &SplitPlan {
+        &self.state.plan
+    }
+
+    /// The distribution audit (G19).
+    pub fn audit(&self) -> &DistributionAudit {
+        self.state.plan.audit()
+    }
+
+    /// Train rows, shown in full.
+    pub fn train_rows(&self) -> &[Row] {
+        self.state.plan.train_rows()
+    }
+
+    /// Dev row ids (scores only, G17).
+    pub fn dev_ids(&self) -> Vec<&RowId> {
+        self.state.plan.dev_ids()
+    }
+}

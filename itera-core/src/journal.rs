@@ -1,0 +1,208 @@
+//! The journal's vocabulary: every [`Event`] an experiment records, the [`Entry`] envelope that
+//! chains each line to the previous one by SHA-256, and the line codec with its verification.
+//! Where lines are kept (a directory or memory) is [`crate::store`]'s business.
+
+use crate::hash::{canonical_json, sha256_hex};
+use crate::row::RowId;
+use crate::split::{DistributionAudit, SplitOverride};
+use serde::{Deserialize, Serialize};
+
+/// The `prev` of the first entry: 64 zeros.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Something that happened to an experiment. Events are only ever appended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Event {
+    /// The frame was registered (G1, G7).
+    Registered {
+        /// Experiment name.
+        name: String,
+        /// SHA-256 of the canonical frame.
+        frame_hash: String,
+        /// SHA-256 of `frame.md` as written (edits to the view are refused too).
+        frame_md_hash: String,
+        /// SHA-256 of `registration.json` as written.
+        registration_hash: String,
+    },
+    /// The rows were split (G14, G15, G19, G21).
+    Split {
+        /// What the rows came from.
+        dataset: String,
+        /// SHA-256 of the rows' canonical content.
+        data_hash: String,
+        /// The split seed.
+        seed: u64,
+        /// Train row ids (shown in full while iterating).
+        train_ids: Vec<RowId>,
+        /// Dev row ids (scores only, G17).
+        dev_ids: Vec<RowId>,
+        /// Dev folds when the data is below 50 rows (k-fold mode), parallel to `dev_ids`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        dev_folds: Option<Vec<u32>>,
+        /// Number of sealed test rows; their ids are revealed only with the verdict.
+        test_n: usize,
+        /// SHA-256 over the sorted test rows' ids and contents (G15).
+        test_commitment: String,
+        /// Per split × slice counts against the source's shares (G19).
+        audit: DistributionAudit,
+        /// Empty-slice overrides, with their reasons.
+        overrides: Vec<SplitOverride>,
+    },
+}
+
+impl Event {
+    /// The event's kind as written in the journal, e.g. `"registered"`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::Registered { .. } => "registered",
+            Event::Split { .. } => "split",
+        }
+    }
+}
+
+/// One journal line: a sequence number, the hash of the previous entry, a timestamp, the event,
+/// and the entry's own hash. Lines are canonical JSON, so any edited byte is detected: either the
+/// line is no longer canonical, or its own hash no longer matches, or the next line's link breaks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Entry {
+    /// 0-based position in the journal.
+    pub seq: u64,
+    /// The previous entry's `hash`, or [`GENESIS`].
+    pub prev: String,
+    /// RFC 3339 UTC time of writing.
+    pub at: String,
+    /// What happened.
+    pub event: Event,
+    /// SHA-256 of the canonical JSON of `{seq, prev, at, event}`.
+    pub hash: String,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    seq: u64,
+    prev: &'a str,
+    at: &'a str,
+    event: &'a Event,
+}
+
+/// Why a journal is not trustworthy.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ChainError {
+    /// A line is not a journal entry.
+    #[error(
+        "journal line {line} is not a journal entry ({why}): the journal was edited; restore it from a backup or start a new experiment"
+    )]
+    Unparsable {
+        /// 1-based line number.
+        line: usize,
+        /// The parse error.
+        why: String,
+    },
+    /// A line's content does not match its own hash, or is not in canonical form: it was edited.
+    #[error(
+        "journal line {line} was edited after it was written (its content no longer matches its hash); restore the journal or start a new experiment"
+    )]
+    Edited {
+        /// 1-based line number.
+        line: usize,
+    },
+    /// A line's chain link does not match the previous line (a deletion or insertion).
+    #[error(
+        "journal line {line} does not follow line {prev_line} (hash chain broken): a line was removed, inserted or edited; restore the journal or start a new experiment"
+    )]
+    BrokenLink {
+        /// 1-based line number of the first bad line.
+        line: usize,
+        /// The line it should follow.
+        prev_line: usize,
+    },
+    /// A line's sequence number is out of order.
+    #[error(
+        "journal line {line} carries sequence number {found}, expected {expected}: lines were reordered or removed"
+    )]
+    BadSequence {
+        /// 1-based line number.
+        line: usize,
+        /// Sequence number found.
+        found: u64,
+        /// Sequence number expected.
+        expected: u64,
+    },
+}
+
+/// Builds the entry that follows `prev` and its line (canonical JSON, no newline).
+pub(crate) fn seal_entry(
+    seq: u64,
+    prev: &str,
+    at: String,
+    event: Event,
+) -> Result<(Entry, String), serde_json::Error> {
+    let hash = body_hash(seq, prev, &at, &event)?;
+    let entry = Entry {
+        seq,
+        prev: prev.to_string(),
+        at,
+        event,
+        hash,
+    };
+    let line = canonical_json(&entry)?;
+    Ok((entry, line))
+}
+
+fn body_hash(seq: u64, prev: &str, at: &str, event: &Event) -> Result<String, serde_json::Error> {
+    let body = Body {
+        seq,
+        prev,
+        at,
+        event,
+    };
+    Ok(sha256_hex(canonical_json(&body)?.as_bytes()))
+}
+
+/// Verifies complete lines (without newlines) and decodes them. Returns the entries and the
+/// hash the next entry must carry as `prev`.
+pub(crate) fn verify<'a>(
+    lines: impl IntoIterator<Item = &'a str>,
+) -> Result<(Vec<Entry>, String), ChainError> {
+    let mut prev = GENESIS.to_string();
+    let mut out = Vec::new();
+    for (i, line) in lines.into_iter().enumerate() {
+        let n = i + 1;
+        let entry: Entry = serde_json::from_str(line).map_err(|e| ChainError::Unparsable {
+            line: n,
+            why: e.to_string(),
+        })?;
+        let canonical = canonical_json(&entry).map_err(|e| ChainError::Unparsable {
+            line: n,
+            why: e.to_string(),
+        })?;
+        let own = body_hash(entry.seq, &entry.prev, &entry.at, &entry.event).map_err(|e| {
+            ChainError::Unparsable {
+                line: n,
+                why: e.to_string(),
+            }
+        })?;
+        if canonical != line || own != entry.hash {
+            return Err(ChainError::Edited { line: n });
+        }
+        if entry.prev != prev {
+            return Err(ChainError::BrokenLink {
+                line: n,
+                prev_line: i,
+            });
+        }
+        if entry.seq != i as u64 {
+            return Err(ChainError::BadSequence {
+                line: n,
+                found: entry.seq,
+                expected: i as u64,
+            });
+        }
+        prev = entry.hash.clone();
+        out.push(entry);
+    }
+    Ok((out, prev))
+}

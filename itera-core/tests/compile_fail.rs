@@ -1,0 +1,9 @@
+//! Compile-fail tests: the method's order is enforced by types. A skipped phase, a test-row
+//! accessor or a hand-made state does not compile (G1, G15). The expected compiler messages are
+//! pinned in `tests/ui/*.stderr` (regenerate with `TRYBUILD=overwrite`).
+
+#[test]
+fn skipped_phases_do_not_compile() {
+    let t = trybuild::TestCases::new();
+    t.compile_fail("tests/ui/*.rs");
+}
