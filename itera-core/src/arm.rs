@@ -129,6 +129,11 @@ pub trait Arm: Send + Sync {
     fn id(&self) -> &str;
     /// The text that defines this version.
     fn spec(&self) -> String;
+    /// The model family behind this arm (e.g. `"gpt"`, `"llama"`), if it is an LLM: an LLM judge
+    /// of the same family triggers the cross-judge check (G29).
+    fn family(&self) -> Option<&str> {
+        None
+    }
     /// Which usage fields this arm reports (checked by the pilot).
     fn reports(&self) -> Reports {
         Reports::default()

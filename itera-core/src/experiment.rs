@@ -14,11 +14,23 @@
 //!   .verdict(..)        -> Verdict          (the one test pass)
 //! ```
 
+// A refused transition hands the experiment back inside its error (nothing is lost), so the Err
+// side is as large as the state it returns; that is the point, not an accident.
+#![allow(clippy::result_large_err)]
+
+use crate::arm::Arm;
+use crate::crossjudge::{self, CrossJudgeReport};
+use crate::cube::{ArmSummary, ScoreCube};
 use crate::dataset::{DataError, Dataset, RowSet};
+use crate::exec::RunOptions;
 use crate::frame::{Frame, FrameError};
 use crate::hash;
+use crate::journal::ArmNoise;
 use crate::journal::Event;
+use crate::judge::Judge;
 use crate::row::{Row, RowId};
+use crate::runner::{self, PartJob, Roster, RunError};
+use crate::split::Part;
 use crate::split::{DistributionAudit, SplitError, SplitOverride, SplitPlan};
 use crate::store::{FRAME_FILE, REGISTRATION_FILE, Registration, Store, StoreError};
 use std::fmt;
@@ -51,16 +63,53 @@ pub struct Split {
     plan: SplitPlan,
 }
 
-/// Phase 2 done: every arm passed the pilot on one train row (G22). Reached by the runner.
+/// Phase 2 done: every arm passed the pilot on one train row (G22).
 #[derive(Debug)]
 pub struct Piloted {
-    _private: (),
+    split: Split,
 }
 
-/// Phase 3 done: dev scored with trials, noise floor measured (G25–G31). Reached by the runner.
+/// Phase 3 done: dev scored with trials, noise floor measured, cross-judge checked (G25–G31).
 #[derive(Debug)]
 pub struct Scored {
-    _private: (),
+    split: Split,
+    dev: DevResults,
+}
+
+/// What dev scoring produced: the score cube, per-arm summaries (baseline first), the noise
+/// floor and the cross-judge report.
+#[derive(Debug, Clone)]
+pub struct DevResults {
+    /// `[arm version, dev row, trial]` scores.
+    pub cube: ScoreCube,
+    /// Per-arm summaries, baseline first: mean ± SD across trials, usage, cost, latency.
+    pub summaries: Vec<ArmSummary>,
+    /// Noise floor per arm (G26).
+    pub noise: Vec<ArmNoise>,
+    /// The cross-judge check, when it applied (G29).
+    pub cross_judge: Option<CrossJudgeReport>,
+}
+
+impl DevResults {
+    /// σ for comparing `arm` with the baseline: the larger of the two arms' SDs of the
+    /// aggregate across trials (G27; conservative).
+    pub fn noise_sd(&self, arm: &str) -> Option<f64> {
+        let base = self.noise.first()?.aggregate_sd;
+        let a = self.noise.iter().rfind(|n| n.arm == arm)?.aggregate_sd;
+        Some(a.max(base))
+    }
+
+    /// Mean dev difference of `arm` versus the baseline over rows both count, and whether it
+    /// reaches 2× the noise floor (G27).
+    pub fn effect_vs_noise(&self, arm: &str) -> Option<itera_stats::trials::NoiseCheck> {
+        let a = self.cube.arm_index(arm)?;
+        let diffs = self.cube.paired(a, 0).diffs();
+        if diffs.is_empty() {
+            return None;
+        }
+        let effect = diffs.iter().sum::<f64>() / diffs.len() as f64;
+        itera_stats::trials::noise_check(effect, self.noise_sd(arm)?).ok()
+    }
 }
 
 /// The generalization gate has run (G35). Reached from `Scored` only through the gate.
@@ -93,7 +142,7 @@ impl State for Sealed {}
 /// An experiment in phase `S`.
 #[derive(Debug)]
 pub struct Experiment<S: State> {
-    frame: Frame,
+    frame: Box<Frame>,
     state: S,
 }
 
@@ -113,6 +162,9 @@ pub enum Error {
     /// The store is unusable (tampered, edited, unwritable).
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The run stopped (pilot, scoring, cross-judge).
+    #[error(transparent)]
+    Run(#[from] RunError),
     /// The store holds a different registered frame (G7).
     #[error(
         "{location} is registered with a different frame (hash {registered}, this frame {given}) (G7): the metric, threshold, arms or rules changed after registration; start a new experiment in a new directory with fresh test rows"
@@ -186,7 +238,7 @@ impl Experiment<Draft> {
     pub fn new(frame: Frame) -> Result<Experiment<Draft>, FrameError> {
         frame.validate()?;
         Ok(Experiment {
-            frame,
+            frame: Box::new(frame),
             state: Draft { _private: () },
         })
     }
@@ -405,5 +457,126 @@ impl Experiment<Split> {
     /// Dev row ids (scores only, G17).
     pub fn dev_ids(&self) -> Vec<&RowId> {
         self.state.plan.dev_ids()
+    }
+}
+
+impl Experiment<Split> {
+    /// Phase 2, the pilot (G22): the baseline and every arm on ONE train row (the first dev row
+    /// in k-fold mode), judged. Refused — and journaled as `pilot-failed` — when a call fails, a
+    /// score is missing or out of range, a usage field the arm declares is missing, or an
+    /// output looks like a placeholder. A pilot already passed with the same arm versions is
+    /// not re-run.
+    pub async fn pilot(
+        self,
+        arms: &[Box<dyn Arm>],
+        judge: &dyn Judge,
+        opts: &RunOptions,
+    ) -> Result<Experiment<Piloted>, Rejected<Split>> {
+        let result = async {
+            let roster = Roster::new(&self.frame, arms)?;
+            let plan = &self.state.plan;
+            let row = plan.train.first().or(plan.dev.first());
+            runner::pilot(&self.frame, row, &roster, judge, self.store(), opts).await
+        }
+        .await;
+        match result {
+            Ok(()) => Ok(Experiment {
+                frame: self.frame,
+                state: Piloted { split: self.state },
+            }),
+            Err(e) => Err(self.reject(e)),
+        }
+    }
+}
+
+impl Experiment<Piloted> {
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.state.split.registered.store
+    }
+
+    /// The split.
+    pub fn plan(&self) -> &SplitPlan {
+        &self.state.split.plan
+    }
+
+    /// Phase 3, dev scoring (G24–G31): every (arm × dev row × trial) called with bounded
+    /// concurrency, retries and rate limits, judged blind, and journaled before it counts; the
+    /// baseline first, its dev score journaled before any arm is compared. Calls already in the
+    /// journal are not made again. Then the noise floor (G26) and, for an LLM judge of an arm's
+    /// family, the cross-judge check (G29).
+    ///
+    /// Must run inside a tokio runtime (timeouts and backoff use tokio's timer).
+    pub async fn score_dev(
+        self,
+        arms: &[Box<dyn Arm>],
+        judge: &dyn Judge,
+        opts: &RunOptions,
+    ) -> Result<Experiment<Scored>, Rejected<Piloted>> {
+        let result = async {
+            let roster = Roster::new(&self.frame, arms)?;
+            let store = self.store();
+            runner::manifest(store, &roster, judge)?;
+            let rows = &self.state.split.plan.dev;
+            let job = PartJob {
+                frame: &self.frame,
+                rows,
+                part: Part::Dev,
+                roster: &roster,
+                judge,
+                store,
+                opts,
+            };
+            let cube = runner::score_part(&job, "dev").await?;
+            let noise = runner::noise(&cube)?;
+            let summaries: Vec<ArmSummary> =
+                (0..cube.arms().len()).map(|i| cube.summary(i)).collect();
+            let already = store
+                .entries()?
+                .iter()
+                .any(|e| matches!(e.event, Event::DevScored { .. }));
+            if !already {
+                store.append(Event::DevScored {
+                    calls: summaries.len() * rows.len() * self.frame.trials as usize,
+                    failed: summaries.iter().map(|s| s.failed_calls).sum(),
+                    noise: noise.clone(),
+                })?;
+            }
+            let cross_judge = crossjudge::check(rows, &cube, &roster, judge, store, opts).await?;
+            Ok::<_, Error>(DevResults {
+                cube,
+                summaries,
+                noise,
+                cross_judge,
+            })
+        }
+        .await;
+        match result {
+            Ok(dev) => Ok(Experiment {
+                frame: self.frame,
+                state: Scored {
+                    split: self.state.split,
+                    dev,
+                },
+            }),
+            Err(e) => Err(self.reject(e)),
+        }
+    }
+}
+
+impl Experiment<Scored> {
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.state.split.registered.store
+    }
+
+    /// The split.
+    pub fn plan(&self) -> &SplitPlan {
+        &self.state.split.plan
+    }
+
+    /// The dev results.
+    pub fn dev(&self) -> &DevResults {
+        &self.state.dev
     }
 }

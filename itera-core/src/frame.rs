@@ -5,7 +5,7 @@
 //! [`Frame::validate`] (which [`crate::Experiment::new`] always calls).
 
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 /// The deployed behaviour every arm is compared against (G2).
@@ -137,6 +137,29 @@ impl Default for SplitRatios {
     }
 }
 
+/// A per-arm price, used when the arm does not report its own cost (G24, G28).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Price {
+    /// US dollars per million input (prompt) tokens.
+    pub input_per_mtok_usd: f64,
+    /// US dollars per million output (completion) tokens.
+    pub output_per_mtok_usd: f64,
+}
+
+impl Price {
+    /// The cost of a call with these token counts.
+    ///
+    /// ```
+    /// let p = itera_core::Price { input_per_mtok_usd: 0.5, output_per_mtok_usd: 1.5 };
+    /// assert!((p.cost(1_000_000, 2_000_000) - 3.5).abs() < 1e-12);
+    /// ```
+    pub fn cost(&self, input_tokens: u64, output_tokens: u64) -> f64 {
+        (input_tokens as f64 * self.input_per_mtok_usd
+            + output_tokens as f64 * self.output_per_mtok_usd)
+            / 1e6
+    }
+}
+
 /// How a call that still fails after retries is scored (G31): never silently.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
@@ -192,6 +215,9 @@ pub struct Frame {
     /// Rows are synthetic, generated from a known source of truth (G13, G18).
     #[serde(default)]
     pub synthetic_source: bool,
+    /// Per-arm prices by arm id, for arms that do not report cost.
+    #[serde(default)]
+    pub prices: BTreeMap<String, Price>,
 }
 
 /// What is wrong with a frame, and how to fix it.
@@ -264,6 +290,11 @@ pub enum FrameError {
         /// The allowed range.
         why: &'static str,
     },
+    /// A price names an arm the frame does not register.
+    #[error(
+        "a price is given for '{0}', which is not a registered arm: fix the arm id or remove the price"
+    )]
+    UnknownPriceArm(String),
     /// A major slice is listed twice or empty.
     #[error("major slice '{0}' is listed twice or is empty")]
     BadMajorSlice(String),
@@ -378,6 +409,21 @@ impl Frame {
             }
         }
         self.validate_split()?;
+        let ids = self.arm_ids();
+        for (arm, price) in &self.prices {
+            if !ids.contains(&arm.as_str()) {
+                return Err(FrameError::UnknownPriceArm(arm.clone()));
+            }
+            for v in [price.input_per_mtok_usd, price.output_per_mtok_usd] {
+                if !(v.is_finite() && v >= 0.0) {
+                    return Err(FrameError::OutOfRange {
+                        field: "prices",
+                        value: v,
+                        why: "a price must be a finite number >= 0 (USD per million tokens)",
+                    });
+                }
+            }
+        }
         let mut majors = BTreeSet::new();
         for s in &self.major_slices {
             if s.trim().is_empty() || !majors.insert(s) {
@@ -607,6 +653,7 @@ impl FrameBuilder {
                 seed: 0,
                 failure_policy: FailurePolicy::ScoreZero,
                 synthetic_source: false,
+                prices: BTreeMap::new(),
             },
             has_threshold: false,
         }
@@ -746,6 +793,23 @@ impl FrameBuilder {
     /// Marks the rows as synthetic (G13, G18).
     pub fn synthetic_source(mut self, yes: bool) -> Self {
         self.frame.synthetic_source = yes;
+        self
+    }
+
+    /// The price of an arm's tokens.
+    pub fn price(
+        mut self,
+        arm: impl Into<String>,
+        input_per_mtok_usd: f64,
+        output_per_mtok_usd: f64,
+    ) -> Self {
+        self.frame.prices.insert(
+            arm.into(),
+            Price {
+                input_per_mtok_usd,
+                output_per_mtok_usd,
+            },
+        );
         self
     }
 

@@ -2,10 +2,12 @@
 //! chains each line to the previous one by SHA-256, and the line codec with its verification.
 //! Where lines are kept (a directory or memory) is [`crate::store`]'s business.
 
+use crate::arm::Usage;
 use crate::hash::{canonical_json, sha256_hex};
 use crate::row::RowId;
-use crate::split::{DistributionAudit, SplitOverride};
+use crate::split::{DistributionAudit, Part, SplitOverride};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 /// The `prev` of the first entry: 64 zeros.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -50,6 +52,158 @@ pub enum Event {
         /// Empty-slice overrides, with their reasons.
         overrides: Vec<SplitOverride>,
     },
+    /// The run manifest: the same judge and versions for every arm (G8, G23).
+    Manifest {
+        /// The judge's id.
+        judge: String,
+        /// Its model family, for an LLM judge.
+        judge_family: Option<String>,
+        /// SHA-256 of its rubric (G8).
+        rubric_hash: Option<String>,
+        /// `(arm id, spec hash)` of each arm's version 0, baseline first.
+        arms: Vec<(String, String)>,
+        /// Each arm's spec text, same order (for diffs and the leak detector).
+        specs: Vec<String>,
+    },
+    /// A pilot that failed: the arm, the field, and why (G22).
+    PilotFailed {
+        /// The arm.
+        arm: String,
+        /// The field that failed.
+        field: String,
+        /// What was wrong.
+        why: String,
+    },
+    /// The pilot passed on one row for every arm (G22).
+    PilotPassed {
+        /// The row used.
+        row: RowId,
+        /// Each arm's check.
+        arms: Vec<PilotArm>,
+    },
+    /// One call.
+    Call(CallRecord),
+    /// The baseline's dev score, recorded before any arm is compared.
+    BaselineScored {
+        /// Mean over rows of per-row mean scores.
+        mean: f64,
+        /// SD of the aggregate across trials.
+        sd: f64,
+        /// Rows scored.
+        rows: usize,
+    },
+    /// Dev scoring finished: every call is scored or recorded as failed (G31), with the noise
+    /// floor (G26).
+    DevScored {
+        /// Calls in the dev cube.
+        calls: usize,
+        /// Calls that failed after retries.
+        failed: usize,
+        /// Noise floor per arm.
+        noise: Vec<ArmNoise>,
+    },
+    /// The cross-judge check (G29).
+    CrossJudge {
+        /// The primary judge.
+        judge: String,
+        /// The second judge (another family).
+        second_judge: String,
+        /// Dev rows re-scored.
+        rows: Vec<RowId>,
+        /// Rows where both judges agree on the direction of arm − baseline.
+        agree: usize,
+        /// Rows where they disagree.
+        disagree: usize,
+        /// agree ≥ 4 of 5 and fewer than 2 disagreements.
+        passed: bool,
+    },
+}
+
+/// One (arm version × row × trial) call, judged — or failed after its retries (G24, G31).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallRecord {
+    /// Arm id.
+    pub arm: String,
+    /// Arm version (0 = as registered; iterations add versions).
+    pub version: u32,
+    /// SHA-256 of the version's `spec()`.
+    pub spec_hash: String,
+    /// The row.
+    pub row: RowId,
+    /// The part the row belongs to.
+    pub part: Part,
+    /// Trial index.
+    pub trial: u32,
+    /// Attempts made, the first included.
+    pub attempts: u32,
+    /// The error of every failed attempt, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+    /// Latency of the last attempt in ms (measured by the runner, or recorded by a replay).
+    pub latency_ms: f64,
+    /// Scored or failed.
+    pub outcome: CallOutcome,
+}
+
+/// What became of a call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+#[allow(clippy::large_enum_variant)] // a journal record, built once per call and written out
+pub enum CallOutcome {
+    /// The arm answered and the judge scored it.
+    Scored {
+        /// The arm's output.
+        output: Value,
+        /// The judge's score in [0, 1].
+        score: f64,
+        /// Failure-mode categories assigned (inside the registered taxonomy, G9).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        failure_modes: Vec<String>,
+        /// Labels outside the taxonomy: kept as deferred findings, never in the verdict (G9).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        deferred_findings: Vec<String>,
+        /// The judge's id (G23).
+        judge: String,
+        /// The rubric hash the score was given under (G8).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rubric_hash: Option<String>,
+        /// Usage as reported by the arm.
+        usage: Usage,
+        /// Cost in USD: reported by the arm or priced from the registered table.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cost_usd: Option<f64>,
+    },
+    /// The call (arm or judge) still failed after its retries; scored per the failure policy.
+    Failed {
+        /// The last error.
+        error: String,
+    },
+}
+
+/// What the pilot checked for one arm (G22).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PilotArm {
+    /// Arm id.
+    pub arm: String,
+    /// SHA-256 of its spec.
+    pub spec_hash: String,
+    /// The pilot row's score.
+    pub score: f64,
+}
+
+/// The noise floor of one arm version on a part (G26).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArmNoise {
+    /// Arm id.
+    pub arm: String,
+    /// Arm version.
+    pub version: u32,
+    /// Mean over rows of the variance across trials.
+    pub within_row_variance: f64,
+    /// SD of the aggregate across trials: σ.
+    pub aggregate_sd: f64,
+    /// The aggregate of each trial.
+    pub per_trial: Vec<f64>,
 }
 
 impl Event {
@@ -58,6 +212,13 @@ impl Event {
         match self {
             Event::Registered { .. } => "registered",
             Event::Split { .. } => "split",
+            Event::Manifest { .. } => "manifest",
+            Event::PilotFailed { .. } => "pilot-failed",
+            Event::PilotPassed { .. } => "pilot-passed",
+            Event::Call(_) => "call",
+            Event::BaselineScored { .. } => "baseline-scored",
+            Event::DevScored { .. } => "dev-scored",
+            Event::CrossJudge { .. } => "cross-judge",
         }
     }
 }

@@ -32,7 +32,10 @@
 //! ```
 
 pub mod arm;
+pub mod crossjudge;
+pub mod cube;
 pub mod dataset;
+pub mod exec;
 pub mod experiment;
 pub mod frame;
 pub mod hash;
@@ -41,21 +44,29 @@ pub mod judge;
 pub mod judges;
 pub mod load;
 pub mod row;
+pub mod runner;
 pub mod split;
 pub mod store;
 mod time;
 
 pub use arm::{Arm, ArmError, ArmOutput, CallCtx, Reports, Usage};
+pub use crossjudge::CrossJudgeReport;
+pub use cube::{ArmKey, ArmSummary, Paired, ScoreCube};
 pub use dataset::{DataError, Dataset, RowSet, VecDataset};
+pub use exec::{Progress, ProgressFn, RunOptions};
 pub use experiment::{
-    Draft, Error, Experiment, Gated, Piloted, Registered, Rejected, Scored, Sealed, Split, State,
+    DevResults, Draft, Error, Experiment, Gated, Piloted, Registered, Rejected, Scored, Sealed,
+    Split, State,
 };
 pub use frame::{
     ArmPlan, Baseline, Effect, FailureMode, FailurePolicy, Frame, FrameBuilder, FrameError, Metric,
-    SeveritySpec, SplitRatios, Threshold, ThresholdRule,
+    Price, SeveritySpec, SplitRatios, Threshold, ThresholdRule,
 };
-pub use journal::{ChainError, Entry, Event};
+pub use journal::{ArmNoise, CallOutcome, CallRecord, ChainError, Entry, Event, PilotArm};
 pub use judge::{Judge, JudgeError, JudgeView, Judgement};
-pub use row::{Row, RowId, DEFAULT_SLICE};
-pub use split::{DistributionAudit, ModeAudit, Part, SliceAudit, SplitError, SplitOverride, SplitPlan};
+pub use row::{DEFAULT_SLICE, Row, RowId};
+pub use runner::RunError;
+pub use split::{
+    DistributionAudit, ModeAudit, Part, SliceAudit, SplitError, SplitOverride, SplitPlan,
+};
 pub use store::{Registration, Store, StoreError};

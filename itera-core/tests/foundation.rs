@@ -1,6 +1,8 @@
 //! Registration, split and journal: determinism (G14), stratification (G19, G21), the sealed test
 //! commitment (G15), resume and tamper detection (G7), and every frame / row error.
 
+#![allow(clippy::unwrap_used)] // tests state their expectations with unwrap
+
 use itera_core::*;
 use std::collections::BTreeMap;
 

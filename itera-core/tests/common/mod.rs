@@ -1,0 +1,270 @@
+//! Test arms, judges and data shared by the runner tests: deterministic, with fault injection
+//! and call counting.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use async_trait::async_trait;
+use itera_core::*;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+/// A stable hash in [0, 1) of some text (FNV-1a), for deterministic "randomness".
+pub fn unit(text: &str) -> f64 {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in text.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    (h >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// How a call fails on its first attempt.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Fault {
+    Error,
+    Timeout,
+    Panic,
+    RateLimited,
+    Fatal,
+}
+
+/// An arm that answers the expected value with probability `accuracy` per (row, trial), and on
+/// the first attempt of a `fault_share` of calls fails with a rotating fault.
+pub struct TestArm {
+    pub id: String,
+    pub accuracy: f64,
+    pub fault_share: f64,
+    pub faults: Vec<Fault>,
+    pub delay: Duration,
+    pub calls: AtomicUsize,
+    attempts: Mutex<HashMap<(String, u32), u32>>,
+    pub family: Option<String>,
+    pub reports_tokens: bool,
+    pub fixed_output: Option<String>,
+}
+
+impl TestArm {
+    pub fn new(id: &str, accuracy: f64) -> TestArm {
+        TestArm {
+            id: id.into(),
+            accuracy,
+            fault_share: 0.0,
+            faults: vec![],
+            delay: Duration::ZERO,
+            calls: AtomicUsize::new(0),
+            attempts: Mutex::new(HashMap::new()),
+            family: None,
+            reports_tokens: true,
+            fixed_output: None,
+        }
+    }
+    pub fn faulty(mut self, share: f64, faults: &[Fault]) -> TestArm {
+        self.fault_share = share;
+        self.faults = faults.to_vec();
+        self
+    }
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+}
+
+#[async_trait]
+impl Arm for TestArm {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn spec(&self) -> String {
+        format!("test arm {} accuracy {}", self.id, self.accuracy)
+    }
+    fn family(&self) -> Option<&str> {
+        self.family.as_deref()
+    }
+    fn reports(&self) -> Reports {
+        Reports {
+            tokens: self.reports_tokens,
+            ..Reports::default()
+        }
+    }
+    async fn call(&self, input: &Value, ctx: &CallCtx) -> Result<ArmOutput, ArmError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        let key = format!("{}|{}|{}", self.id, ctx.row_id, ctx.trial);
+        let attempt = {
+            let mut a = self.attempts.lock().unwrap();
+            let n = a.entry((ctx.row_id.to_string(), ctx.trial)).or_insert(0);
+            *n += 1;
+            *n
+        };
+        if !self.delay.is_zero() {
+            tokio::time::sleep(self.delay).await;
+        }
+        if attempt == 1
+            && !self.faults.is_empty()
+            && unit(&format!("fault{key}")) < self.fault_share
+        {
+            let f = self.faults[(unit(&format!("kind{key}")) * self.faults.len() as f64) as usize];
+            match f {
+                Fault::Error => {
+                    return Err(ArmError::Retryable {
+                        message: "connection reset".into(),
+                        retry_after: None,
+                    });
+                }
+                Fault::Timeout => tokio::time::sleep(Duration::from_secs(5)).await,
+                Fault::Panic => panic!("arm bug on {key}"),
+                Fault::RateLimited => {
+                    return Err(ArmError::Retryable {
+                        message: "429 too many requests".into(),
+                        retry_after: Some(Duration::from_millis(5)),
+                    });
+                }
+                Fault::Fatal => return Err(ArmError::Fatal("400 bad request".into())),
+            }
+        }
+        let expected = input["expected"].as_str().unwrap_or("").to_string();
+        let output = match &self.fixed_output {
+            Some(o) => o.clone(),
+            None if unit(&key) < self.accuracy => expected,
+            None => "wrong".to_string(),
+        };
+        let mut out = ArmOutput::text(output);
+        if self.reports_tokens {
+            out.usage.input_tokens = Some(100);
+            out.usage.output_tokens = Some(10);
+        }
+        Ok(out)
+    }
+}
+
+/// Exact match on the output vs the row's expected value, recording everything it sees.
+#[derive(Default)]
+pub struct RecordingJudge {
+    pub seen: Mutex<Vec<String>>,
+    pub family: Option<String>,
+    pub id: String,
+    pub invert: bool,
+}
+
+impl RecordingJudge {
+    pub fn new() -> RecordingJudge {
+        RecordingJudge {
+            id: "recording-exact".into(),
+            ..RecordingJudge::default()
+        }
+    }
+}
+
+#[async_trait]
+impl Judge for RecordingJudge {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn family(&self) -> Option<&str> {
+        self.family.as_deref()
+    }
+    async fn score(&self, view: JudgeView<'_>, output: &Value) -> Result<Judgement, JudgeError> {
+        self.seen.lock().unwrap().push(format!(
+            "{} {} {}",
+            view.input,
+            view.expected.cloned().unwrap_or(Value::Null),
+            output
+        ));
+        let right = Some(output) == view.expected;
+        Ok(Judgement::score(if right != self.invert {
+            1.0
+        } else {
+            0.0
+        }))
+    }
+}
+
+pub fn frame(trials: u32) -> Frame {
+    Frame::builder("runner", "Does a beat base?", "a is more accurate.")
+        .baseline("base", "src/lib.rs:1")
+        .arm("arm-alpha-7f3", "base", "better prompt")
+        .arm("arm-beta-9c1", "base", "other model")
+        .metric("accuracy", "exact")
+        .threshold_pp(5.0)
+        .slice_loss_floor_pp(-2.0)
+        .trials(trials)
+        .seed(11)
+        .build()
+        .unwrap()
+}
+
+pub fn rows(n: usize) -> Vec<Row> {
+    (0..n)
+        .map(|i| {
+            let expected = ["travel", "software", "supplies"][i % 3];
+            Row::new(
+                format!("r{i:04}"),
+                serde_json::json!({"text": format!("txn {i}"), "expected": expected}),
+            )
+            .expected(expected)
+            .slice(if i % 2 == 0 { "smb" } else { "enterprise" })
+        })
+        .collect()
+}
+
+pub fn fast_opts() -> RunOptions {
+    RunOptions {
+        arm_concurrency: 16,
+        timeout: Duration::from_millis(200),
+        backoff_base: Duration::from_millis(1),
+        backoff_max: Duration::from_millis(4),
+        ..RunOptions::default()
+    }
+}
+
+pub fn boxed(arms: Vec<TestArm>) -> Vec<Box<dyn Arm>> {
+    arms.into_iter()
+        .map(|a| Box::new(a) as Box<dyn Arm>)
+        .collect()
+}
+
+/// Per-arm, per-row mean scores of a scored experiment.
+pub fn row_means(exp: &Experiment<Scored>) -> Vec<Vec<Option<f64>>> {
+    let cube = &exp.dev().cube;
+    (0..cube.arms().len()).map(|a| cube.row_means(a)).collect()
+}
+
+/// A shared handle to a test arm, so a test can count its calls after handing it to the runner.
+pub struct Handle(pub std::sync::Arc<TestArm>);
+
+#[async_trait]
+impl Arm for Handle {
+    fn id(&self) -> &str {
+        self.0.id()
+    }
+    fn spec(&self) -> String {
+        self.0.spec()
+    }
+    fn family(&self) -> Option<&str> {
+        self.0.family()
+    }
+    fn reports(&self) -> Reports {
+        self.0.reports()
+    }
+    async fn call(&self, input: &Value, ctx: &CallCtx) -> Result<ArmOutput, ArmError> {
+        self.0.call(input, ctx).await
+    }
+}
+
+/// Three shared arms (baseline, alpha, beta) and their boxed handles.
+pub fn shared(arms: [TestArm; 3]) -> (Vec<std::sync::Arc<TestArm>>, Vec<Box<dyn Arm>>) {
+    let shared: Vec<_> = arms.into_iter().map(std::sync::Arc::new).collect();
+    let boxed = shared
+        .iter()
+        .map(|a| Box::new(Handle(a.clone())) as Box<dyn Arm>)
+        .collect();
+    (shared, boxed)
+}
+
+pub fn standard_arms() -> [TestArm; 3] {
+    [
+        TestArm::new("base", 0.6),
+        TestArm::new("arm-alpha-7f3", 0.8),
+        TestArm::new("arm-beta-9c1", 0.55),
+    ]
+}
