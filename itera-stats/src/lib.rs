@@ -14,6 +14,15 @@
 //! assert!(e.ci.contains(0.5));
 //! ```
 
+pub mod agreement;
+pub mod binary;
+pub mod bootstrap;
 mod estimate;
+pub mod multiplicity;
+pub mod paired;
+pub mod power;
+pub mod proportions;
+pub mod select;
+pub mod trials;
 
 pub use estimate::{ConfidenceInterval, Estimate, StatsError, check_finite, check_level};
