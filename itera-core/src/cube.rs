@@ -123,6 +123,47 @@ impl ScoreCube {
         }
     }
 
+    /// A cube of the given arm versions over `rows`, filled from journaled calls of `part`.
+    pub(crate) fn from_entries(
+        frame: &crate::frame::Frame,
+        rows: &[crate::row::Row],
+        keys: Vec<ArmKey>,
+        entries: &[crate::journal::Entry],
+        part: crate::split::Part,
+    ) -> ScoreCube {
+        let index: std::collections::BTreeMap<(&str, &str), usize> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| ((k.arm.as_str(), k.spec_hash.as_str()), i))
+            .collect();
+        let rows_at: std::collections::BTreeMap<&RowId, usize> =
+            rows.iter().enumerate().map(|(i, r)| (&r.id, i)).collect();
+        let mut cube = ScoreCube::new(
+            keys.clone(),
+            rows.iter()
+                .map(|r| (r.id.clone(), r.slice.clone(), r.cluster.clone()))
+                .collect(),
+            frame.trials as usize,
+            frame.failure_modes.iter().map(|m| m.id.clone()).collect(),
+            frame.failure_policy,
+        );
+        for e in entries {
+            let crate::journal::Event::Call(rec) = &e.event else {
+                continue;
+            };
+            if rec.part != part || rec.trial >= frame.trials {
+                continue;
+            }
+            if let (Some(&a), Some(&r)) = (
+                index.get(&(rec.arm.as_str(), rec.spec_hash.as_str())),
+                rows_at.get(&rec.row),
+            ) {
+                cube.record(a, r, rec);
+            }
+        }
+        cube
+    }
+
     /// Fills a cell from a journaled call.
     pub(crate) fn record(&mut self, arm: usize, row: usize, rec: &CallRecord) {
         let Some(cell) = self.cells.get_mut((arm, row, rec.trial as usize)) else {

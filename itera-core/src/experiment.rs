@@ -20,10 +20,11 @@
 
 use crate::arm::Arm;
 use crate::crossjudge::{self, CrossJudgeReport};
-use crate::cube::{ArmSummary, ScoreCube};
+use crate::cube::{ArmKey, ArmSummary, ScoreCube};
 use crate::dataset::{DataError, Dataset, RowSet};
 use crate::exec::RunOptions;
 use crate::frame::{Frame, FrameError};
+use crate::gate::GateReport;
 use crate::hash;
 use crate::journal::ArmNoise;
 use crate::journal::Event;
@@ -51,29 +52,29 @@ pub struct Draft {
 /// The frame is registered: hashed, written and journaled. Sampling is now allowed (G1).
 #[derive(Debug)]
 pub struct Registered {
-    store: Store,
-    frame_hash: String,
-    resumed: bool,
+    pub(crate) store: Store,
+    pub(crate) frame_hash: String,
+    pub(crate) resumed: bool,
 }
 
 /// The rows are split; the test rows are sealed behind a commitment (G15).
 #[derive(Debug)]
 pub struct Split {
-    registered: Registered,
-    plan: SplitPlan,
+    pub(crate) registered: Registered,
+    pub(crate) plan: SplitPlan,
 }
 
 /// Phase 2 done: every arm passed the pilot on one train row (G22).
 #[derive(Debug)]
 pub struct Piloted {
-    split: Split,
+    pub(crate) split: Split,
 }
 
 /// Phase 3 done: dev scored with trials, noise floor measured, cross-judge checked (G25–G31).
 #[derive(Debug)]
 pub struct Scored {
-    split: Split,
-    dev: DevResults,
+    pub(crate) split: Split,
+    pub(crate) dev: DevResults,
 }
 
 /// What dev scoring produced: the score cube, per-arm summaries (baseline first), the noise
@@ -115,13 +116,16 @@ impl DevResults {
 /// The generalization gate has run (G35). Reached from `Scored` only through the gate.
 #[derive(Debug)]
 pub struct Gated {
-    _private: (),
+    pub(crate) scored: Scored,
+    pub(crate) report: GateReport,
 }
 
 /// Arms are locked at their latest gate-passed versions (G37); only the verdict remains.
 #[derive(Debug)]
 pub struct Sealed {
-    _private: (),
+    pub(crate) scored: Scored,
+    pub(crate) locked: Vec<ArmKey>,
+    pub(crate) killed: Vec<String>,
 }
 
 impl sealed::Sealed for Draft {}
@@ -142,8 +146,8 @@ impl State for Sealed {}
 /// An experiment in phase `S`.
 #[derive(Debug)]
 pub struct Experiment<S: State> {
-    frame: Box<Frame>,
-    state: S,
+    pub(crate) frame: Box<Frame>,
+    pub(crate) state: S,
 }
 
 /// Everything that can stop a transition. Each message says what to do.
@@ -162,6 +166,9 @@ pub enum Error {
     /// The store is unusable (tampered, edited, unwritable).
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// An iteration, reveal, gate or sprint move was refused.
+    #[error(transparent)]
+    Sprint(#[from] crate::phases::SprintError),
     /// The run stopped (pilot, scoring, cross-judge).
     #[error(transparent)]
     Run(#[from] RunError),
@@ -225,7 +232,7 @@ impl<S: State> Experiment<S> {
         &self.frame
     }
 
-    fn reject(self, error: impl Into<Error>) -> Rejected<S> {
+    pub(crate) fn reject(self, error: impl Into<Error>) -> Rejected<S> {
         Rejected {
             error: error.into(),
             experiment: self,
@@ -561,22 +568,5 @@ impl Experiment<Piloted> {
             }),
             Err(e) => Err(self.reject(e)),
         }
-    }
-}
-
-impl Experiment<Scored> {
-    /// The store.
-    pub fn store(&self) -> &Store {
-        &self.state.split.registered.store
-    }
-
-    /// The split.
-    pub fn plan(&self) -> &SplitPlan {
-        &self.state.split.plan
-    }
-
-    /// The dev results.
-    pub fn dev(&self) -> &DevResults {
-        &self.state.dev
     }
 }

@@ -3,7 +3,10 @@
 //! Where lines are kept (a directory or memory) is [`crate::store`]'s business.
 
 use crate::arm::Usage;
+use crate::cube::ArmKey;
+use crate::gate::{ChangeClass, GateReport};
 use crate::hash::{canonical_json, sha256_hex};
+use crate::iteration::IterationVerdict;
 use crate::row::RowId;
 use crate::split::{DistributionAudit, Part, SplitOverride};
 use serde::{Deserialize, Serialize};
@@ -117,6 +120,67 @@ pub enum Event {
         /// agree ≥ 4 of 5 and fewer than 2 disagreements.
         passed: bool,
     },
+    /// A dev row's raw input was revealed; it joins the seen set (G17).
+    Reveal {
+        /// The row.
+        row: RowId,
+    },
+    /// A new arm version, recorded with its hypothesis BEFORE it is scored (G33).
+    Iteration {
+        /// Arm id.
+        arm: String,
+        /// The new version.
+        version: u32,
+        /// The sprint it belongs to.
+        sprint: u32,
+        /// The hypothesis.
+        hypothesis: String,
+        /// The declared change class (G35), if any.
+        class: Option<ChangeClass>,
+        /// Spec hash of the previous version.
+        old_spec_hash: String,
+        /// The new spec.
+        spec: String,
+        /// Its hash.
+        spec_hash: String,
+        /// Line diff old → new.
+        diff: String,
+    },
+    /// The iteration's outcome from the CI of (new − previous) on dev (G33, G34).
+    IterationOutcome {
+        /// Arm id.
+        arm: String,
+        /// Version.
+        version: u32,
+        /// Supported, neutral or falsified.
+        outcome: IterationVerdict,
+        /// Mean per-row difference new − previous.
+        delta: f64,
+        /// CI lower bound.
+        lower: f64,
+        /// CI upper bound.
+        upper: f64,
+        /// Whether this closes the sprint.
+        closes_sprint: bool,
+        /// Why.
+        reason: String,
+    },
+    /// The generalization gate ran (G35).
+    Gate(GateReport),
+    /// A new sprint was opened after a gate (G36: a 4th needs an audit).
+    SprintOpened {
+        /// Its number.
+        sprint: u32,
+        /// The recorded gate audit (required beyond the third sprint).
+        audit: Option<String>,
+    },
+    /// Arms locked at their latest gate-passed versions (G37).
+    Sealed {
+        /// The locked versions.
+        locked: Vec<ArmKey>,
+        /// Arms killed by the gate (they do not reach the test set).
+        killed: Vec<String>,
+    },
 }
 
 /// One (arm version × row × trial) call, judged — or failed after its retries (G24, G31).
@@ -219,6 +283,12 @@ impl Event {
             Event::BaselineScored { .. } => "baseline-scored",
             Event::DevScored { .. } => "dev-scored",
             Event::CrossJudge { .. } => "cross-judge",
+            Event::Reveal { .. } => "reveal",
+            Event::Iteration { .. } => "iteration",
+            Event::IterationOutcome { .. } => "iteration-outcome",
+            Event::Gate(_) => "gate",
+            Event::SprintOpened { .. } => "sprint-opened",
+            Event::Sealed { .. } => "sealed",
         }
     }
 }

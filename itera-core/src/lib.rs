@@ -35,14 +35,20 @@ pub mod arm;
 pub mod crossjudge;
 pub mod cube;
 pub mod dataset;
+pub mod diagnosis;
+mod effect;
 pub mod exec;
 pub mod experiment;
 pub mod frame;
+pub mod gate;
 pub mod hash;
+pub mod iteration;
 pub mod journal;
 pub mod judge;
 pub mod judges;
 pub mod load;
+mod phases;
+pub mod refiner;
 pub mod row;
 pub mod runner;
 pub mod split;
@@ -64,6 +70,7 @@ pub use frame::{
 };
 pub use journal::{ArmNoise, CallOutcome, CallRecord, ChainError, Entry, Event, PilotArm};
 pub use judge::{Judge, JudgeError, JudgeView, Judgement};
+pub use phases::SprintError;
 pub use row::{DEFAULT_SLICE, Row, RowId};
 pub use runner::RunError;
 pub use split::{

@@ -115,6 +115,8 @@ pub(crate) struct Roster<'a> {
     pub arms: Vec<&'a dyn Arm>,
     pub specs: Vec<String>,
     pub hashes: Vec<String>,
+    /// Arm version of each entry (0 = as registered; iterations add versions).
+    pub versions: Vec<u32>,
 }
 
 impl<'a> Roster<'a> {
@@ -145,20 +147,35 @@ impl<'a> Roster<'a> {
             .iter()
             .map(|s| hash::sha256_hex(s.as_bytes()))
             .collect();
+        let versions = vec![0; arms.len()];
         Ok(Roster {
             arms,
             specs,
             hashes,
+            versions,
         })
     }
 
-    fn keys(&self) -> Vec<ArmKey> {
+    /// One version of one arm (an iteration's re-score).
+    pub fn single(arm: &'a dyn Arm, version: u32) -> Roster<'a> {
+        let spec = arm.spec();
+        let hash = hash::sha256_hex(spec.as_bytes());
+        Roster {
+            arms: vec![arm],
+            specs: vec![spec],
+            hashes: vec![hash],
+            versions: vec![version],
+        }
+    }
+
+    pub fn keys(&self) -> Vec<ArmKey> {
         self.arms
             .iter()
             .zip(&self.hashes)
-            .map(|(a, h)| ArmKey {
+            .zip(&self.versions)
+            .map(|((a, h), v)| ArmKey {
                 arm: a.id().to_string(),
-                version: 0,
+                version: *v,
                 spec_hash: h.clone(),
             })
             .collect()
@@ -570,7 +587,7 @@ async fn one_call(
     };
     let rec = CallRecord {
         arm: arm.id().to_string(),
-        version: 0,
+        version: job.roster.versions[a],
         spec_hash: spec_hash.clone(),
         row: row.id.clone(),
         part: job.part,

@@ -144,17 +144,29 @@ impl Store {
             .append(true)
             .open(&jpath)
             .map_err(io_err(&jpath))?;
-        let mut text = String::new();
-        journal.read_to_string(&mut text).map_err(io_err(&jpath))?;
-        let complete = match text.rfind('\n') {
+        let mut bytes = Vec::new();
+        journal.read_to_end(&mut bytes).map_err(io_err(&jpath))?;
+        let complete = match bytes.iter().rposition(|&b| b == b'\n') {
             Some(i) => i + 1,
             None => 0,
         };
-        if complete < text.len() {
-            // A torn tail: the process died inside a write. The event never counted.
+        if complete < bytes.len() {
+            // A torn tail: the process died inside a write. The event never counted. It is cut
+            // as bytes: the write may have stopped inside a multi-byte character.
             journal.set_len(complete as u64).map_err(io_err(&jpath))?;
-            text.truncate(complete);
+            bytes.truncate(complete);
         }
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let bad = e.utf8_error().valid_up_to();
+            let line = 1 + e.as_bytes()[..bad].iter().filter(|&&b| b == b'\n').count();
+            StoreError::Tampered {
+                path: jpath.clone(),
+                source: ChainError::Unparsable {
+                    line,
+                    why: "not UTF-8".into(),
+                },
+            }
+        })?;
         let (entries, head) =
             journal::verify(text.lines()).map_err(|source| StoreError::Tampered {
                 path: jpath.clone(),

@@ -10,13 +10,20 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-/// A stable hash in [0, 1) of some text (FNV-1a), for deterministic "randomness".
+/// A stable hash in [0, 1) of some text (FNV-1a + splitmix64 finalizer), for deterministic
+/// "randomness".
 pub fn unit(text: &str) -> f64 {
     let mut h: u64 = 0xcbf29ce484222325;
     for b in text.bytes() {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x100000001b3);
     }
+    // splitmix64's finalizer: FNV alone barely moves its high bits on the last bytes.
+    h ^= h >> 30;
+    h = h.wrapping_mul(0xbf58476d1ce4e5b9);
+    h ^= h >> 27;
+    h = h.wrapping_mul(0x94d049bb133111eb);
+    h ^= h >> 31;
     (h >> 11) as f64 / (1u64 << 53) as f64
 }
 
@@ -43,6 +50,10 @@ pub struct TestArm {
     pub family: Option<String>,
     pub reports_tokens: bool,
     pub fixed_output: Option<String>,
+    /// Replaces the generated spec text.
+    pub spec_text: Option<String>,
+    /// Rows this arm always answers correctly.
+    pub boost: std::collections::HashSet<String>,
 }
 
 impl TestArm {
@@ -58,6 +69,8 @@ impl TestArm {
             family: None,
             reports_tokens: true,
             fixed_output: None,
+            spec_text: None,
+            boost: Default::default(),
         }
     }
     pub fn faulty(mut self, share: f64, faults: &[Fault]) -> TestArm {
@@ -76,7 +89,15 @@ impl Arm for TestArm {
         &self.id
     }
     fn spec(&self) -> String {
-        format!("test arm {} accuracy {}", self.id, self.accuracy)
+        match &self.spec_text {
+            Some(s) => s.clone(),
+            None => format!(
+                "test arm {} accuracy {} boosted {}",
+                self.id,
+                self.accuracy,
+                self.boost.len()
+            ),
+        }
     }
     fn family(&self) -> Option<&str> {
         self.family.as_deref()
@@ -89,6 +110,8 @@ impl Arm for TestArm {
     }
     async fn call(&self, input: &Value, ctx: &CallCtx) -> Result<ArmOutput, ArmError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
+        // The same key for every version of an arm: a more accurate version is right on a
+        // superset of rows, so version-to-version differences are monotone.
         let key = format!("{}|{}|{}", self.id, ctx.row_id, ctx.trial);
         let attempt = {
             let mut a = self.attempts.lock().unwrap();
@@ -125,6 +148,7 @@ impl Arm for TestArm {
         let expected = input["expected"].as_str().unwrap_or("").to_string();
         let output = match &self.fixed_output {
             Some(o) => o.clone(),
+            None if self.boost.contains(ctx.row_id.as_str()) => expected,
             None if unit(&key) < self.accuracy => expected,
             None => "wrong".to_string(),
         };
