@@ -16,7 +16,9 @@
 //! is known exactly in every scenario.
 //!
 //! **Methods.** paired t, cluster-robust t (clusters of 10; C − 1 df), Newcombe's paired
-//! interval (method 10), percentile and BCa paired bootstrap, cluster bootstrap, and
+//! interval (method 10), the Agresti–Min and Bonett–Price adjusted Wald intervals, Tango's score
+//! interval, the Rao–Scott design-effect versions of Agresti–Min and Tango (on the clusters of
+//! 10), percentile and BCa paired bootstrap, cluster bootstrap, and
 //! `itera_stats::select::default_paired_interval` (given the clusters only in the ρ > 0
 //! scenarios, as a user would declare them; the cluster methods run in every scenario, on the
 //! clusters of 10). An interval that errors counts as not
@@ -30,7 +32,10 @@ use itera_stats::bootstrap::{
     BootstrapOptions, cluster_bootstrap, paired_bootstrap_bca, paired_bootstrap_percentile,
 };
 use itera_stats::paired::{paired_t, paired_t_clustered};
-use itera_stats::proportions::{PairedCounts, newcombe_paired_diff};
+use itera_stats::proportions::{
+    PairedCounts, agresti_min_paired_diff, agresti_min_paired_diff_clustered,
+    bonett_price_paired_diff, newcombe_paired_diff, tango_paired_diff, tango_paired_diff_clustered,
+};
 use itera_stats::select::default_paired_interval;
 use itera_stats::{ConfidenceInterval, StatsError};
 use rand::{Rng, RngExt, SeedableRng};
@@ -109,30 +114,51 @@ fn scenarios() -> Vec<Scenario> {
     out
 }
 
-const METHODS: [&str; 7] = [
+const METHODS: [&str; 12] = [
     "paired-t",
     "cluster-t",
     "newcombe-paired",
+    "agresti-min",
+    "bonett-price",
+    "tango",
+    "agresti-min-cluster",
+    "tango-cluster",
     "percentile-boot",
     "bca-boot",
     "cluster-boot",
     "default",
 ];
 
-/// The seven intervals for one simulated data set.
+/// The twelve intervals for one simulated data set.
 fn intervals(
     a: &[f64],
     b: &[f64],
     clusters: &[u64],
     declared: bool,
     opts: &BootstrapOptions,
-) -> [Result<ConfidenceInterval, StatsError>; 7] {
+) -> [Result<ConfidenceInterval, StatsError>; 12] {
+    let table = PairedCounts::from_scores(a, b);
     [
         paired_t(a, b, LEVEL).map(|s| s.diff.ci),
         paired_t_clustered(a, b, clusters, LEVEL).map(|s| s.diff.ci),
-        PairedCounts::from_scores(a, b)
+        table
+            .clone()
             .and_then(|t| newcombe_paired_diff(t, LEVEL))
             .map(|e| e.ci),
+        table
+            .clone()
+            .and_then(|t| agresti_min_paired_diff(t, LEVEL))
+            .map(|e| e.ci),
+        table
+            .clone()
+            .and_then(|t| bonett_price_paired_diff(t, LEVEL))
+            .map(|e| e.ci),
+        table
+            .clone()
+            .and_then(|t| tango_paired_diff(t, LEVEL))
+            .map(|e| e.ci),
+        agresti_min_paired_diff_clustered(a, b, clusters, LEVEL).map(|e| e.ci),
+        tango_paired_diff_clustered(a, b, clusters, LEVEL).map(|e| e.ci),
         paired_bootstrap_percentile(a, b, opts).map(|e| e.estimate.ci),
         paired_bootstrap_bca(a, b, opts).map(|e| e.estimate.ci),
         cluster_bootstrap(a, b, clusters, opts).map(|e| e.estimate.ci),
@@ -148,10 +174,10 @@ struct Tally {
     ok: u64,
 }
 
-fn run_scenario(s: &Scenario, runs: usize, seed: u64, resamples: usize) -> [Tally; 7] {
+fn run_scenario(s: &Scenario, runs: usize, seed: u64, resamples: usize) -> [Tally; 12] {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let (mut a, mut b, mut c) = (Vec::new(), Vec::new(), Vec::new());
-    let mut tallies = [Tally::default(); 7];
+    let mut tallies = [Tally::default(); 12];
     let truth = s.true_diff();
     for run in 0..runs {
         s.simulate(&mut rng, &mut a, &mut b, &mut c);
@@ -233,7 +259,7 @@ fn main() -> ExitCode {
     };
     let started = std::time::Instant::now();
     // Scenario i uses seed (seed, i): the results do not depend on the thread count.
-    let mut results: Vec<Option<[Tally; 7]>> = vec![None; scenarios.len()];
+    let mut results: Vec<Option<[Tally; 12]>> = vec![None; scenarios.len()];
     std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|t| {

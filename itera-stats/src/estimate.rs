@@ -27,7 +27,9 @@ pub enum StatsError {
         min: usize,
     },
     /// Two slices that must be paired have different lengths.
-    #[error("length mismatch: {left} has {left_len} values but {right} has {right_len}; pass paired slices of equal length")]
+    #[error(
+        "length mismatch: {left} has {left_len} values but {right} has {right_len}; pass paired slices of equal length"
+    )]
     LengthMismatch {
         /// Name of the first slice.
         left: &'static str,

@@ -9,7 +9,8 @@ use itera_stats::multiplicity::{benjamini_hochberg, holm};
 use itera_stats::paired::{paired_t, paired_t_clustered};
 use itera_stats::power::{PairedDesign, paired_mde, paired_sample_size};
 use itera_stats::proportions::{
-    PairedCounts, clopper_pearson, jeffreys, newcombe_diff, newcombe_paired_diff, wilson,
+    PairedCounts, agresti_min_paired_diff, bonett_price_paired_diff, clopper_pearson, jeffreys,
+    newcombe_diff, newcombe_paired_diff, tango_paired_diff, tango_paired_diff_clustered, wilson,
 };
 use itera_stats::select::default_paired_interval;
 use itera_stats::{ConfidenceInterval, Estimate};
@@ -91,6 +92,36 @@ proptest! {
         prop_assert!(nested(&a.ci, &b.ci), "{a:?} {b:?}");
         let s = PairedCounts { only_a: only_b, only_b: only_a, ..t };
         prop_assert!(mirrored(&a, &newcombe_paired_diff(s, lo).unwrap()));
+    }
+
+    #[test]
+    fn adjusted_wald_and_tango_paired(both in 0u64..60, only_a in 0u64..60, only_b in 0u64..60,
+                                      neither in 0u64..60, (lo, hi) in levels()) {
+        prop_assume!(both + only_a + only_b + neither > 0);
+        let t = PairedCounts { both, only_a, only_b, neither };
+        let s = PairedCounts { only_a: only_b, only_b: only_a, ..t };
+        for f in [agresti_min_paired_diff, bonett_price_paired_diff, tango_paired_diff] {
+            let a = f(t, lo).unwrap();
+            let b = f(t, hi).unwrap();
+            prop_assert!(a.ci.contains(a.point), "{a:?}");
+            prop_assert!(a.ci.lower >= -1.0 && a.ci.upper <= 1.0);
+            prop_assert!(a.ci.lower < a.ci.upper, "{a:?}");
+            prop_assert!(nested(&a.ci, &b.ci), "{a:?} {b:?}");
+            prop_assert!(mirrored(&a, &f(s, lo).unwrap()));
+        }
+    }
+
+    #[test]
+    fn tango_clustered((a, b) in binary_scores(), level in 0.5f64..0.99) {
+        let g: Vec<u32> = (0..a.len() as u32).map(|i| i % 3).collect();
+        let x = tango_paired_diff_clustered(&a, &b, &g, level).unwrap();
+        let y = tango_paired_diff_clustered(&b, &a, &g, level).unwrap();
+        prop_assert!(x.ci.contains(x.point));
+        prop_assert!(x.ci.lower >= -1.0 && x.ci.upper <= 1.0);
+        prop_assert!(mirrored(&x, &y), "{x:?} {y:?}");
+        // never narrower than the unclustered interval (design effect floored at 1)
+        let u = tango_paired_diff(PairedCounts::from_scores(&a, &b).unwrap(), level).unwrap();
+        prop_assert!(nested(&u.ci, &x.ci), "{u:?} {x:?}");
     }
 
     #[test]
@@ -193,6 +224,9 @@ proptest! {
                               level in any::<f64>()) {
         let _ = paired_t(&a, &b, level);
         let _ = default_paired_interval(&a, &b, None, level);
+        let g: Vec<u64> = (0..a.len() as u64).map(|i| i % 2).collect();
+        let _ = default_paired_interval(&a, &b, Some(&g), level);
+        let _ = tango_paired_diff_clustered(&a, &b, &g, level);
         let _ = wilcoxon_signed_rank(&a, &b, WilcoxonMethod::Auto);
         let _ = sign_test(&a, &b);
         let _ = holm(&a);
