@@ -169,6 +169,9 @@ pub enum Error {
     /// An iteration, reveal, gate or sprint move was refused.
     #[error(transparent)]
     Sprint(#[from] crate::phases::SprintError),
+    /// The test pass was refused (G7, G15, G16, G46).
+    #[error(transparent)]
+    Verdict(#[from] crate::testpass::VerdictError),
     /// The run stopped (pilot, scoring, cross-judge).
     #[error(transparent)]
     Run(#[from] RunError),

@@ -174,6 +174,36 @@ pub enum Event {
         /// The recorded gate audit (required beyond the third sprint).
         audit: Option<String>,
     },
+    /// The power of the test set for T, computed from dev before the test pass (G20).
+    PowerChecked {
+        /// Per candidate arm: (arm, SE expected on test, minimum detectable effect, powered).
+        arms: Vec<(String, f64, f64, bool)>,
+        /// What happens when it is underpowered: the test pass goes ahead and a verdict that
+        /// falls short of T without a conclusive CI is inconclusive (G45).
+        note: String,
+    },
+    /// The sealed test set is opened: written before the first test call (G15, G39).
+    SealedOpened {
+        /// The versions that run on test (baseline + locked arms).
+        arms: Vec<ArmKey>,
+        /// Test rows.
+        test_n: usize,
+        /// The commitment, re-verified just before opening.
+        test_commitment: String,
+    },
+    /// The verdict (G40). Nothing may follow it (G46).
+    VerdictReached {
+        /// The decision.
+        decision: crate::verdict::Decision,
+        /// The arm it covers.
+        arm: Option<String>,
+        /// The slices it covers.
+        slices: Vec<String>,
+        /// The rationale.
+        rationale: String,
+        /// SHA-256 of the `data.json` written with it.
+        data_hash: String,
+    },
     /// Arms locked at their latest gate-passed versions (G37).
     Sealed {
         /// The locked versions.
@@ -289,6 +319,9 @@ impl Event {
             Event::Gate(_) => "gate",
             Event::SprintOpened { .. } => "sprint-opened",
             Event::Sealed { .. } => "sealed",
+            Event::PowerChecked { .. } => "power-checked",
+            Event::SealedOpened { .. } => "sealed-opened",
+            Event::VerdictReached { .. } => "verdict",
         }
     }
 }
@@ -393,15 +426,37 @@ fn body_hash(seq: u64, prev: &str, at: &str, event: &Event) -> Result<String, se
     Ok(sha256_hex(canonical_json(&body)?.as_bytes()))
 }
 
-/// Verifies complete lines (without newlines) and decodes them. Returns the entries and the
-/// hash the next entry must carry as `prev`.
-pub(crate) fn verify<'a>(
-    lines: impl IntoIterator<Item = &'a str>,
-) -> Result<(Vec<Entry>, String), ChainError> {
-    let mut prev = GENESIS.to_string();
-    let mut out = Vec::new();
-    for (i, line) in lines.into_iter().enumerate() {
-        let n = i + 1;
+/// Verifies journal lines one at a time, in order, and decodes them: each line must be canonical
+/// JSON, match its own hash, link to the previous entry and carry the next sequence number. A
+/// journal is verified as it is read, without holding it in memory.
+pub(crate) struct Verifier {
+    prev: String,
+    next: u64,
+}
+
+impl Verifier {
+    /// A verifier expecting the first line.
+    pub(crate) fn new() -> Verifier {
+        Verifier {
+            prev: GENESIS.to_string(),
+            next: 0,
+        }
+    }
+
+    /// Lines verified so far.
+    pub(crate) fn count(&self) -> u64 {
+        self.next
+    }
+
+    /// The hash the next entry must carry as `prev`.
+    pub(crate) fn head(&self) -> &str {
+        &self.prev
+    }
+
+    /// Verifies and decodes the next complete line (without its newline).
+    pub(crate) fn push(&mut self, line: &str) -> Result<Entry, ChainError> {
+        let i = self.next;
+        let n = i as usize + 1;
         let entry: Entry = serde_json::from_str(line).map_err(|e| ChainError::Unparsable {
             line: n,
             why: e.to_string(),
@@ -419,21 +474,21 @@ pub(crate) fn verify<'a>(
         if canonical != line || own != entry.hash {
             return Err(ChainError::Edited { line: n });
         }
-        if entry.prev != prev {
+        if entry.prev != self.prev {
             return Err(ChainError::BrokenLink {
                 line: n,
-                prev_line: i,
+                prev_line: n - 1,
             });
         }
-        if entry.seq != i as u64 {
+        if entry.seq != i {
             return Err(ChainError::BadSequence {
                 line: n,
                 found: entry.seq,
-                expected: i as u64,
+                expected: i,
             });
         }
-        prev = entry.hash.clone();
-        out.push(entry);
+        self.prev = entry.hash.clone();
+        self.next += 1;
+        Ok(entry)
     }
-    Ok((out, prev))
 }

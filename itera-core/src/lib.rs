@@ -49,11 +49,14 @@ pub mod judges;
 pub mod load;
 mod phases;
 pub mod refiner;
+pub mod report;
 pub mod row;
 pub mod runner;
 pub mod split;
 pub mod store;
+pub mod testpass;
 mod time;
+pub mod verdict;
 
 pub use arm::{Arm, ArmError, ArmOutput, CallCtx, Reports, Usage};
 pub use crossjudge::CrossJudgeReport;
@@ -77,3 +80,5 @@ pub use split::{
     DistributionAudit, ModeAudit, Part, SliceAudit, SplitError, SplitOverride, SplitPlan,
 };
 pub use store::{Registration, Store, StoreError};
+pub use testpass::{Conclusion, VerdictError};
+pub use verdict::{Decision, Verdict};

@@ -1,0 +1,306 @@
+//! The one test pass and the verdict end to end (G39–G46): the seed's worked example on a
+//! generated dataset (ship v2, kill v3, with CIs computed), a second verdict refused, tampering
+//! between seal and verdict refused, `data.json` recomputable, and a snapshot of a full verdict.
+
+#![allow(clippy::unwrap_used)] // tests state their expectations with unwrap
+
+mod common;
+
+use async_trait::async_trait;
+use common::*;
+use itera_core::report::ReportData;
+use itera_core::*;
+use serde_json::Value;
+
+/// Transactions from enterprise and SMB tenants; every tenth row is a transfer that a weak
+/// prompt books as revenue (`transfer_as_revenue`, the heaviest failure mode).
+fn transactions(n: usize) -> Vec<Row> {
+    (0..n)
+        .map(|i| {
+            let tenant = if i % 2 == 0 { "enterprise" } else { "smb" };
+            let transfer = i % 10 == 3 || i % 10 == 4;
+            let expected = if transfer { "transfer" } else { ["travel", "software", "supplies"][i % 3] };
+            let mut row = Row::new(
+                format!("txn-{i:05}"),
+                serde_json::json!({"text": format!("payment {i}"), "expected": expected, "tenant": tenant}),
+            )
+            .expected(expected)
+            .slice(tenant);
+            if transfer {
+                row = row.failure_mode("transfer_as_revenue");
+            }
+            row
+        })
+        .collect()
+}
+
+/// A prompt version with a per-tenant accuracy; `transfer_miss` = answers "revenue" on SMB
+/// transfers.
+struct Prompt {
+    id: &'static str,
+    spec: &'static str,
+    enterprise: f64,
+    smb: f64,
+    transfer_miss: bool,
+}
+
+#[async_trait]
+impl Arm for Prompt {
+    fn id(&self) -> &str {
+        self.id
+    }
+    fn spec(&self) -> String {
+        self.spec.to_string()
+    }
+    async fn call(&self, input: &Value, ctx: &CallCtx) -> Result<ArmOutput, ArmError> {
+        let tenant = input["tenant"].as_str().unwrap();
+        let expected = input["expected"].as_str().unwrap();
+        if self.transfer_miss && tenant == "smb" && expected == "transfer" {
+            return Ok(ArmOutput::text("revenue"));
+        }
+        let p = if tenant == "smb" {
+            self.smb
+        } else {
+            self.enterprise
+        };
+        let right = unit(&format!("{}|{}", self.id, ctx.row_id)) < p;
+        Ok(ArmOutput::text(if right { expected } else { "wrong" }))
+    }
+}
+
+fn prompts() -> Vec<Box<dyn Arm>> {
+    vec![
+        Box::new(Prompt {
+            id: "v1",
+            spec: "Categorize the transaction.",
+            enterprise: 0.70,
+            smb: 0.70,
+            transfer_miss: false,
+        }),
+        Box::new(Prompt {
+            id: "v2",
+            spec: "Categorize the transaction.\nTwo worked examples of transfers.",
+            enterprise: 0.82,
+            smb: 0.81,
+            transfer_miss: false,
+        }),
+        Box::new(Prompt {
+            id: "v3",
+            spec: "Categorize the transaction.\nEnterprise vendor glossary.",
+            enterprise: 0.86,
+            smb: 0.58,
+            transfer_miss: true,
+        }),
+    ]
+}
+
+fn seed_frame() -> Frame {
+    Frame::builder(
+        "seed-txn",
+        "Which prompt should categorize transactions: v1, v2 or v3?",
+        "Worked transfer examples (v2) help every tenant; a glossary (v3) helps enterprise.",
+    )
+    .baseline("v1", "src/categorize.rs:42")
+    .arm("v2", "v1", "adds two worked examples of transfers")
+    .arm("v3", "v1", "adds an enterprise vendor glossary")
+    .metric("category accuracy", "exact")
+    .threshold_pp(5.0)
+    .slice_loss_floor_pp(-2.0)
+    .failure_mode("transfer_as_revenue", 5.0)
+    .failure_mode("wrong_category", 1.0)
+    .failure_mode("no_answer", 2.0)
+    .trials(1)
+    .deterministic(true)
+    .seed(42)
+    .build()
+    .unwrap()
+}
+
+async fn sealed(store: Store, rows: Vec<Row>) -> Experiment<Sealed> {
+    let arms = prompts();
+    let judge = RecordingJudge::new();
+    Experiment::new(seed_frame())
+        .unwrap()
+        .register(store)
+        .unwrap()
+        .split_rows(rows)
+        .unwrap()
+        .pilot(&arms, &judge, &fast_opts())
+        .await
+        .unwrap()
+        .score_dev(&arms, &judge, &fast_opts())
+        .await
+        .unwrap()
+        .gate(&[])
+        .unwrap()
+        .seal()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_seed_example_ships_v2_and_kills_v3() {
+    let rows = transactions(3000);
+    let exp = sealed(Store::in_memory(), rows.clone()).await;
+    let c = exp
+        .verdict(&prompts(), &RecordingJudge::new(), &fast_opts(), None)
+        .await
+        .unwrap();
+    let v = &c.verdict;
+    assert_eq!(v.decision, Decision::Ship, "{}", v.rationale);
+    assert_eq!(v.arm.as_deref(), Some("v2"));
+    assert_eq!(v.killed, vec!["v3"]);
+    let v3 = v.arms.iter().find(|a| a.arm == "v3").unwrap();
+    assert_eq!(v3.decision, Decision::Kill);
+    let r4 = v3.rules.iter().find(|r| r.rule == "R4").unwrap();
+    assert_eq!(r4.passed, Some(false), "{r4:?}");
+    assert!(v3.failing_slices.contains(&"smb".to_string()));
+
+    // Recompute the aggregate effect of v2 from the journal and the revealed test ids, by plain
+    // arithmetic, and check the reported delta and a t-interval of the right width.
+    let report = &c.report;
+    assert_eq!(report.test_row_ids.len(), 600);
+    let store = Store::in_memory();
+    let _ = store; // data.json is the published artefact; the journal stays inside the experiment
+    let truth: std::collections::HashMap<String, &Row> =
+        rows.iter().map(|r| (r.id.to_string(), r)).collect();
+    let score = |arm: &dyn Arm, id: &str| {
+        let row = truth[id];
+        let ctx = CallCtx {
+            row_id: row.id.clone(),
+            trial: 0,
+            seed: 0,
+        };
+        let out = futures::executor::block_on(arm.call(&row.input, &ctx)).unwrap();
+        f64::from(Some(&out.output) == row.expected.as_ref())
+    };
+    let arms = prompts();
+    let diffs: Vec<f64> = report
+        .test_row_ids
+        .iter()
+        .map(|id| score(arms[1].as_ref(), id) - score(arms[0].as_ref(), id))
+        .collect();
+    let n = diffs.len() as f64;
+    let mean = diffs.iter().sum::<f64>() / n;
+    let sd = (diffs.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+    let e = report.effect("v2", None).unwrap();
+    assert!((e.delta - mean).abs() < 1e-12, "{} vs {mean}", e.delta);
+    let half = (e.ci_high - e.ci_low) / 2.0;
+    assert!(
+        (half / (1.96 * sd / n.sqrt()) - 1.0).abs() < 0.05,
+        "CI half-width {half} vs {}",
+        1.96 * sd / n.sqrt()
+    );
+    assert!(e.ci_low > 0.0);
+    let smb = report.effect("v2", Some("smb")).unwrap();
+    assert!(smb.ci_low >= -0.02 && smb.n == 300, "{smb:?}");
+}
+
+#[tokio::test]
+async fn a_second_verdict_on_the_same_directory_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let exp = sealed(Store::dir(dir.path()).unwrap(), transactions(600)).await;
+    let first = exp
+        .verdict(&prompts(), &RecordingJudge::new(), &fast_opts(), None)
+        .await
+        .unwrap();
+    assert!(dir.path().join("data.json").exists());
+    let loaded = ReportData::load(dir.path()).unwrap();
+    assert_eq!(loaded, first.report);
+
+    // Another "process": reopen the directory and walk the whole method again.
+    let again = sealed(Store::dir(dir.path()).unwrap(), transactions(600)).await;
+    let err = again
+        .verdict(&prompts(), &RecordingJudge::new(), &fast_opts(), None)
+        .await
+        .unwrap_err()
+        .error
+        .to_string();
+    assert!(
+        err.contains("G46") && err.contains("fresh experiment with new rows"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn tampering_between_seal_and_verdict_is_refused() {
+    // An edited data file.
+    let exp = sealed(Store::in_memory(), transactions(600)).await;
+    let mut edited = transactions(600);
+    edited[7].expected = Some("refund".into());
+    let data = VecDataset::new("data.csv", edited);
+    let err = exp
+        .verdict(
+            &prompts(),
+            &RecordingJudge::new(),
+            &fast_opts(),
+            Some(&data),
+        )
+        .await
+        .unwrap_err()
+        .error
+        .to_string();
+    assert!(err.contains("rows changed since the split"), "{err}");
+
+    // An edited frame and an edited journal line, in a directory.
+    for file in ["registration.json", "journal.jsonl"] {
+        let dir = tempfile::tempdir().unwrap();
+        let exp = sealed(Store::dir(dir.path()).unwrap(), transactions(600)).await;
+        let path = dir.path().join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let tampered = match file {
+            "registration.json" => text.replacen(
+                "\"slice_loss_floor_pp\": -2.0",
+                "\"slice_loss_floor_pp\": -5.0",
+                1,
+            ),
+            _ => text.replacen("\"score\":0.0", "\"score\":1.0", 1),
+        };
+        assert_ne!(tampered, text, "{file} was not edited");
+        std::fs::write(&path, tampered).unwrap();
+        let err = exp
+            .verdict(&prompts(), &RecordingJudge::new(), &fast_opts(), None)
+            .await
+            .unwrap_err()
+            .error
+            .to_string();
+        assert!(
+            err.contains(if file == "journal.jsonl" {
+                "journal line"
+            } else {
+                "registration.json"
+            }),
+            "{file}: {err}"
+        );
+        assert!(!dir.path().join("data.json").exists());
+    }
+}
+
+#[tokio::test]
+async fn only_the_baseline_and_locked_versions_run_on_test() {
+    let exp = sealed(Store::in_memory(), transactions(600)).await;
+    let store = exp.dev().cube.arms().len();
+    assert_eq!(store, 3);
+    let mut arms = prompts();
+    arms.pop(); // v3 missing
+    let err = exp
+        .verdict(&arms, &RecordingJudge::new(), &fast_opts(), None)
+        .await
+        .unwrap_err()
+        .error
+        .to_string();
+    assert!(err.contains("locked version 0 of arm 'v3'"), "{err}");
+}
+
+#[tokio::test]
+async fn a_full_verdict_snapshot() {
+    let exp = sealed(Store::in_memory(), transactions(1000)).await;
+    let c = exp
+        .verdict(&prompts(), &RecordingJudge::new(), &fast_opts(), None)
+        .await
+        .unwrap();
+    let mut report = c.report.clone();
+    report.test_row_ids.truncate(5);
+    insta::assert_json_snapshot!("seed_verdict", (&c.verdict.decision, &c.verdict.arm, &c.verdict.rationale, &report), {
+        ".**.latency_ms_mean" => "[latency]",
+    });
+}

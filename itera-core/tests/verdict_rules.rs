@@ -1,0 +1,225 @@
+//! The verdict rules R1–R5 and the decision (METHOD.md §5) on hand-built evidence: every edge
+//! the issue names, with the numbers written out.
+
+use itera_core::frame::ThresholdRule;
+use itera_core::report::EffectSize;
+use itera_core::verdict::{ArmEvidence, Decision, Rules, SliceEvidence, decide};
+
+fn rules() -> Rules {
+    Rules {
+        threshold: 0.05,
+        floor: -0.02,
+        rule: ThresholdRule::Point,
+        alpha: 0.05,
+        power: 0.8,
+    }
+}
+
+fn e(delta: f64, lo: f64, hi: f64) -> Option<EffectSize> {
+    Some(EffectSize {
+        delta,
+        ci_low: lo,
+        ci_high: hi,
+        n: 400,
+    })
+}
+
+/// A powered arm (SE 0.01 → MDE 2.8pp < T) with a clear +8pp effect and two passing slices.
+fn arm(id: &str) -> ArmEvidence {
+    ArmEvidence {
+        arm: id.into(),
+        version: 0,
+        killed_by_gate: false,
+        effect: e(0.08, 0.06, 0.10),
+        slices: vec![
+            SliceEvidence {
+                slice: "enterprise".into(),
+                effect: e(0.09, 0.01, 0.17),
+                major: true,
+            },
+            SliceEvidence {
+                slice: "smb".into(),
+                effect: e(0.07, -0.01, 0.15),
+                major: true,
+            },
+        ],
+        noise_sd: 0.005,
+        se_test_planned: 0.01,
+        highest_mode_failures: Some((3, 5)),
+        weighted: None,
+        cost_per_1k_usd: Some(1.0),
+        dev_delta: Some(0.08),
+        dev_se: Some(0.01),
+    }
+}
+
+#[test]
+fn a_clean_win_ships() {
+    let v = decide(&rules(), &[arm("v2")]);
+    assert_eq!(v.decision, Decision::Ship);
+    assert_eq!(v.arm.as_deref(), Some("v2"));
+    assert_eq!(v.slices, vec!["enterprise", "smb"]);
+    assert!(
+        v.rationale
+            .starts_with("Ship v2: every registered rule passes."),
+        "{}",
+        v.rationale
+    );
+}
+
+#[test]
+fn a_slice_ci_lower_bound_exactly_at_the_floor_passes_and_just_below_fails() {
+    let mut a = arm("v2");
+    a.slices[1].effect = e(0.05, -0.02, 0.12);
+    assert_eq!(decide(&rules(), &[a.clone()]).decision, Decision::Ship);
+    a.slices[1].effect = e(0.05, -0.020_000_1, 0.12);
+    let v = decide(&rules(), &[a]);
+    assert_eq!(v.decision, Decision::ShipNarrowly);
+    assert_eq!(v.slices, vec!["enterprise"]);
+    assert_eq!(v.failing_slices, vec!["smb"]);
+    assert!(
+        v.rationale.contains("narrowly, to enterprise") && v.rationale.contains("fails on smb"),
+        "{}",
+        v.rationale
+    );
+}
+
+#[test]
+fn every_major_slice_failing_kills() {
+    let mut a = arm("v2");
+    for s in &mut a.slices {
+        s.effect = e(0.08, -0.05, 0.2);
+    }
+    assert_eq!(decide(&rules(), &[a]).decision, Decision::Kill);
+}
+
+#[test]
+fn two_passing_arms_the_larger_effect_ships_and_the_choice_is_recorded() {
+    let mut b = arm("v3");
+    b.effect = e(0.10, 0.08, 0.12);
+    let v = decide(&rules(), &[arm("v2"), b]);
+    assert_eq!(v.arm.as_deref(), Some("v3"));
+    assert!(
+        v.choice
+            .as_ref()
+            .unwrap()
+            .contains("2 arms pass (v3, v2); v3 is chosen as the largest Δ"),
+        "{:?}",
+        v.choice
+    );
+    // Equal effects: the cheaper arm.
+    let mut c = arm("v3");
+    c.cost_per_1k_usd = Some(0.5);
+    assert_eq!(decide(&rules(), &[arm("v2"), c]).arm.as_deref(), Some("v3"));
+}
+
+#[test]
+fn a_tie_on_aggregate_with_errors_shifted_into_the_top_severity_category_kills() {
+    let mut a = arm("v2");
+    a.highest_mode_failures = Some((9, 5));
+    let v = decide(&rules(), &[a]);
+    assert_eq!(v.decision, Decision::Kill);
+    assert!(
+        v.rationale
+            .contains("R4 (highest-severity failures: 9 vs baseline 5)"),
+        "{}",
+        v.rationale
+    );
+}
+
+#[test]
+fn severity_disagreement_is_surfaced_and_resolved_by_the_tie_break() {
+    // Weighted says better, unweighted says worse: the weighted winner ships only if its
+    // unweighted Δ clears T — it does not, so R5 fails.
+    let mut a = arm("v2");
+    a.effect = e(-0.01, -0.03, 0.01);
+    a.weighted = Some((0.9, 0.85));
+    let v = decide(&rules(), &[a]);
+    assert_eq!(v.severity_disagreements, vec!["v2"]);
+    assert_eq!(v.decision, Decision::Kill);
+    assert!(v.rationale.contains("G43"), "{}", v.rationale);
+    // Agreement: both better, R5 passes.
+    let mut b = arm("v2");
+    b.weighted = Some((0.9, 0.85));
+    let v = decide(&rules(), &[b]);
+    assert!(v.severity_disagreements.is_empty());
+    assert_eq!(v.decision, Decision::Ship);
+}
+
+#[test]
+fn an_underpowered_test_whose_ci_still_reaches_t_is_inconclusive_not_kill() {
+    let mut a = arm("v2");
+    a.effect = e(0.03, -0.02, 0.08);
+    a.se_test_planned = 0.03; // MDE = 2.80 × 3pp = 8.4pp > T
+    let v = decide(&rules(), &[a]);
+    assert_eq!(v.decision, Decision::Inconclusive);
+    assert!(
+        v.inconclusive_reason
+            .as_ref()
+            .unwrap()
+            .contains("underpowered"),
+        "{:?}",
+        v.inconclusive_reason
+    );
+    assert!(v.rationale.contains("G45"), "{}", v.rationale);
+}
+
+#[test]
+fn an_underpowered_test_whose_ci_lies_below_t_kills() {
+    let mut a = arm("v2");
+    a.effect = e(0.0, -0.04, 0.04);
+    a.se_test_planned = 0.03;
+    assert_eq!(decide(&rules(), &[a]).decision, Decision::Kill);
+}
+
+#[test]
+fn a_powered_test_that_falls_short_kills() {
+    let mut a = arm("v2");
+    a.effect = e(0.03, 0.01, 0.055);
+    assert_eq!(decide(&rules(), &[a]).decision, Decision::Kill);
+}
+
+#[test]
+fn a_significant_estimate_at_or_above_t_on_an_underpowered_test_ships() {
+    let mut a = arm("v2");
+    a.effect = e(0.09, 0.01, 0.17);
+    a.se_test_planned = 0.04;
+    assert_eq!(decide(&rules(), &[a]).decision, Decision::Ship);
+}
+
+#[test]
+fn the_ci_lower_rule_needs_the_whole_interval_above_t() {
+    let r = Rules {
+        rule: ThresholdRule::CiLower,
+        ..rules()
+    };
+    assert_eq!(decide(&r, &[arm("v2")]).decision, Decision::Ship); // CI low 6pp ≥ 5pp
+    let mut a = arm("v2");
+    a.effect = e(0.08, 0.04, 0.12);
+    assert_ne!(decide(&r, &[a]).decision, Decision::Ship);
+}
+
+#[test]
+fn an_effect_inside_the_noise_floor_kills_and_overfit_is_attached() {
+    let mut a = arm("v2");
+    a.noise_sd = 0.05; // 2σ = 10pp > 8pp
+    let v = decide(&rules(), &[a]);
+    assert_eq!(v.decision, Decision::Kill);
+    assert!(v.rationale.contains("R2"), "{}", v.rationale);
+
+    let mut b = arm("v2");
+    b.dev_delta = Some(0.20); // |20 − 8| = 12pp > 2σ = 1pp
+    let v = decide(&rules(), &[b]);
+    assert_eq!(v.decision, Decision::Ship);
+    assert!(v.overfit_alarm);
+    assert!(v.rationale.contains("Overfit alarm"), "{}", v.rationale);
+}
+
+#[test]
+fn an_arm_killed_by_the_gate_is_killed() {
+    let mut a = arm("v2");
+    a.killed_by_gate = true;
+    let v = decide(&rules(), &[a, arm("v3")]);
+    assert_eq!(v.arm.as_deref(), Some("v3"));
+    assert_eq!(v.killed, vec!["v2"]);
+}
