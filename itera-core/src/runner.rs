@@ -202,15 +202,16 @@ pub(crate) fn manifest(
         .zip(&roster.hashes)
         .map(|(a, h)| (a.id().to_string(), h.clone()))
         .collect();
-    let recorded = store.entries()?.into_iter().find_map(|e| match e.event {
+    let mut recorded = None;
+    store.scan(|e| match e.event {
         Event::Manifest {
             judge,
             rubric_hash,
             arms,
             ..
-        } => Some((judge, rubric_hash, arms)),
-        _ => None,
-    });
+        } if recorded.is_none() => recorded = Some((judge, rubric_hash, arms)),
+        _ => {}
+    })?;
     match recorded {
         Some((j, r, recorded_arms)) => {
             if j != judge_id || r != rubric_hash {
@@ -284,12 +285,12 @@ pub(crate) async fn pilot(
     opts: &RunOptions,
 ) -> Result<(), RunError> {
     manifest(store, roster, judge)?;
-    let passed = store.entries()?.into_iter().any(|e| match e.event {
-        Event::PilotPassed { arms, .. } => {
-            arms.iter().map(|a| &a.spec_hash).eq(roster.hashes.iter())
+    let mut passed = false;
+    store.scan(|e| {
+        if let Event::PilotPassed { arms, .. } = e.event {
+            passed |= arms.iter().map(|a| &a.spec_hash).eq(roster.hashes.iter());
         }
-        _ => false,
-    });
+    })?;
     if passed {
         return Ok(());
     }
@@ -412,32 +413,38 @@ fn replay(job: &PartJob<'_>) -> Result<ScoreCube, RunError> {
         .map(|(i, (a, h))| ((a.id(), h.as_str()), i))
         .collect();
     let (judge_id, rubric) = judge_tag(job.judge);
-    for entry in job.store.entries()? {
+    // Streamed: a long journal is not held in memory while the cube is built.
+    let mut changed = None;
+    job.store.scan(|entry| {
         let Event::Call(rec) = entry.event else {
-            continue;
+            return;
         };
-        if rec.part != job.part || rec.trial >= frame.trials {
-            continue;
+        if changed.is_some() || rec.part != job.part || rec.trial >= frame.trials {
+            return;
         }
         let (Some(&a), Some(&r)) = (
             arm_index.get(&(rec.arm.as_str(), rec.spec_hash.as_str())),
             row_index.get(&rec.row),
         ) else {
-            continue;
+            return;
         };
         if let CallOutcome::Scored {
             judge, rubric_hash, ..
         } = &rec.outcome
             && (judge != &judge_id || rubric_hash != &rubric)
         {
-            return Err(RunError::JudgeChanged {
+            changed = Some(RunError::JudgeChanged {
                 recorded: format!("{judge} rubric {rubric_hash:?}"),
                 found: format!("{judge_id} rubric {rubric:?}"),
             });
+            return;
         }
         cube.record(a, r, &rec);
+    })?;
+    match changed {
+        Some(e) => Err(e),
+        None => Ok(cube),
     }
-    Ok(cube)
 }
 
 /// Scores a part: replays the journal, then calls what is missing — the baseline first — and
@@ -461,11 +468,10 @@ pub(crate) async fn score_part(
         elapsed: std::time::Duration::ZERO,
     };
     let started = Instant::now();
-    let baseline_done = job
-        .store
-        .entries()?
-        .into_iter()
-        .any(|e| matches!(e.event, Event::BaselineScored { .. }) && job.part == Part::Dev);
+    let mut baseline_done = false;
+    job.store.scan(|e| {
+        baseline_done |= matches!(e.event, Event::BaselineScored { .. }) && job.part == Part::Dev;
+    })?;
     for group in [0..1, 1..cube.arms().len()] {
         let keys: Vec<(usize, usize, usize)> = group
             .clone()

@@ -5,11 +5,11 @@
 
 use crate::frame::Frame;
 use crate::hash;
-use crate::journal::{self, ChainError, Entry, Event, GENESIS};
+use crate::journal::{self, ChainError, Entry, Event, GENESIS, Verifier};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -138,49 +138,35 @@ impl Store {
         let root = path.as_ref().to_path_buf();
         fs::create_dir_all(&root).map_err(io_err(&root))?;
         let jpath = root.join(JOURNAL_FILE);
-        let mut journal = OpenOptions::new()
+        let journal = OpenOptions::new()
             .create(true)
             .read(true)
             .append(true)
             .open(&jpath)
             .map_err(io_err(&jpath))?;
-        let mut bytes = Vec::new();
-        journal.read_to_end(&mut bytes).map_err(io_err(&jpath))?;
-        let complete = match bytes.iter().rposition(|&b| b == b'\n') {
-            Some(i) => i + 1,
-            None => 0,
-        };
-        if complete < bytes.len() {
-            // A torn tail: the process died inside a write. The event never counted. It is cut
-            // as bytes: the write may have stopped inside a multi-byte character.
-            journal.set_len(complete as u64).map_err(io_err(&jpath))?;
-            bytes.truncate(complete);
-        }
-        let text = String::from_utf8(bytes).map_err(|e| {
-            let bad = e.utf8_error().valid_up_to();
-            let line = 1 + e.as_bytes()[..bad].iter().filter(|&&b| b == b'\n').count();
-            StoreError::Tampered {
-                path: jpath.clone(),
-                source: ChainError::Unparsable {
-                    line,
-                    why: "not UTF-8".into(),
-                },
+        // One pass: verify every complete line, remember the registration, find a torn tail.
+        let mut verifier = Verifier::new();
+        let mut registered = None;
+        let complete = scan_lines(&journal, &jpath, &mut verifier, |entry| {
+            if registered.is_none() {
+                registered = recorded_registration(&entry);
             }
         })?;
-        let (entries, head) =
-            journal::verify(text.lines()).map_err(|source| StoreError::Tampered {
-                path: jpath.clone(),
-                source,
-            })?;
+        let len = journal.metadata().map_err(io_err(&jpath))?.len();
+        if complete < len {
+            // A torn tail: the process died inside a write. The event never counted. It is cut
+            // as bytes: the write may have stopped inside a multi-byte character.
+            journal.set_len(complete).map_err(io_err(&jpath))?;
+        }
         let store = Store::from_inner(Inner {
             backend: Backend::Dir {
                 root: root.clone(),
                 journal,
             },
-            head,
-            next_seq: entries.len() as u64,
+            head: verifier.head().to_string(),
+            next_seq: verifier.count(),
         });
-        store.verify_registration()?;
+        store.check_registration(registered)?;
         Ok(store)
     }
 
@@ -236,19 +222,46 @@ impl Store {
     }
 
     /// Every entry, re-read and re-verified (a directory's journal may have been touched since it
-    /// was opened).
+    /// was opened). A long journal is better walked with [`Store::scan`], which does not hold it
+    /// in memory.
     pub fn entries(&self) -> Result<Vec<Entry>, StoreError> {
-        let text = match self.read_file(JOURNAL_FILE)? {
-            Some(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-            None => String::new(),
+        let mut out = Vec::new();
+        self.scan(|e| out.push(e))?;
+        Ok(out)
+    }
+
+    /// Re-reads and re-verifies the journal like [`Store::entries`], handing each entry to
+    /// `visit` in order instead of collecting them: memory stays flat in the journal's length.
+    /// The whole chain is verified even when `visit` has seen what it needs. A line still being
+    /// written (no newline yet) is not visited.
+    ///
+    /// ```
+    /// use itera_core::{Event, Store};
+    /// let store = Store::in_memory();
+    /// let mut calls = 0;
+    /// store.scan(|e| calls += usize::from(matches!(e.event, Event::Call(_)))).unwrap();
+    /// assert_eq!(calls, 0);
+    /// ```
+    pub fn scan(&self, visit: impl FnMut(Entry)) -> Result<(), StoreError> {
+        let mut verifier = Verifier::new();
+        let source = match &self.lock().backend {
+            Backend::Dir { root, .. } => Err(root.join(JOURNAL_FILE)),
+            Backend::Memory { files } => Ok(files.get(JOURNAL_FILE).cloned().unwrap_or_default()),
         };
-        let path = self
-            .location()
-            .map(|p| p.join(JOURNAL_FILE))
-            .unwrap_or_else(|| PathBuf::from(JOURNAL_FILE));
-        let (entries, _) = journal::verify(text.lines())
-            .map_err(|source| StoreError::Tampered { path, source })?;
-        Ok(entries)
+        match source {
+            Ok(bytes) => {
+                let path = PathBuf::from(JOURNAL_FILE);
+                scan_lines(bytes.as_slice(), &path, &mut verifier, visit)?;
+            }
+            Err(path) => match File::open(&path) {
+                Ok(file) => {
+                    scan_lines(&file, &path, &mut verifier, visit)?;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(StoreError::Io { path, source: e }),
+            },
+        }
+        Ok(())
     }
 
     /// Writes a file into the experiment (atomically: temp file, then rename).
@@ -296,20 +309,21 @@ impl Store {
     }
 
     fn verify_registration(&self) -> Result<Option<Registration>, StoreError> {
-        let entries = self.entries()?;
-        let recorded = entries.iter().find_map(|e| match &e.event {
-            Event::Registered {
-                frame_hash,
-                frame_md_hash,
-                registration_hash,
-                ..
-            } => Some((
-                frame_hash.clone(),
-                frame_md_hash.clone(),
-                registration_hash.clone(),
-            )),
-            _ => None,
-        });
+        let mut recorded = None;
+        self.scan(|e| {
+            if recorded.is_none() {
+                recorded = recorded_registration(&e);
+            }
+        })?;
+        self.check_registration(recorded)
+    }
+
+    /// Checks `registration.json` and `frame.md` against the hashes of the journal's
+    /// `registered` event (`None`: not registered yet).
+    fn check_registration(
+        &self,
+        recorded: Option<(String, String, String)>,
+    ) -> Result<Option<Registration>, StoreError> {
         let Some((frame_hash, md_hash, reg_hash)) = recorded else {
             return Ok(None);
         };
@@ -353,5 +367,56 @@ impl Store {
             });
         }
         Ok(Some(reg))
+    }
+}
+
+/// The `(frame, frame.md, registration.json)` hashes of a `registered` event.
+fn recorded_registration(entry: &Entry) -> Option<(String, String, String)> {
+    match &entry.event {
+        Event::Registered {
+            frame_hash,
+            frame_md_hash,
+            registration_hash,
+            ..
+        } => Some((
+            frame_hash.clone(),
+            frame_md_hash.clone(),
+            registration_hash.clone(),
+        )),
+        _ => None,
+    }
+}
+
+/// Verifies the complete lines of a journal as they are read, handing each entry to `visit`.
+/// Returns the length in bytes of the complete lines; anything after the last newline (a torn
+/// or still-being-written line) is neither decoded nor visited.
+fn scan_lines(
+    reader: impl Read,
+    path: &Path,
+    verifier: &mut Verifier,
+    mut visit: impl FnMut(Entry),
+) -> Result<u64, StoreError> {
+    let mut reader = BufReader::with_capacity(1 << 16, reader);
+    let mut line = Vec::new();
+    let mut complete = 0u64;
+    loop {
+        line.clear();
+        let n = reader.read_until(b'\n', &mut line).map_err(io_err(path))?;
+        if n == 0 || line.last() != Some(&b'\n') {
+            return Ok(complete);
+        }
+        line.pop();
+        let tampered = |source| StoreError::Tampered {
+            path: path.to_path_buf(),
+            source,
+        };
+        let text = std::str::from_utf8(&line).map_err(|_| {
+            tampered(ChainError::Unparsable {
+                line: verifier.count() as usize + 1,
+                why: "not UTF-8".into(),
+            })
+        })?;
+        visit(verifier.push(text).map_err(tampered)?);
+        complete += n as u64;
     }
 }

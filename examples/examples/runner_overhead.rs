@@ -1,0 +1,230 @@
+//! The runner's overhead (DESIGN "The runner": N calls of fixed latency L at concurrency C take
+//! within 5% of N·L/C): an arm that sleeps `--latency-ms` per call, scored through the real
+//! runner and a real directory journal (a temp directory), with a deterministic judge. Prints one
+//! JSON line: calls, concurrency, ideal and actual seconds, their ratio and the peak RSS.
+//!
+//! ```text
+//! cargo run --release -p itera-examples --example runner_overhead -- \
+//!     --calls 10000 --concurrency 64 --latency-ms 20
+//! ```
+//!
+//! The experiment is the baseline and one arm, one trial (declared deterministic), so dev
+//! scoring makes `2 × dev rows` calls; `--calls` rows are split 30/50/20, which gives exactly
+//! `calls / 2` dev rows for an even `--calls`. `actual_s` is the wall time of the whole
+//! `score_dev` transition (journal replay, the baseline's calls, the phase boundary, the arm's
+//! calls, the noise floor and the `dev-scored` entry); `calls` is the number of cells of the dev
+//! cube, all made by that transition (the directory is new). The peak RSS is read right after it.
+//! The phase boundary goes to stderr.
+
+use async_trait::async_trait;
+use itera_core::{
+    Arm, ArmError, ArmOutput, CallCtx, Experiment, Frame, Judge, JudgeError, JudgeView, Judgement,
+    Progress, Reports, Row, RunOptions, Store,
+};
+use serde_json::Value;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// An arm that answers after a fixed latency: the expected value, or "wrong" on every 7th row.
+struct Sleepy {
+    id: &'static str,
+    latency: Duration,
+}
+
+#[async_trait]
+impl Arm for Sleepy {
+    fn id(&self) -> &str {
+        self.id
+    }
+    fn spec(&self) -> String {
+        format!("{}: sleeps {:?} per call", self.id, self.latency)
+    }
+    fn reports(&self) -> Reports {
+        Reports {
+            tokens: true,
+            ..Reports::default()
+        }
+    }
+    async fn call(&self, input: &Value, ctx: &CallCtx) -> Result<ArmOutput, ArmError> {
+        tokio::time::sleep(self.latency).await;
+        let wrong = ctx.seed.is_multiple_of(7);
+        let answer = if wrong {
+            "wrong"
+        } else {
+            input["expected"].as_str().unwrap_or("")
+        };
+        let mut out = ArmOutput::text(answer);
+        out.usage.input_tokens = Some(120);
+        out.usage.output_tokens = Some(8);
+        Ok(out)
+    }
+}
+
+/// Exact match against the row's expected value.
+struct Exact;
+
+#[async_trait]
+impl Judge for Exact {
+    fn id(&self) -> &str {
+        "exact"
+    }
+    async fn score(&self, view: JudgeView<'_>, output: &Value) -> Result<Judgement, JudgeError> {
+        Ok(Judgement::score(if Some(output) == view.expected {
+            1.0
+        } else {
+            0.0
+        }))
+    }
+}
+
+/// Peak resident set size in MB (`VmHWM` of /proc/self/status), 0 where unavailable.
+fn peak_rss_mb() -> f64 {
+    status_mb("VmHWM:")
+}
+
+/// A size field of /proc/self/status in MB (`VmHWM:` peak, `VmRSS:` now), 0 where unavailable.
+fn status_mb(field: &str) -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix(field))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn arg(args: &[String], name: &str, default: u64) -> Result<u64, String> {
+    match args.iter().position(|a| a == name) {
+        None => Ok(default),
+        Some(i) => args
+            .get(i + 1)
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| format!("{name} needs a whole number")),
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    let calls = arg(&args, "--calls", 10_000)? as usize;
+    let concurrency = arg(&args, "--concurrency", 64)? as usize;
+    let latency = Duration::from_millis(arg(&args, "--latency-ms", 20)?);
+    if calls < 100 || concurrency == 0 {
+        return Err("--calls must be at least 100 and --concurrency at least 1".into());
+    }
+
+    let frame = Frame::builder(
+        "runner-overhead",
+        "How much does the runner add to fixed-latency calls?",
+        "Less than 5%.",
+    )
+    .baseline("base", "examples/examples/runner_overhead.rs:1")
+    .arm("candidate", "base", "same latency, another spec")
+    .metric("accuracy", "exact")
+    .threshold_pp(5.0)
+    .slice_loss_floor_pp(-2.0)
+    .trials(1)
+    .deterministic(true)
+    .seed(1)
+    .build()?;
+    let rows: Vec<Row> = (0..calls)
+        .map(|i| {
+            let expected = ["travel", "software", "supplies"][i % 3];
+            Row::new(
+                format!("r{i:07}"),
+                serde_json::json!({"text": format!("txn {i}"), "expected": expected}),
+            )
+            .expected(expected)
+        })
+        .collect();
+    let arms: Vec<Box<dyn Arm>> = vec![
+        Box::new(Sleepy {
+            id: "base",
+            latency,
+        }),
+        Box::new(Sleepy {
+            id: "candidate",
+            latency,
+        }),
+    ];
+
+    // The progress callback notes when the baseline's last call and the arm's first call ended.
+    let marks = Arc::new(Mutex::new([None::<Instant>; 3]));
+    let dir = tempfile::tempdir()?;
+    let exp = Experiment::new(frame)?
+        .register(Store::dir(dir.path())?)
+        .map_err(|r| r.error)?
+        .split_rows(rows)
+        .map_err(|r| r.error)?;
+    let dev_rows = exp.dev_ids().len();
+    let opts = RunOptions {
+        arm_concurrency: concurrency,
+        judge_concurrency: concurrency,
+        ..RunOptions::default()
+    };
+    let exp = exp.pilot(&arms, &Exact, &opts).await.map_err(|r| r.error)?;
+    let m = marks.clone();
+    let opts = RunOptions {
+        progress: Some(Arc::new(move |p: &Progress| {
+            let mut m = m.lock().unwrap_or_else(|p| p.into_inner());
+            if p.done == dev_rows {
+                m[0] = Some(Instant::now());
+            } else if p.done == dev_rows + 1 {
+                m[1] = Some(Instant::now());
+            }
+            if p.done == p.total {
+                m[2] = Some(Instant::now());
+            }
+        })),
+        ..opts
+    };
+
+    let (peak_before, rss_before) = (peak_rss_mb(), status_mb("VmRSS:"));
+    let started = Instant::now();
+    let exp = exp
+        .score_dev(&arms, &Exact, &opts)
+        .await
+        .map_err(|r| r.error)?;
+    let actual = started.elapsed().as_secs_f64();
+    let (peak, rss_after) = (peak_rss_mb(), status_mb("VmRSS:"));
+
+    let cube = &exp.dev().cube;
+    assert!(cube.complete(), "every dev call is scored");
+    let made = cube.arms().len() * cube.rows().len() * cube.trials();
+    let ideal = made as f64 * latency.as_secs_f64() / concurrency as f64;
+    let [base_done, arm_first, last] = *marks.lock().unwrap_or_else(|p| p.into_inner());
+    let secs = |t: Option<Instant>| t.map_or(f64::NAN, |t| (t - started).as_secs_f64());
+    let measured: Vec<String> = exp
+        .dev()
+        .summaries
+        .iter()
+        .map(|s| format!("{} {:.2} ms", s.arm, s.latency_ms_mean))
+        .collect();
+    eprintln!(
+        "dev rows {dev_rows}; baseline's last call at {:.3} s, the arm's first at {:.3} s \
+         (ideal half-way point {:.3} s), the last call at {:.3} s; peak RSS before dev scoring \
+         (frame, rows, split, pilot) {:.1} MB; RSS {:.1} MB before dev scoring, {:.1} MB after; mean measured call latency: {}; journal {:.1} MB",
+        secs(base_done),
+        secs(arm_first),
+        ideal / 2.0,
+        secs(last),
+        peak_before,
+        rss_before,
+        rss_after,
+        measured.join(", "),
+        std::fs::metadata(dir.path().join("journal.jsonl"))?.len() as f64 / 1e6,
+    );
+    println!(
+        "{}",
+        serde_json::json!({
+            "calls": made,
+            "concurrency": concurrency,
+            "ideal_s": (ideal * 1e3).round() / 1e3,
+            "actual_s": (actual * 1e3).round() / 1e3,
+            "ratio": (actual / ideal * 1e4).round() / 1e4,
+            "peak_rss_mb": (peak * 10.0).round() / 10.0,
+        })
+    );
+    Ok(())
+}
