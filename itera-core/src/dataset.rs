@@ -229,7 +229,7 @@ impl RowSet {
             }
         }
         rows.sort_by(|a, b| a.id.cmp(&b.id));
-        let content_hash = hash::hash_value(&rows).map_err(|e| DataError::Other(e.to_string()))?;
+        let content_hash = hash::hash_seq(&rows).map_err(|e| DataError::Other(e.to_string()))?;
         Ok(RowSet { rows, content_hash })
     }
 

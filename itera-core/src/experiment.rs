@@ -541,10 +541,8 @@ impl Experiment<Piloted> {
             let noise = runner::noise(&cube)?;
             let summaries: Vec<ArmSummary> =
                 (0..cube.arms().len()).map(|i| cube.summary(i)).collect();
-            let already = store
-                .entries()?
-                .iter()
-                .any(|e| matches!(e.event, Event::DevScored { .. }));
+            let mut already = false;
+            store.scan(|e| already |= matches!(e.event, Event::DevScored { .. }))?;
             if !already {
                 store.append(Event::DevScored {
                     calls: summaries.len() * rows.len() * self.frame.trials as usize,

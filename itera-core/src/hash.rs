@@ -82,3 +82,32 @@ fn write_canonical(v: &Value, out: &mut String) -> Result<(), serde_json::Error>
 pub fn hash_value<T: Serialize + ?Sized>(value: &T) -> Result<String, serde_json::Error> {
     Ok(sha256_hex(canonical_json(value)?.as_bytes()))
 }
+
+/// SHA-256 of the canonical JSON of a sequence, streamed item by item: the same bytes (and so the
+/// same hash) as [`hash_value`] of the whole slice, without building the whole document in memory.
+///
+/// ```
+/// let rows = vec![serde_json::json!({"b": 1, "a": 2}), serde_json::json!([3])];
+/// assert_eq!(
+///     itera_core::hash::hash_seq(&rows).unwrap(),
+///     itera_core::hash::hash_value(&rows).unwrap()
+/// );
+/// ```
+pub fn hash_seq<T: Serialize>(items: &[T]) -> Result<String, serde_json::Error> {
+    let mut hasher = Sha256::new();
+    hasher.update(b"[");
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            hasher.update(b",");
+        }
+        hasher.update(canonical_json(item)?.as_bytes());
+    }
+    hasher.update(b"]");
+    let digest = hasher.finalize();
+    let mut out = String::with_capacity(64);
+    for b in digest.iter() {
+        out.push(char::from(HEX[(b >> 4) as usize]));
+        out.push(char::from(HEX[(b & 0x0f) as usize]));
+    }
+    Ok(out)
+}

@@ -67,6 +67,9 @@ pub enum Event {
         arms: Vec<(String, String)>,
         /// Each arm's spec text, same order (for diffs and the leak detector).
         specs: Vec<String>,
+        /// Each arm's model family, same order (decides whether the cross-judge check applies).
+        #[serde(default)]
+        arm_families: Vec<Option<String>>,
     },
     /// A pilot that failed: the arm, the field, and why (G22).
     PilotFailed {

@@ -32,6 +32,8 @@
 //! ```
 
 pub mod arm;
+pub mod audit;
+pub mod conclusion;
 pub mod crossjudge;
 pub mod cube;
 pub mod dataset;

@@ -238,6 +238,11 @@ pub(crate) fn manifest(
                 rubric_hash,
                 arms,
                 specs: roster.specs.clone(),
+                arm_families: roster
+                    .arms
+                    .iter()
+                    .map(|a| a.family().map(str::to_string))
+                    .collect(),
             })?;
             Ok(())
         }
@@ -468,50 +473,64 @@ pub(crate) async fn score_part(
         elapsed: std::time::Duration::ZERO,
     };
     let started = Instant::now();
-    let mut baseline_done = false;
-    job.store.scan(|e| {
-        baseline_done |= matches!(e.event, Event::BaselineScored { .. }) && job.part == Part::Dev;
-    })?;
-    for group in [0..1, 1..cube.arms().len()] {
-        let keys: Vec<(usize, usize, usize)> = group
-            .clone()
-            .flat_map(|a| {
-                (0..job.rows.len()).flat_map(move |r| (0..trials).map(move |t| (a, r, t)))
-            })
-            .filter(|&(a, r, t)| !cube.is_filled(a, r, t))
-            .collect();
-        let mut calls = futures::stream::iter(keys)
-            .map(|(a, r, t)| one_call(job, a, r, t as u32, &limits, &judge_slots))
-            .buffer_unordered(job.opts.arm_concurrency.max(1));
-        while let Some(done) = calls.next().await {
-            let (a, r, rec) = done?;
-            progress.done += 1;
-            progress.errors += rec.errors.len();
-            if let CallOutcome::Scored {
-                cost_usd: Some(c), ..
-            } = &rec.outcome
-            {
-                progress.cost_usd += c;
-            }
-            if matches!(rec.outcome, CallOutcome::Failed { .. }) {
-                progress.failed_calls += 1;
-            }
-            cube.record(a, r, &rec);
-            if let Some(cb) = &job.opts.progress {
-                progress.elapsed = started.elapsed();
-                cb(&progress);
-            }
-        }
-        drop(calls);
-        if group.start == 0 && job.part == Part::Dev && !baseline_done {
+    // The baseline's dev score is journaled as soon as its last call lands, before anything is
+    // compared. Its calls are started first, but arms' calls start while its last ones are in
+    // flight: one stream, so the boundary costs no idle wave.
+    let is_baseline = job.part == Part::Dev
+        && job.roster.versions.first() == Some(&0)
+        && job.roster.arms.first().map(|a| a.id()) == Some(job.frame.baseline.id.as_str());
+    let mut baseline_recorded = !is_baseline;
+    if !baseline_recorded {
+        job.store.scan(|e| {
+            baseline_recorded |= matches!(e.event, Event::BaselineScored { .. });
+        })?;
+    }
+    let mut baseline_missing = (0..job.rows.len())
+        .flat_map(|r| (0..trials).map(move |t| (r, t)))
+        .filter(|&(r, t)| !cube.is_filled(0, r, t))
+        .count();
+    let keys: Vec<(usize, usize, usize)> = (0..cube.arms().len())
+        .flat_map(|a| (0..job.rows.len()).flat_map(move |r| (0..trials).map(move |t| (a, r, t))))
+        .filter(|&(a, r, t)| !cube.is_filled(a, r, t))
+        .collect();
+    let mut calls = futures::stream::iter(keys)
+        .map(|(a, r, t)| one_call(job, a, r, t as u32, &limits, &judge_slots))
+        .buffer_unordered(job.opts.arm_concurrency.max(1));
+    loop {
+        if !baseline_recorded && baseline_missing == 0 {
             let s = cube.summary(0);
             job.store.append(Event::BaselineScored {
                 mean: s.mean,
                 sd: s.sd_across_trials,
                 rows: s.rows,
             })?;
+            baseline_recorded = true;
+        }
+        let Some(done) = calls.next().await else {
+            break;
+        };
+        let (a, r, rec) = done?;
+        if a == 0 {
+            baseline_missing = baseline_missing.saturating_sub(1);
+        }
+        progress.done += 1;
+        progress.errors += rec.errors.len();
+        if let CallOutcome::Scored {
+            cost_usd: Some(c), ..
+        } = &rec.outcome
+        {
+            progress.cost_usd += c;
+        }
+        if matches!(rec.outcome, CallOutcome::Failed { .. }) {
+            progress.failed_calls += 1;
+        }
+        cube.record(a, r, &rec);
+        if let Some(cb) = &job.opts.progress {
+            progress.elapsed = started.elapsed();
+            cb(&progress);
         }
     }
+    drop(calls);
     for (i, key) in cube.arms().iter().enumerate() {
         if cube.summary(i).rows == 0 {
             return Err(RunError::NothingScored {

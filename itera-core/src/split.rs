@@ -407,8 +407,7 @@ impl SplitPlan {
         let dev: Vec<Row> = dev_pairs.into_iter().map(|p| p.0).collect();
         train.sort_by(|a, b| a.id.cmp(&b.id));
         test.sort_by(|a, b| a.id.cmp(&b.id));
-        let test_commitment =
-            hash::hash_value(&test).map_err(|e| DataError::Other(e.to_string()))?;
+        let test_commitment = hash::hash_seq(&test).map_err(|e| DataError::Other(e.to_string()))?;
 
         let failure_modes = frame
             .failure_modes

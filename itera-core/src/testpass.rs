@@ -5,6 +5,8 @@
 //! the registered rules (G40–G45); write `data.json` and journal the verdict.
 
 use crate::arm::Arm;
+use crate::audit::{AuditItem, Storage, self_audit};
+use crate::conclusion::conclusion_markdown;
 use crate::cube::{ArmKey, ScoreCube};
 use crate::dataset::{Dataset, RowSet};
 use crate::effect::paired_effect;
@@ -29,6 +31,8 @@ use std::path::PathBuf;
 
 /// The file the report model is written to.
 pub const DATA_FILE: &str = "data.json";
+/// The conclusion document.
+pub const CONCLUSION_FILE: &str = "conclusion.md";
 const LOCK_FILE: &str = ".itera.lock";
 
 /// Why the test pass is refused. Each message says what the honest path is.
@@ -107,6 +111,10 @@ pub struct Conclusion {
     pub verdict: Verdict,
     /// `data.json`.
     pub report: ReportData,
+    /// The self-audit, computed from the journal.
+    pub audit: Vec<AuditItem>,
+    /// `conclusion.md` as written.
+    pub conclusion_md: String,
     /// The experiment directory, or `None` in memory.
     pub directory: Option<PathBuf>,
 }
@@ -219,8 +227,8 @@ async fn conclude(
         } => Some(test_commitment.clone()),
         _ => None,
     });
-    let commitment = hash::hash_value(&plan.test)
-        .map_err(|e| crate::store::StoreError::Encode(e.to_string()))?;
+    let commitment =
+        hash::hash_seq(&plan.test).map_err(|e| crate::store::StoreError::Encode(e.to_string()))?;
     if recorded_commitment.as_deref() != Some(commitment.as_str())
         || commitment != plan.test_commitment
     {
@@ -335,9 +343,22 @@ async fn conclude(
         rationale: verdict.rationale.clone(),
         data_hash: hash::sha256_hex(&json),
     })?;
+    // The self-audit is computed from the journal as it now stands, never typed (METHOD §6).
+    let entries = store.entries()?;
+    let storage = if store.location().is_some() {
+        Storage::Directory
+    } else {
+        Storage::InMemory
+    };
+    let audit = self_audit(&entries, frame, storage);
+    let ledger = Ledger::from_entries(&entries);
+    let markdown = conclusion_markdown(&report, &verdict, &audit, &ledger);
+    store.write_file(CONCLUSION_FILE, markdown.as_bytes())?;
     Ok(Conclusion {
         verdict,
         report,
+        audit,
+        conclusion_md: markdown,
         directory: store.location(),
     })
 }

@@ -358,11 +358,15 @@ fn crash_safety_under_sigkill() {
     }
     assert!(!kinds.contains(&"pilot-failed"));
     let base_at = kinds.iter().position(|k| *k == "baseline-scored").unwrap();
-    let first_arm_call = done
+    let last_base_call = done
         .iter()
-        .position(|e| matches!(&e.event, Event::Call(c) if c.arm != "base"))
+        .rposition(|e| matches!(&e.event, Event::Call(c) if c.arm == "base" && c.part == Part::Dev))
         .unwrap();
-    assert!(base_at < first_arm_call, "the baseline is scored first");
+    let summary_at = kinds.iter().position(|k| *k == "dev-scored").unwrap();
+    assert!(
+        last_base_call < base_at && base_at < summary_at,
+        "the baseline's dev score is journaled after its calls and before the comparison"
+    );
 
     // (b) Starts per key and per generation, from the side file.
     let dev: BTreeSet<String> = done

@@ -71,17 +71,22 @@ async fn every_call_is_scored_journaled_and_summarized() {
         assert!((s.mean - mean).abs() < 1e-12, "{arm}: {} vs {mean}", s.mean);
         assert_eq!(s.input_tokens, 100 * scores.len() as u64);
     }
-    // The baseline's dev score is journaled before any arm's call.
+    // The baseline's dev score is journaled after its last call and before the arms are
+    // compared (the dev-scored summary).
     let entries = store.entries().unwrap();
     let base_at = entries
         .iter()
         .position(|e| matches!(e.event, Event::BaselineScored { .. }))
         .unwrap();
-    let first_arm_call = entries
+    let last_base_call = entries
         .iter()
-        .position(|e| matches!(&e.event, Event::Call(c) if c.arm != "base" && c.part == Part::Dev))
+        .rposition(|e| matches!(&e.event, Event::Call(c) if c.arm == "base" && c.part == Part::Dev))
         .unwrap();
-    assert!(base_at < first_arm_call);
+    let summary_at = entries
+        .iter()
+        .position(|e| matches!(e.event, Event::DevScored { .. }))
+        .unwrap();
+    assert!(last_base_call < base_at && base_at < summary_at);
     // Noise floor: per-trial aggregates and their SD, per arm (G26).
     let noise = &exp.dev().noise;
     assert_eq!(noise.len(), 3);

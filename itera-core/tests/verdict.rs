@@ -193,6 +193,30 @@ async fn the_seed_example_ships_v2_and_kills_v3() {
     assert!(e.ci_low > 0.0);
     let smb = report.effect("v2", Some("smb")).unwrap();
     assert!(smb.ci_low >= -0.02 && smb.n == 300, "{smb:?}");
+
+    // The self-audit is computed from the journal: every item passes or does not apply here.
+    let failing: Vec<String> = c
+        .audit
+        .iter()
+        .filter(|a| a.status == itera_core::audit::AuditStatus::Fail)
+        .map(|a| format!("{}: {}", a.item, a.evidence))
+        .collect();
+    assert!(failing.is_empty(), "{failing:#?}");
+    let opened = c
+        .audit
+        .iter()
+        .find(|a| a.item.contains("opened once"))
+        .unwrap();
+    assert!(
+        opened.evidence.contains("per process"),
+        "{}",
+        opened.evidence
+    );
+    assert!(
+        c.conclusion_md.contains("Ship v2") || c.conclusion_md.contains("ship"),
+        "{}",
+        c.conclusion_md
+    );
 }
 
 #[tokio::test]
@@ -204,6 +228,9 @@ async fn a_second_verdict_on_the_same_directory_is_refused() {
         .await
         .unwrap();
     assert!(dir.path().join("data.json").exists());
+    let md = std::fs::read_to_string(dir.path().join("conclusion.md")).unwrap();
+    assert_eq!(md, first.conclusion_md);
+    assert!(md.contains("✅") && !md.contains("+-"), "{md}");
     let loaded = ReportData::load(dir.path()).unwrap();
     assert_eq!(loaded, first.report);
 
