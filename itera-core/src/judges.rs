@@ -67,9 +67,9 @@ pub enum JudgeConfigError {
 ///
 /// 1. Unicode lowercase ([`str::to_lowercase`]; not full case folding: `ß` stays `ß`);
 /// 2. every ASCII punctuation character (``!"#$%&'()*+,-./:;<=>?@[\]^_`{|}~``) is removed,
-///    wherever it is — inside words too (`"U.S."` → `"us"`, `"don't"` → `"dont"`,
-///    `"3.5"` → `"35"`: compare numbers with [`NumericTolerance`]); non-ASCII punctuation
-///    (`’`, `«`, `。`) is kept;
+///    wherever it is — inside words too (`"U.S."` → `"us"`, `"don't"` → `"dont"`) — except a
+///    `.` or `,` between two digits, which belongs to the number (`"3.5"` stays `"3.5"`, so it
+///    never equals `"35"`); non-ASCII punctuation (`’`, `«`, `。`) is kept;
 /// 3. every run of Unicode whitespace becomes one space, and leading/trailing whitespace is
 ///    dropped.
 ///
@@ -78,12 +78,21 @@ pub enum JudgeConfigError {
 /// assert_eq!(normalize("  The  Answer:\n(B). "), "the answer b");
 /// assert_eq!(normalize("ÉTÉ"), "été");
 /// assert_eq!(normalize("a - b"), "a b");
+/// assert_eq!(normalize("3.5"), "3.5"); // not "35": punctuation inside a number is kept
+/// assert_ne!(normalize("3.5"), normalize("35"));
 /// ```
 pub fn normalize(s: &str) -> String {
+    let chars: Vec<char> = s.chars().flat_map(char::to_lowercase).collect();
     let mut out = String::with_capacity(s.len());
     let mut pending_space = false;
-    for ch in s.chars().flat_map(char::to_lowercase) {
-        if ch.is_ascii_punctuation() {
+    for (i, &ch) in chars.iter().enumerate() {
+        // A decimal point or thousands separator between two digits is part of the number:
+        // "3.5" must not normalize to "35".
+        let inside_number = (ch == '.' || ch == ',')
+            && i > 0
+            && chars[i - 1].is_ascii_digit()
+            && chars.get(i + 1).is_some_and(|c| c.is_ascii_digit());
+        if ch.is_ascii_punctuation() && !inside_number {
             continue;
         }
         if ch.is_whitespace() {
