@@ -223,122 +223,99 @@ impl Columns {
     }
 }
 
-/// Rows read from a CSV file with a header line.
-///
-/// Line numbers in errors and in each row's `origin` are 1-based physical lines, the header
-/// being line 1 (a quoted field spanning lines counts where its record starts). The file is read
-/// when [`Dataset::rows`] (or [`CsvDataset::read`]) is called, synchronously, one record at a time.
-///
-/// ```
-/// use itera_core::load::{Columns, CsvDataset};
-/// let dir = tempfile::tempdir().unwrap();
-/// let path = dir.path().join("rows.csv");
-/// std::fs::write(&path, "task,idx,input,target\nmath,0,1+1,2\nmath,1,2+2,4\n").unwrap();
-/// let ds = CsvDataset::new(&path, Columns::new(["task", "idx"], ["input"]).expected("target").slice("task"));
-/// let rows = ds.read().unwrap();
-/// assert_eq!(rows[1].id.as_str(), "math/1");
-/// assert_eq!(rows[1].input, serde_json::json!("2+2"));
-/// assert_eq!(rows[1].origin.as_deref(), Some("rows.csv line 3"));
-/// ```
-#[derive(Debug, Clone)]
-pub struct CsvDataset {
-    path: PathBuf,
-    columns: Columns,
-}
-
-impl CsvDataset {
-    /// A CSV dataset; nothing is read until [`CsvDataset::read`] or [`Dataset::rows`].
-    pub fn new(path: impl Into<PathBuf>, columns: Columns) -> CsvDataset {
-        CsvDataset {
-            path: path.into(),
-            columns,
+/// One file-backed dataset type per format: the same shape, only the reader differs.
+macro_rules! file_dataset {
+    ($(#[$doc:meta])* $name:ident, $reader:ident, $what:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone)]
+        pub struct $name {
+            path: PathBuf,
+            columns: Columns,
         }
-    }
 
-    /// The file.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
+        impl $name {
+            #[doc = concat!("A ", $what, " dataset; nothing is read until [`", stringify!($name), "::read`] or [`Dataset::rows`].")]
+            pub fn new(path: impl Into<PathBuf>, columns: Columns) -> $name {
+                $name {
+                    path: path.into(),
+                    columns,
+                }
+            }
 
-    /// The column spec.
-    pub fn columns(&self) -> &Columns {
-        &self.columns
-    }
+            /// The file.
+            pub fn path(&self) -> &Path {
+                &self.path
+            }
 
-    /// Reads and checks every row (file order).
-    pub fn read(&self) -> Result<Vec<Row>, DataError> {
-        read_csv(&self.path, &self.columns)
-    }
-}
+            /// The column spec.
+            pub fn columns(&self) -> &Columns {
+                &self.columns
+            }
 
-#[async_trait]
-impl Dataset for CsvDataset {
-    fn describe(&self) -> String {
-        format!("CSV file {}", self.path.display())
-    }
-    async fn rows(&self) -> Result<Vec<Row>, DataError> {
-        self.read()
-    }
-}
-
-/// Rows read from a JSON-lines file: one JSON object per line; blank lines are skipped.
-///
-/// Column names are the objects' keys. Every configured key must be present on the first row
-/// (else [`DataError::MissingColumn`] listing that row's keys); afterwards the id, input, slice,
-/// severity and filter keys are required on every line, while a missing `expected`, `cluster` or
-/// `failure_modes` key reads as "none". Id values may be strings or numbers (`7` → `"7"`); input
-/// and expected values are kept as JSON values.
-///
-/// ```
-/// use itera_core::load::{Columns, JsonlDataset};
-/// let dir = tempfile::tempdir().unwrap();
-/// let path = dir.path().join("rows.jsonl");
-/// std::fs::write(&path, "{\"n\": 1, \"q\": {\"a\": 2}, \"gold\": 3}\n{\"n\": 2, \"q\": {\"a\": 5}, \"gold\": 6}\n").unwrap();
-/// let rows = JsonlDataset::new(&path, Columns::new(["n"], ["q"]).expected("gold")).read().unwrap();
-/// assert_eq!(rows[0].id.as_str(), "1");
-/// assert_eq!(rows[0].input, serde_json::json!({"a": 2}));
-/// assert_eq!(rows[1].expected, Some(serde_json::json!(6)));
-/// ```
-#[derive(Debug, Clone)]
-pub struct JsonlDataset {
-    path: PathBuf,
-    columns: Columns,
-}
-
-impl JsonlDataset {
-    /// A JSON-lines dataset; nothing is read until [`JsonlDataset::read`] or [`Dataset::rows`].
-    pub fn new(path: impl Into<PathBuf>, columns: Columns) -> JsonlDataset {
-        JsonlDataset {
-            path: path.into(),
-            columns,
+            /// Reads and checks every row (file order).
+            pub fn read(&self) -> Result<Vec<Row>, DataError> {
+                $reader(&self.path, &self.columns)
+            }
         }
-    }
 
-    /// The file.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// The column spec.
-    pub fn columns(&self) -> &Columns {
-        &self.columns
-    }
-
-    /// Reads and checks every row (file order).
-    pub fn read(&self) -> Result<Vec<Row>, DataError> {
-        read_jsonl(&self.path, &self.columns)
-    }
+        #[async_trait]
+        impl Dataset for $name {
+            fn describe(&self) -> String {
+                format!(concat!($what, " {}"), self.path.display())
+            }
+            async fn rows(&self) -> Result<Vec<Row>, DataError> {
+                self.read()
+            }
+        }
+    };
 }
 
-#[async_trait]
-impl Dataset for JsonlDataset {
-    fn describe(&self) -> String {
-        format!("JSONL file {}", self.path.display())
-    }
-    async fn rows(&self) -> Result<Vec<Row>, DataError> {
-        self.read()
-    }
-}
+file_dataset!(
+    /// Rows read from a CSV file with a header line.
+    ///
+    /// Line numbers in errors and in each row's `origin` are 1-based physical lines, the header
+    /// being line 1 (a quoted field spanning lines counts where its record starts). The file is read
+    /// when [`Dataset::rows`] (or [`CsvDataset::read`]) is called, synchronously, one record at a time.
+    ///
+    /// ```
+    /// use itera_core::load::{Columns, CsvDataset};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("rows.csv");
+    /// std::fs::write(&path, "task,idx,input,target\nmath,0,1+1,2\nmath,1,2+2,4\n").unwrap();
+    /// let ds = CsvDataset::new(&path, Columns::new(["task", "idx"], ["input"]).expected("target").slice("task"));
+    /// let rows = ds.read().unwrap();
+    /// assert_eq!(rows[1].id.as_str(), "math/1");
+    /// assert_eq!(rows[1].input, serde_json::json!("2+2"));
+    /// assert_eq!(rows[1].origin.as_deref(), Some("rows.csv line 3"));
+    /// ```
+    CsvDataset,
+    read_csv,
+    "CSV file"
+);
+
+file_dataset!(
+    /// Rows read from a JSON-lines file: one JSON object per line; blank lines are skipped.
+    ///
+    /// Column names are the objects' keys. Every configured key must be present on the first row
+    /// (else [`DataError::MissingColumn`] listing that row's keys); afterwards the id, input, slice,
+    /// severity and filter keys are required on every line, while a missing `expected`, `cluster` or
+    /// `failure_modes` key reads as "none". Id values may be strings or numbers (`7` → `"7"`); input
+    /// and expected values are kept as JSON values.
+    ///
+    /// ```
+    /// use itera_core::load::{Columns, JsonlDataset};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("rows.jsonl");
+    /// std::fs::write(&path, "{\"n\": 1, \"q\": {\"a\": 2}, \"gold\": 3}\n{\"n\": 2, \"q\": {\"a\": 5}, \"gold\": 6}\n").unwrap();
+    /// let rows = JsonlDataset::new(&path, Columns::new(["n"], ["q"]).expected("gold")).read().unwrap();
+    /// assert_eq!(rows[0].id.as_str(), "1");
+    /// assert_eq!(rows[0].input, serde_json::json!({"a": 2}));
+    /// assert_eq!(rows[1].expected, Some(serde_json::json!(6)));
+    /// ```
+    JsonlDataset,
+    read_jsonl,
+    "JSONL file"
+);
 
 /// The file formats a loader reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
