@@ -37,62 +37,18 @@ use itera_stats::proportions::{
     bonett_price_paired_diff, newcombe_paired_diff, tango_paired_diff, tango_paired_diff_clustered,
 };
 use itera_stats::select::default_paired_interval;
+use itera_stats::simulate::{CLUSTER_SIZE, PairedBinary};
 use itera_stats::{ConfidenceInterval, StatsError};
-use rand::{Rng, RngExt, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 const LEVEL: f64 = 0.95;
-const CLUSTER_SIZE: usize = 10;
 
-/// One simulated design.
+/// One simulated design, labelled.
 #[derive(Debug, Clone, Copy)]
 struct Scenario {
     label: &'static str,
-    p_b: f64,
-    r01: f64,
-    r10: f64,
-    n: usize,
-    icc: f64,
-}
-
-impl Scenario {
-    fn true_diff(&self) -> f64 {
-        (1.0 - self.p_b) * self.r01 - self.p_b * self.r10
-    }
-
-    fn p_a(&self) -> f64 {
-        self.p_b + self.true_diff()
-    }
-
-    /// Fills `a`, `b`, `clusters` with one simulated experiment.
-    fn simulate<R: Rng>(
-        &self,
-        rng: &mut R,
-        a: &mut Vec<f64>,
-        b: &mut Vec<f64>,
-        clusters: &mut Vec<u64>,
-    ) {
-        a.clear();
-        b.clear();
-        clusters.clear();
-        let lambda = self.icc.sqrt();
-        let mut shared = false;
-        for i in 0..self.n {
-            if i % CLUSTER_SIZE == 0 {
-                shared = rng.random::<f64>() < self.p_b;
-            }
-            let base = if rng.random::<f64>() < lambda {
-                shared
-            } else {
-                rng.random::<f64>() < self.p_b
-            };
-            let u = rng.random::<f64>();
-            let arm = if base { u >= self.r10 } else { u < self.r01 };
-            b.push(f64::from(u8::from(base)));
-            a.push(f64::from(u8::from(arm)));
-            clusters.push((i / CLUSTER_SIZE) as u64);
-        }
-    }
+    design: PairedBinary,
 }
 
 fn scenarios() -> Vec<Scenario> {
@@ -102,11 +58,13 @@ fn scenarios() -> Vec<Scenario> {
             for &n in &[20, 50, 200] {
                 out.push(Scenario {
                     label,
-                    p_b,
-                    r01,
-                    r10,
-                    n,
-                    icc,
+                    design: PairedBinary {
+                        p_b,
+                        r01,
+                        r10,
+                        n,
+                        icc,
+                    },
                 });
             }
         }
@@ -178,9 +136,9 @@ fn run_scenario(s: &Scenario, runs: usize, seed: u64, resamples: usize) -> [Tall
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let (mut a, mut b, mut c) = (Vec::new(), Vec::new(), Vec::new());
     let mut tallies = [Tally::default(); 12];
-    let truth = s.true_diff();
+    let truth = s.design.true_diff();
     for run in 0..runs {
-        s.simulate(&mut rng, &mut a, &mut b, &mut c);
+        s.design.draw(&mut rng, &mut a, &mut b, &mut c);
         let opts = BootstrapOptions {
             resamples,
             level: LEVEL,
@@ -190,7 +148,7 @@ fn run_scenario(s: &Scenario, runs: usize, seed: u64, resamples: usize) -> [Tall
         };
         for (t, ci) in tallies
             .iter_mut()
-            .zip(intervals(&a, &b, &c, s.icc > 0.0, &opts))
+            .zip(intervals(&a, &b, &c, s.design.icc > 0.0, &opts))
         {
             match ci {
                 Ok(ci) => {
@@ -313,9 +271,9 @@ fn main() -> ExitCode {
         print!(
             "{:<8} {:>4} {:>4} {:>7.4}",
             s.label,
-            s.icc,
-            s.n,
-            s.true_diff()
+            s.design.icc,
+            s.design.n,
+            s.design.true_diff()
         );
         let mut methods = serde_json::Map::new();
         for (m, t) in METHODS.iter().zip(r) {
@@ -339,8 +297,8 @@ fn main() -> ExitCode {
         println!();
         json_lines.push(serde_json::json!({
             "scenario": {
-                "p": s.label, "p_a": s.p_a(), "p_b": s.p_b, "icc": s.icc, "n": s.n,
-                "cluster_size": CLUSTER_SIZE, "true_diff": s.true_diff(),
+                "p": s.label, "p_a": s.design.p_a(), "p_b": s.design.p_b, "icc": s.design.icc, "n": s.design.n,
+                "cluster_size": CLUSTER_SIZE, "true_diff": s.design.true_diff(),
             },
             "runs": args.runs,
             "resamples": args.resamples,

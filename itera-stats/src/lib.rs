@@ -23,6 +23,7 @@ pub mod paired;
 pub mod power;
 pub mod proportions;
 pub mod select;
+pub mod simulate;
 pub mod trials;
 
 pub use estimate::{ConfidenceInterval, Estimate, StatsError, check_finite, check_level};

@@ -20,73 +20,40 @@
 
 use itera_stats::paired::paired_t_clustered;
 use itera_stats::select::default_paired_interval;
-use rand::{RngExt, SeedableRng};
+use itera_stats::simulate::PairedBinary;
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 const RUNS: usize = 1000;
 const LEVEL: f64 = 0.95;
 const BAND: (f64, f64) = (0.923, 0.977);
-const CLUSTER_SIZE: usize = 10;
 
 #[derive(Debug, Clone, Copy)]
-struct Scenario {
-    p_b: f64,
-    r01: f64,
-    r10: f64,
-    n: usize,
-    icc: f64,
-}
+struct Scenario(PairedBinary);
 
 const P_HALF: (f64, f64, f64) = (0.5, 0.2, 0.1); // p_A = 0.55, Δ = 0.05
 const P_CEILING: (f64, f64, f64) = (0.93, 0.4, 0.01); // p_A = 0.9487, Δ = 0.0187
 
 fn scenario((p_b, r01, r10): (f64, f64, f64), n: usize, icc: f64) -> Scenario {
-    Scenario {
+    Scenario(PairedBinary {
         p_b,
         r01,
         r10,
         n,
         icc,
-    }
+    })
 }
 
 impl Scenario {
-    fn true_diff(&self) -> f64 {
-        (1.0 - self.p_b) * self.r01 - self.p_b * self.r10
-    }
-
-    fn simulate(&self, rng: &mut ChaCha8Rng, a: &mut Vec<f64>, b: &mut Vec<f64>, g: &mut Vec<u64>) {
-        a.clear();
-        b.clear();
-        g.clear();
-        let lambda = self.icc.sqrt();
-        let mut shared = false;
-        for i in 0..self.n {
-            if i % CLUSTER_SIZE == 0 {
-                shared = rng.random::<f64>() < self.p_b;
-            }
-            let base = if rng.random::<f64>() < lambda {
-                shared
-            } else {
-                rng.random::<f64>() < self.p_b
-            };
-            let u = rng.random::<f64>();
-            let arm = if base { u >= self.r10 } else { u < self.r01 };
-            b.push(f64::from(u8::from(base)));
-            a.push(f64::from(u8::from(arm)));
-            g.push((i / CLUSTER_SIZE) as u64);
-        }
-    }
-
     /// Coverage of the default interval (clusters declared iff ρ > 0) and of the clustered t.
     fn coverage(&self, seed: u64) -> (f64, f64) {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let (mut a, mut b, mut g) = (Vec::new(), Vec::new(), Vec::new());
-        let truth = self.true_diff();
+        let truth = self.0.true_diff();
         let (mut default_hits, mut cluster_hits) = (0_usize, 0_usize);
         for _ in 0..RUNS {
-            self.simulate(&mut rng, &mut a, &mut b, &mut g);
-            let clusters = (self.icc > 0.0).then_some(g.as_slice());
+            self.0.draw(&mut rng, &mut a, &mut b, &mut g);
+            let clusters = (self.0.icc > 0.0).then_some(g.as_slice());
             if default_paired_interval(&a, &b, clusters, LEVEL).is_ok_and(|e| e.ci.contains(truth))
             {
                 default_hits += 1;
@@ -126,7 +93,7 @@ fn default_and_clustered_coverage_in_band() {
         if !in_band(default_cov) {
             failures.push(format!("default {default_cov:.3} in {s:?}"));
         }
-        if s.icc > 0.0 && !in_band(cluster_cov) {
+        if s.0.icc > 0.0 && !in_band(cluster_cov) {
             failures.push(format!("cluster-t {cluster_cov:.3} in {s:?}"));
         }
     }
