@@ -1,13 +1,8 @@
 //! # itera (the command line)
 //!
-//! Will own the thin `itera` binary: TOML experiment files, the built-in arms (replay, command,
-//! OpenAI-compatible HTTP) and judges, progress bars and exit codes a CI job can gate on. Every
-//! number it prints comes from `itera-core`. Until the CLI issue lands it only says so.
+//! The thin `itera` binary: see the `itera_cli` library for the commands, the experiment file and
+//! the exit codes. Every number it prints comes from `itera-core`.
 
 fn main() {
-    eprintln!(
-        "itera: the command line is not built yet; run `cargo run -p itera-examples --example quickstart` \
-         for the library's registration, split and distribution audit"
-    );
-    std::process::exit(2);
+    std::process::exit(itera_cli::cli::main_with_args(std::env::args_os()));
 }

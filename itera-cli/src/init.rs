@@ -1,0 +1,199 @@
+//! `itera init`: a commented experiment file documenting every key. Keys that are commented out
+//! are optional; their documented value is the default.
+
+/// The experiment file `itera init` writes.
+pub const TEMPLATE: &str = r#"# An itera experiment. Run it with `itera run THIS_FILE`; the experiment directory defaults to
+# experiments/YYYY-MM-DD-<name>/ under the current directory (`--out DIR` to choose). Re-running
+# the same command resumes from the journal: calls already made are not made again.
+# Paths are relative to THIS file. Unknown keys are errors. Everything in [experiment], [metric],
+# [threshold], [[failure_modes]], [severity], [split], the arms' ids/parents/changes/prices and
+# run.failure_policy is pre-registered: hashed into the frame, and refused if changed afterwards.
+
+[experiment]
+name = "refund-prompt-v2"                     # short; used in the directory name
+question = "Does prompt v2 classify refunds better than v1?"   # one sentence
+hypothesis = "Two refund examples fix the refund/transfer confusion."   # one sentence
+seed = 7                                       # the split's and the per-call seeds (default 0)
+# alpha = 0.05                                 # significance level; CIs are 1 - alpha
+# power = 0.8                                  # target power of the test set for the threshold
+# deterministic = false                        # the arms return the same output for the same
+#                                              # input; allows trials < 3. Default: true when
+#                                              # EVERY arm is a replay, else false.
+# synthetic_source = false                     # rows generated from a known source of truth
+
+[data]
+path = "rows.csv"                              # .csv, or .jsonl / .ndjson (one object per line)
+id = ["ticket_id"]                             # one column, or several joined as "a/b"
+input = ["text"]                               # one column -> its value; several -> a JSON object
+expected = "label"                             # ground truth (an empty cell = none)
+slice = "tier"                                 # the slices R3 checks (absent: one slice "all")
+# cluster = "customer_id"                      # rows that are not independent (clustered SEs)
+# severity = "amount"                          # per-row impact column (default: [severity] field)
+# failure_modes = "tags"                       # failure-mode tags, separated by | or ;
+# filter = { source = "prod" }                 # keep only lines whose column equals the value
+
+# [split]                                      # shares of train (shown in full), dev (scored
+# train = 0.3                                  # while iterating), test (sealed until the verdict)
+# dev = 0.5
+# test = 0.2
+
+[metric]
+name = "accuracy"                              # the primary metric, computed per row
+scorer = "exact"                               # exact | normalized | set | regex | numeric |
+                                               # json-field | recorded | llm
+# options = { pattern = "answer is (\\w+)" }  # scorer options: regex {pattern}, numeric {abs, rel},
+#                                              # json-field {pointer}, recorded {min, max}
+#                                              # (`recorded` reads the score a replay arm recorded
+#                                              # in its `score` column, rescaled from [min, max]
+#                                              # to [0, 1])
+# trials = 3                                   # trials per (arm, row): >= 3 unless deterministic
+#                                              # (default 3, or 1 when deterministic)
+# secondaries = ["latency"]                    # at most two secondary metric names
+# rubric = "..."                               # the LLM judge's rubric (locked by registration)
+# llm = { ... }                                # scorer = "llm": the judge's endpoint and model
+# second_judge = { ... }                       # an LLM judge of another family (cross-judge, G29)
+
+[threshold]
+min_effect_pp = 5.0                            # the gain that justifies shipping, in pp ...
+# min_effect_rel_pct = 10.0                    # ... or in % of the baseline (give one of the two)
+# rule = "point"                               # "point": delta >= T and the CI excludes 0;
+#                                              # "ci-lower": the CI's lower bound >= T
+slice_loss_floor_pp = -2.0                     # no major slice's CI lower bound below this
+# major_slices = ["smb", "enterprise"]         # slices R3 checks (default: every slice)
+
+# [[failure_modes]]                            # the taxonomy: 3 to 5 categories, or none
+# id = "refund_as_transfer"
+# weight = 3.0                                 # severity weight; the heaviest is protected (R4)
+# description = "a refund classified as a transfer"
+
+# [severity]                                   # per-row impact, when it varies more than 5x
+# field = "amount"
+# cap = 10000.0
+
+# [run]                                        # how calls are made (not registered, except
+# concurrency = 8                              # failure_policy)
+# judge_concurrency = 8
+# timeout_s = 120.0                            # per attempt
+# max_attempts = 5                             # the first included; retries back off with jitter
+# requests_per_second = 5.0                    # arm request rate limit
+# tokens_per_minute = 100000                   # arm token rate limit (input + output)
+# failure_policy = "score-zero"                # a call failing after retries scores 0, or
+#                                              # "exclude" drops the (arm, row) pair, counted
+
+# The baseline (the deployed behaviour) and 1 to 3 candidate arms, each changing ONE thing.
+# Each arm has exactly one kind: replay = {...}, command = {...} or openai = {...}.
+[[arms]]
+id = "v1"
+baseline = true
+source = "src/prompt.rs:42"                    # where the deployed behaviour lives (required)
+# family = "gpt"                               # model family (cross-judge rule), replay/command
+# price = { input_per_mtok_usd = 0.15, output_per_mtok_usd = 0.6 }   # when cost is not reported
+replay = { path = "v1-outputs.csv", id = ["ticket_id"], output = "answer" }
+# replay keys: path, id (one column or several, joined like the data's id), output (an EMPTY
+# recorded output is a real "no answer", scored by the judge), trial (0-based trial column;
+# without it every trial replays the same output), filter = { column = "value" }, and the
+# optional recorded columns score, input_tokens, output_tokens, cost, latency_ms (declared usage
+# is checked by the pilot). Every data row needs a recording.
+
+[[arms]]
+id = "v2"
+parent = "v1"                                  # the arm it changes (default: the baseline)
+change = "adds two refund examples to the prompt"   # its ONE change
+# negative_control = false                     # expected to show no change (G4)
+command = { program = "python3", args = ["arm.py", "--prompt", "v2.txt"], files = ["v2.txt"] }
+# command keys: program, args, env = { KEY = "value" }, cwd, files (whose text defines this
+# version: editing one is a new version), reports = ["tokens", "cost"]. The child reads
+# {"id", "row", "input", "trial", "seed"} lines on stdin and answers
+# {"id", "output", "usage": {"input_tokens", "output_tokens", "cost_usd"}} lines on stdout
+# (or {"id", "error", "retryable"}), in any order.
+# openai = { ... }                             # an OpenAI-compatible endpoint (see the docs)
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::TEMPLATE;
+
+    #[test]
+    fn template_parses_and_documents_every_key() {
+        let file: crate::config::ExperimentFile =
+            toml::from_str(TEMPLATE).expect("the template parses");
+        assert_eq!(file.arms.len(), 2);
+        for key in [
+            "name",
+            "question",
+            "hypothesis",
+            "seed",
+            "alpha",
+            "power",
+            "deterministic",
+            "synthetic_source",
+            "path",
+            "id",
+            "input",
+            "expected",
+            "slice",
+            "cluster",
+            "severity",
+            "failure_modes",
+            "filter",
+            "train",
+            "dev",
+            "test",
+            "scorer",
+            "options",
+            "trials",
+            "secondaries",
+            "rubric",
+            "llm",
+            "second_judge",
+            "min_effect_pp",
+            "min_effect_rel_pct",
+            "rule",
+            "slice_loss_floor_pp",
+            "major_slices",
+            "weight",
+            "description",
+            "field",
+            "cap",
+            "concurrency",
+            "judge_concurrency",
+            "timeout_s",
+            "max_attempts",
+            "requests_per_second",
+            "tokens_per_minute",
+            "failure_policy",
+            "baseline",
+            "source",
+            "parent",
+            "change",
+            "negative_control",
+            "family",
+            "price",
+            "input_per_mtok_usd",
+            "output_per_mtok_usd",
+            "replay",
+            "command",
+            "openai",
+            "output",
+            "trial",
+            "score",
+            "input_tokens",
+            "output_tokens",
+            "cost",
+            "latency_ms",
+            "program",
+            "args",
+            "env",
+            "cwd",
+            "files",
+            "reports",
+        ] {
+            assert!(
+                TEMPLATE.contains(&format!("{key} ="))
+                    || TEMPLATE.contains(&format!("{key},"))
+                    || TEMPLATE.contains(&format!(" {key} ")),
+                "key {key} is not documented"
+            );
+        }
+    }
+}

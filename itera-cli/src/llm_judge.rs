@@ -1,0 +1,560 @@
+//! The LLM judge: scores an output by asking a chat model behind an OpenAI-compatible endpoint to
+//! grade it under a locked rubric, and turns the first number of its reply into a score in [0, 1].
+//!
+//! The judge sees what [`JudgeView`] carries — the row's input and expected value — and the output;
+//! nothing in its prompt can name the arm, because nothing it is given identifies one (G30).
+//!
+//! **What is locked.** [`Judge::rubric`] returns the *judging text*: the rubric followed by every
+//! setting that changes a score (model, prompt templates, temperature, max_tokens, `extra`, score
+//! extraction, scale, out-of-range rule). The core journals its SHA-256 (G8) and refuses to mix
+//! scores given under two different texts, so editing the prompt template is as visible as
+//! editing the rubric. The endpoint's address and the API key are not part of it.
+//!
+//! **Templates** use the syntax of [`crate::openai::Template`] with exactly four placeholders:
+//! `{rubric}`, `{input}`, `{expected}` and `{output}` (any other name is a configuration error).
+//! Without `system`, the rubric is sent as the system message; with one, `{rubric}` must appear
+//! in `system` or `prompt`, so the locked rubric always reaches the model.
+//!
+//! **Scores.** The first match of `score_regex` (capture group 1 if it has one; by default the
+//! first number of the reply) divided by `scale`. A value outside [0, 1] is refused (the row is
+//! unscorable) unless `out_of_range = "clamp"`; a reply without a number is unscorable.
+
+use crate::openai::{
+    ChatClient, ChatError, ClientSettings, EnvLookup, Template, process_env, value_text,
+};
+use async_trait::async_trait;
+use itera_core::hash::{canonical_json, sha256_hex};
+use itera_core::{Judge, JudgeError, JudgeView, Judgement};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// The placeholders a judge template may use.
+pub const JUDGE_PLACEHOLDERS: [&str; 4] = ["rubric", "input", "expected", "output"];
+
+/// The default score pattern: the first (possibly negative, possibly decimal) number.
+pub const DEFAULT_SCORE_REGEX: &str = r"-?\d+(?:\.\d+)?";
+
+/// What to do with a score outside [0, 1] after dividing by `scale`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutOfRange {
+    /// The row is unscorable (the default: a judge that answers 12 on a 0–10 scale is broken).
+    #[default]
+    Refuse,
+    /// Clamp into [0, 1].
+    Clamp,
+}
+
+/// The configuration of an [`LlmJudge`] (an experiment file's `[judge.llm]` table).
+///
+/// ```
+/// use itera_cli::llm_judge::LlmJudgeConfig;
+/// let cfg: LlmJudgeConfig = serde_json::from_value(serde_json::json!({
+///     "base_url": "http://127.0.0.1:8089/v1",
+///     "model": "smollm2-135m",
+///     "family": "smollm",
+///     "rubric": "10 = the category is right and nothing else is said; 0 = wrong category.",
+///     "prompt": "Transaction: {input}\nCorrect category: {expected}\nAnswer: {output}\nScore 0-10:",
+///     "scale": 10
+/// })).unwrap();
+/// assert_eq!(cfg.scale, 10.0);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LlmJudgeConfig {
+    /// The judge's id (default `llm:{model}`); recorded with every score.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// The API root, e.g. `http://127.0.0.1:8089/v1` (`${NAME}` / `${NAME:-default}` read the
+    /// environment). Not part of the judging text.
+    pub base_url: String,
+    /// The judge model's name.
+    pub model: String,
+    /// The judge model's family (e.g. `"llama"`): required, since an arm of the same family
+    /// triggers the cross-judge rule (G29).
+    pub family: String,
+    /// The NAME of the environment variable holding the API key (never written anywhere).
+    #[serde(default)]
+    pub api_key_env: Option<String>,
+    /// The locked rubric text.
+    pub rubric: String,
+    /// The system message template (default: the rubric itself).
+    #[serde(default)]
+    pub system: Option<String>,
+    /// The user message template over `{rubric}`, `{input}`, `{expected}`, `{output}`.
+    pub prompt: String,
+    /// The reply's number is divided by this to give a score in [0, 1] (default 1).
+    #[serde(default = "one")]
+    pub scale: f64,
+    /// Where the number is in the reply (default: the first number, [`DEFAULT_SCORE_REGEX`]).
+    #[serde(default)]
+    pub score_regex: Option<String>,
+    /// Refuse (default) or clamp a score outside [0, 1].
+    #[serde(default)]
+    pub out_of_range: OutOfRange,
+    /// Sampling temperature (default 0).
+    #[serde(default)]
+    pub temperature: f64,
+    /// The reply's token limit.
+    #[serde(default)]
+    pub max_tokens: Option<u32>,
+    /// Request fields passed through verbatim (`seed`, `response_format`, …).
+    #[serde(default)]
+    pub extra: Option<Map<String, Value>>,
+    /// The time-out of one call in seconds (default 60).
+    #[serde(default)]
+    pub timeout_s: Option<f64>,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// A [`Judge`] that asks a chat model for a grade.
+///
+/// ```no_run
+/// use itera_cli::llm_judge::{LlmJudge, LlmJudgeConfig};
+/// use itera_core::{Judge, JudgeView};
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// let cfg: LlmJudgeConfig = serde_json::from_value(serde_json::json!({
+///     "base_url": "http://127.0.0.1:8089/v1", "model": "smollm2", "family": "smollm",
+///     "rubric": "1 if the answer names the expected category, else 0.",
+///     "prompt": "Expected: {expected}\nAnswer: {output}\nScore:"
+/// }))?;
+/// let judge = LlmJudge::new(&cfg)?;
+/// let input = serde_json::json!({"memo": "DL 1234"});
+/// let expected = serde_json::json!("travel");
+/// let view = JudgeView { input: &input, expected: Some(&expected) };
+/// let j = judge.score(view, &serde_json::json!("travel")).await?;
+/// assert!((0.0..=1.0).contains(&j.score));
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct LlmJudge {
+    id: String,
+    family: String,
+    judging_text: String,
+    rubric_hash: String,
+    rubric: String,
+    system: Option<Template>,
+    prompt: Template,
+    score_re: regex::Regex,
+    scale: f64,
+    out_of_range: OutOfRange,
+    client: ChatClient,
+}
+
+impl LlmJudge {
+    /// Builds the judge: checks the templates, the score pattern and the scale, reads the key.
+    pub fn new(cfg: &LlmJudgeConfig) -> Result<LlmJudge, String> {
+        Self::new_with_env(cfg, &process_env)
+    }
+
+    /// [`LlmJudge::new`] reading the environment through `env` (for tests and embedding).
+    ///
+    /// ```
+    /// use itera_cli::llm_judge::{LlmJudge, LlmJudgeConfig};
+    /// let cfg: LlmJudgeConfig = serde_json::from_value(serde_json::json!({
+    ///     "base_url": "${JUDGE_URL}", "model": "m", "family": "f",
+    ///     "rubric": "r", "prompt": "{output} vs {expected}"
+    /// })).unwrap();
+    /// let env = |k: &str| (k == "JUDGE_URL").then(|| "http://127.0.0.1:1/v1".to_string());
+    /// let judge = LlmJudge::new_with_env(&cfg, &env).unwrap();
+    /// assert_eq!(itera_core::Judge::id(&judge), "llm:m");
+    /// ```
+    pub fn new_with_env(cfg: &LlmJudgeConfig, env: EnvLookup<'_>) -> Result<LlmJudge, String> {
+        Self::build(cfg, env).map_err(|e| format!("LLM judge '{}': {e}", cfg.model))
+    }
+
+    fn build(cfg: &LlmJudgeConfig, env: EnvLookup<'_>) -> Result<LlmJudge, String> {
+        if cfg.rubric.trim().is_empty() {
+            return Err(
+                "rubric must not be empty: it is the locked text scores are given under (G8)"
+                    .into(),
+            );
+        }
+        if cfg.family.trim().is_empty() {
+            return Err("family must not be empty (the cross-judge rule needs it, G29)".into());
+        }
+        let parse = |what: &str, src: &str| -> Result<Template, String> {
+            let t = Template::parse(src).map_err(|e| format!("{what} {e}"))?;
+            if let Some(bad) = t
+                .placeholders()
+                .into_iter()
+                .find(|p| !JUDGE_PLACEHOLDERS.contains(p))
+            {
+                return Err(format!(
+                    "{what} template: unknown placeholder '{{{bad}}}' (a judge template may use {{rubric}}, {{input}}, {{expected}}, {{output}})"
+                ));
+            }
+            Ok(t)
+        };
+        let system = cfg
+            .system
+            .as_deref()
+            .map(|s| parse("system", s))
+            .transpose()?;
+        let prompt = parse("prompt", &cfg.prompt)?;
+        if !prompt.placeholders().contains(&"output") {
+            return Err(
+                "prompt template must contain {output}: the judge has to see the answer".into(),
+            );
+        }
+        if let Some(s) = &system {
+            let uses = |t: &Template| t.placeholders().contains(&"rubric");
+            if !uses(s) && !uses(&prompt) {
+                return Err("with a system template, {rubric} must appear in system or prompt (otherwise the locked rubric never reaches the judge)".into());
+            }
+        }
+        if !(cfg.scale.is_finite() && cfg.scale > 0.0) {
+            return Err(format!(
+                "scale must be a positive number (got {})",
+                cfg.scale
+            ));
+        }
+        let pattern = cfg.score_regex.as_deref().unwrap_or(DEFAULT_SCORE_REGEX);
+        let score_re =
+            regex::Regex::new(pattern).map_err(|e| format!("score_regex does not compile: {e}"))?;
+        let client = ChatClient::new(
+            &ClientSettings {
+                base_url: &cfg.base_url,
+                model: &cfg.model,
+                temperature: cfg.temperature,
+                max_tokens: cfg.max_tokens,
+                api_key_env: cfg.api_key_env.as_deref(),
+                extra: cfg.extra.as_ref(),
+                timeout_s: cfg.timeout_s,
+            },
+            env,
+        )?;
+        let judging_text = judging_text(cfg, pattern, client.extra());
+        Ok(LlmJudge {
+            id: cfg
+                .id
+                .clone()
+                .unwrap_or_else(|| format!("llm:{}", cfg.model)),
+            family: cfg.family.clone(),
+            rubric_hash: sha256_hex(judging_text.as_bytes()),
+            judging_text,
+            rubric: cfg.rubric.clone(),
+            system,
+            prompt,
+            score_re,
+            scale: cfg.scale,
+            out_of_range: cfg.out_of_range,
+            client,
+        })
+    }
+
+    /// The SHA-256 of [`Judge::rubric`]'s text (as the core journals it).
+    pub fn rubric_hash(&self) -> &str {
+        &self.rubric_hash
+    }
+
+    /// Turns a reply into a score in [0, 1], or says why it cannot.
+    ///
+    /// ```
+    /// # use itera_cli::llm_judge::{LlmJudge, LlmJudgeConfig};
+    /// # let cfg: LlmJudgeConfig = serde_json::from_value(serde_json::json!({
+    /// #     "base_url": "http://127.0.0.1:1/v1", "model": "m", "family": "f",
+    /// #     "rubric": "r", "prompt": "{output}", "scale": 10 })).unwrap();
+    /// let judge = LlmJudge::new(&cfg).unwrap();
+    /// assert_eq!(judge.parse_score("Score: 7/10").unwrap(), 0.7);
+    /// assert!(judge.parse_score("Score: 12").is_err()); // refused, not clamped
+    /// assert!(judge.parse_score("no idea").is_err());
+    /// ```
+    pub fn parse_score(&self, reply: &str) -> Result<f64, String> {
+        let caps = self
+            .score_re
+            .captures(reply)
+            .ok_or_else(|| format!("the judge's reply has no score: {:?}", short(reply)))?;
+        let m = caps
+            .get(1)
+            .or_else(|| caps.get(0))
+            .map_or("", |m| m.as_str());
+        let raw: f64 = m.trim().parse().map_err(|_| {
+            format!(
+                "the judge's score {m:?} is not a number (reply {:?})",
+                short(reply)
+            )
+        })?;
+        let score = raw / self.scale;
+        if !score.is_finite() {
+            return Err(format!("the judge's score {m:?} is not finite"));
+        }
+        if (0.0..=1.0).contains(&score) {
+            return Ok(score);
+        }
+        match self.out_of_range {
+            OutOfRange::Clamp => Ok(score.clamp(0.0, 1.0)),
+            OutOfRange::Refuse => Err(format!(
+                "the judge's score {raw} on a scale of {} is outside [0, 1] (reply {:?}); set out_of_range = \"clamp\" to clamp it",
+                self.scale,
+                short(reply)
+            )),
+        }
+    }
+
+    fn render(&self, view: &JudgeView<'_>, output: &Value) -> Result<(String, String), String> {
+        let needs_expected = self.prompt.placeholders().contains(&"expected")
+            || self
+                .system
+                .as_ref()
+                .is_some_and(|s| s.placeholders().contains(&"expected"));
+        if needs_expected && view.expected.is_none() {
+            return Err(
+                "the row has no expected value, and the judge's template uses {expected}".into(),
+            );
+        }
+        let lookup = |name: &str| -> Option<String> {
+            match name {
+                "rubric" => Some(self.rubric.clone()),
+                "input" => Some(value_text(view.input)),
+                "expected" => view.expected.map(value_text),
+                "output" => Some(value_text(output)),
+                _ => None,
+            }
+        };
+        let system = match &self.system {
+            Some(t) => t.render_with(lookup),
+            None => Ok(self.rubric.clone()),
+        }
+        .map_err(|n| format!("unknown placeholder {{{n}}}"))?;
+        let user = self
+            .prompt
+            .render_with(lookup)
+            .map_err(|n| format!("unknown placeholder {{{n}}}"))?;
+        Ok((system, user))
+    }
+}
+
+fn short(s: &str) -> String {
+    s.trim().chars().take(120).collect()
+}
+
+/// The locked judging text: the rubric first, then every setting that changes a score.
+fn judging_text(cfg: &LlmJudgeConfig, pattern: &str, extra: &Map<String, Value>) -> String {
+    let extra = canonical_json(&Value::Object(extra.clone())).unwrap_or_else(|_| "{}".into());
+    let mut s = format!("rubric:\n{}\n", cfg.rubric);
+    s.push_str(&format!("model: {}\n", cfg.model));
+    s.push_str(&format!("temperature: {}\n", cfg.temperature));
+    match cfg.max_tokens {
+        Some(m) => s.push_str(&format!("max_tokens: {m}\n")),
+        None => s.push_str("max_tokens: (server default)\n"),
+    }
+    s.push_str(&format!("extra: {extra}\n"));
+    s.push_str(&format!(
+        "score: first match of {pattern:?} / {}, out of range: {:?}\n",
+        cfg.scale, cfg.out_of_range
+    ));
+    match &cfg.system {
+        Some(t) => s.push_str(&format!("system:\n{t}\n")),
+        None => s.push_str("system: (the rubric)\n"),
+    }
+    s.push_str(&format!("prompt:\n{}\n", cfg.prompt));
+    s
+}
+
+#[async_trait]
+impl Judge for LlmJudge {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn family(&self) -> Option<&str> {
+        Some(&self.family)
+    }
+
+    /// The locked judging text (rubric + every setting that changes a score); see the module docs.
+    fn rubric(&self) -> Option<&str> {
+        Some(&self.judging_text)
+    }
+
+    async fn score(&self, view: JudgeView<'_>, output: &Value) -> Result<Judgement, JudgeError> {
+        let (system, user) = self
+            .render(&view, output)
+            .map_err(|e| JudgeError::Unscorable(format!("judge '{}': {e}", self.id)))?;
+        let reply = self
+            .client
+            .complete(Some(&system), &user, None)
+            .await
+            .map_err(|e| match e {
+                ChatError::Retryable { message, .. } => {
+                    JudgeError::Retryable(format!("judge '{}': {message}", self.id))
+                }
+                ChatError::Fatal(m) => JudgeError::Unscorable(format!("judge '{}': {m}", self.id)),
+            })?;
+        let score = self
+            .parse_score(&reply.content)
+            .map_err(|e| JudgeError::Unscorable(format!("judge '{}': {e}", self.id)))?;
+        Ok(Judgement {
+            score,
+            failure_modes: Vec::new(),
+            rubric_hash: Some(self.rubric_hash.clone()),
+        })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::openai::mock::{Canned, serve};
+    use serde_json::json;
+
+    fn cfg(url: &str) -> LlmJudgeConfig {
+        serde_json::from_value(json!({
+            "base_url": url, "model": "judge-m", "family": "smollm",
+            "rubric": "10 if the answer is the expected category, 0 otherwise.",
+            "prompt": "Input: {input}\nExpected: {expected}\nAnswer: {output}\nScore 0-10:",
+            "scale": 10
+        }))
+        .unwrap()
+    }
+
+    fn judge(c: &LlmJudgeConfig) -> LlmJudge {
+        LlmJudge::new_with_env(c, &|_: &str| None).unwrap()
+    }
+
+    #[test]
+    fn scores_parse_scale_and_refuse_or_clamp() {
+        let mut c = cfg("http://127.0.0.1:1/v1");
+        let j = judge(&c);
+        assert_eq!(j.parse_score("8").unwrap(), 0.8);
+        assert_eq!(j.parse_score("Score: 10 — perfect").unwrap(), 1.0);
+        assert_eq!(j.parse_score("I'd say 2.5 out of 10").unwrap(), 0.25);
+        assert!(j.parse_score("11").unwrap_err().contains("outside [0, 1]"));
+        assert!(j.parse_score("-1").is_err());
+        assert!(
+            j.parse_score("great answer")
+                .unwrap_err()
+                .contains("no score")
+        );
+        c.out_of_range = OutOfRange::Clamp;
+        let j = judge(&c);
+        assert_eq!(j.parse_score("11").unwrap(), 1.0);
+        assert_eq!(j.parse_score("-3").unwrap(), 0.0);
+        c.score_regex = Some(r"SCORE=(\d+)".into());
+        let j = judge(&c);
+        assert_eq!(j.parse_score("1 2 3 SCORE=5").unwrap(), 0.5);
+    }
+
+    #[test]
+    fn construction_errors() {
+        let c = cfg("http://127.0.0.1:1/v1");
+        let with = |f: &dyn Fn(&mut LlmJudgeConfig)| {
+            let mut c = c.clone();
+            f(&mut c);
+            LlmJudge::new_with_env(&c, &|_: &str| None).unwrap_err()
+        };
+        assert!(with(&|c| c.prompt = "{output} {arm}".into()).contains("'{arm}'"));
+        assert!(with(&|c| c.prompt = "{expected}".into()).contains("{output}"));
+        assert!(with(&|c| c.prompt = "{output".into()).contains("not closed"));
+        assert!(with(&|c| c.rubric = " ".into()).contains("rubric"));
+        assert!(with(&|c| c.family = String::new()).contains("family"));
+        assert!(with(&|c| c.scale = 0.0).contains("scale"));
+        assert!(with(&|c| c.score_regex = Some("(".into())).contains("score_regex"));
+        assert!(with(&|c| c.system = Some("Grade.".into())).contains("{rubric}"));
+        // {rubric} in the system template is fine
+        let mut ok = c.clone();
+        ok.system = Some("Grade under: {rubric}".into());
+        assert!(LlmJudge::new_with_env(&ok, &|_: &str| None).is_ok());
+        let r: Result<LlmJudgeConfig, _> = serde_json::from_value(json!({
+            "base_url": "http://x", "model": "m", "family": "f", "rubric": "r",
+            "prompt": "{output}", "rubrik": "typo"
+        }));
+        assert!(r.is_err());
+    }
+
+    #[test]
+    fn rubric_text_and_hash_are_stable_and_cover_the_template() {
+        let c = cfg("http://127.0.0.1:1/v1");
+        let a = judge(&c);
+        let mut moved = c.clone();
+        moved.base_url = "http://10.0.0.9:8000/v1".into();
+        assert_eq!(
+            judge(&moved).rubric_hash(),
+            a.rubric_hash(),
+            "address is not locked"
+        );
+        assert_eq!(
+            a.rubric_hash(),
+            sha256_hex(a.rubric().unwrap().as_bytes()),
+            "the core hashes rubric(); the judgement carries the same hash"
+        );
+        assert!(a.rubric().unwrap().starts_with("rubric:\n10 if the answer"));
+        let mut edited = c.clone();
+        edited.prompt.push(' ');
+        assert_ne!(judge(&edited).rubric_hash(), a.rubric_hash());
+        assert_eq!(a.id(), "llm:judge-m");
+        assert_eq!(a.family(), Some("smollm"));
+        // pinned, so an accidental change of the judging text's layout is seen
+        assert_eq!(a.rubric_hash().len(), 64);
+        assert_eq!(judge(&c.clone()).rubric_hash(), a.rubric_hash());
+    }
+
+    #[tokio::test]
+    async fn scores_through_the_endpoint_blind_to_the_arm() {
+        let (url, log) = serve(vec![
+            Canned::reply("Score: 9", 30, 2),
+            Canned::reply("42", 30, 1),
+            Canned::status(503, "busy"),
+            Canned::status(401, "bad key"),
+        ])
+        .await;
+        let mut c = cfg(&url);
+        c.api_key_env = Some("JUDGE_KEY".into());
+        let env = |k: &str| (k == "JUDGE_KEY").then(|| "sk-judge-secret".to_string());
+        let j = LlmJudge::new_with_env(&c, &env).unwrap();
+        let input = json!({"memo": "DL 1234"});
+        let expected = json!("travel");
+        let view = JudgeView {
+            input: &input,
+            expected: Some(&expected),
+        };
+        let got = j.score(view, &json!("travel")).await.unwrap();
+        assert_eq!(got.score, 0.9);
+        assert_eq!(got.rubric_hash.as_deref(), Some(j.rubric_hash()));
+        let req = log.lock().unwrap()[0].clone();
+        assert_eq!(req.header("authorization"), Some("Bearer sk-judge-secret"));
+        assert_eq!(
+            req.body["messages"],
+            json!([
+                {"role": "system", "content": "10 if the answer is the expected category, 0 otherwise."},
+                {"role": "user", "content": "Input: {\"memo\":\"DL 1234\"}\nExpected: travel\nAnswer: travel\nScore 0-10:"}
+            ])
+        );
+        assert!(req.body.get("seed").is_none());
+        // 42 / 10 is refused
+        let e = j.score(view, &json!("x")).await.unwrap_err();
+        assert!(
+            matches!(&e, JudgeError::Unscorable(m) if m.contains("outside")),
+            "{e:?}"
+        );
+        let e = j.score(view, &json!("x")).await.unwrap_err();
+        assert!(
+            matches!(&e, JudgeError::Retryable(m) if m.contains("503")),
+            "{e:?}"
+        );
+        let e = j.score(view, &json!("x")).await.unwrap_err();
+        assert!(
+            matches!(&e, JudgeError::Unscorable(m) if m.contains("401")),
+            "{e:?}"
+        );
+        assert!(!format!("{e:?} {j:?}").contains("sk-judge-secret"));
+        // no expected value while the template needs one: unscorable without a call
+        let n = log.lock().unwrap().len();
+        let e = j
+            .score(
+                JudgeView {
+                    input: &input,
+                    expected: None,
+                },
+                &json!("x"),
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(&e, JudgeError::Unscorable(m) if m.contains("expected")));
+        assert_eq!(log.lock().unwrap().len(), n);
+    }
+}

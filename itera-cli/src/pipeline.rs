@@ -1,0 +1,537 @@
+//! From an experiment file to the library's typestate: the judge, the arms (every recorded
+//! version), the rows, and the walk `register → split → pilot → score_dev → [iterations] → gate
+//! → seal → verdict` on an experiment directory. Every step finds its journaled result and makes
+//! no new calls, so running the same walk again resumes it.
+//!
+//! The directory keeps what the CLI needs to resume without the user's file:
+//! - `experiment.toml`: a copy of the experiment file as first run (the version-0 arms);
+//! - `experiment.json`: where it came from (absolute path, the directory relative paths start
+//!   from) and the copy's SHA-256 (an edited copy is refused);
+//! - `versions/<arm>-<spec hash>.toml`: the `[[arms]]` table of each iterated version.
+
+use crate::config::{ArmSection, ConfigError, Loaded};
+use crate::error::CliError;
+use crate::recorded::{RECORDED, RecordedScore};
+use crate::replay::ReplayArm;
+use itera_core::iteration::Ledger;
+use itera_core::judges::builtin_judge;
+use itera_core::load::load_path;
+use itera_core::{
+    Arm, Conclusion, Event, Experiment, Frame, Judge, Row, RowId, RunOptions, Scored, Store,
+    VecDataset,
+};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The copy of the experiment file inside the directory.
+pub const COPY_FILE: &str = "experiment.toml";
+/// Where the copy came from, and its hash.
+pub const META_FILE: &str = "experiment.json";
+/// Iterated arm versions.
+pub const VERSIONS_DIR: &str = "versions";
+
+/// `experiment.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Meta {
+    /// The experiment file as first run (absolute).
+    pub source: PathBuf,
+    /// The directory relative paths in it start from (absolute).
+    pub base_dir: PathBuf,
+    /// SHA-256 of `experiment.toml`.
+    pub sha256: String,
+}
+
+/// Everything a walk needs, built from an experiment file.
+pub struct Setup {
+    /// The file.
+    pub loaded: Loaded,
+    /// The frame it registers.
+    pub frame: Frame,
+    /// The rows.
+    pub rows: Vec<Row>,
+    /// The data file (re-read at the verdict, G7).
+    pub data_path: PathBuf,
+    /// The judge.
+    pub judge: Box<dyn Judge>,
+    /// How calls run.
+    pub opts: RunOptions,
+}
+
+impl std::fmt::Debug for Setup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Setup")
+            .field("file", &self.loaded.path)
+            .field("rows", &self.rows.len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn toml_to_json(t: &Option<toml::Table>) -> serde_json::Value {
+    match t {
+        None => serde_json::Value::Null,
+        Some(t) => serde_json::to_value(t).unwrap_or(serde_json::Value::Null),
+    }
+}
+
+/// Builds the judge the file names.
+pub fn build_judge(loaded: &Loaded) -> Result<Box<dyn Judge>, ConfigError> {
+    let m = &loaded.file.metric;
+    let options = toml_to_json(&m.options);
+    if m.scorer == RECORDED {
+        for (i, a) in loaded.file.arms.iter().enumerate() {
+            if let Some(r) = &a.replay
+                && r.score.is_none()
+            {
+                return Err(loaded.error(
+                    format!("arms[{i}] (id \"{}\").replay.score", a.id),
+                    "scorer = \"recorded\" reads the recorded score: name the score column, e.g. score = \"preference\"",
+                ));
+            }
+        }
+        return RecordedScore::from_options(&options)
+            .map(|j| Box::new(j) as Box<dyn Judge>)
+            .map_err(|e| loaded.error("metric.options", e));
+    }
+    for (i, a) in loaded.file.arms.iter().enumerate() {
+        if a.replay.as_ref().is_some_and(|r| r.score.is_some()) {
+            return Err(loaded.error(
+                format!("arms[{i}] (id \"{}\").replay.score", a.id),
+                format!(
+                    "a recorded score is read only by scorer = \"recorded\" (the scorer is \"{}\"): remove score, or set scorer = \"recorded\"",
+                    m.scorer
+                ),
+            ));
+        }
+    }
+    if m.scorer == "llm" {
+        let cfg = m.llm.as_ref().ok_or_else(|| {
+            loaded.error(
+                "metric.llm",
+                "scorer = \"llm\" needs the judge's endpoint: add llm = { ... }",
+            )
+        })?;
+        return crate::llm_judge::LlmJudge::new(cfg)
+            .map(|j| Box::new(j) as Box<dyn Judge>)
+            .map_err(|e| loaded.error("metric.llm", e));
+    }
+    builtin_judge(&m.scorer, &options).map_err(|e| {
+        loaded.error(
+            if m.options.is_some() {
+                "metric.options"
+            } else {
+                "metric.scorer"
+            },
+            format!("{e} (or \"recorded\", \"llm\")"),
+        )
+    })
+}
+
+/// Builds one arm from its section.
+pub fn build_arm(
+    loaded: &Loaded,
+    index: usize,
+    section: &ArmSection,
+    row_ids: &[RowId],
+    trials: u32,
+) -> Result<Box<dyn Arm>, ConfigError> {
+    let key = format!("arms[{index}] (id \"{}\")", section.id);
+    let embed = loaded.file.metric.scorer == RECORDED;
+    if let Some(r) = &section.replay {
+        return ReplayArm::load(
+            &section.id,
+            r,
+            &loaded.base_dir,
+            section.family.clone(),
+            row_ids,
+            trials,
+            embed,
+        )
+        .map(|a| Box::new(a) as Box<dyn Arm>)
+        .map_err(|e| loaded.error(format!("{key}.replay"), e));
+    }
+    if let Some(c) = &section.command {
+        return crate::command::CommandArm::new(
+            &section.id,
+            c,
+            &loaded.base_dir,
+            section.family.clone(),
+        )
+        .map(|a| Box::new(a) as Box<dyn Arm>)
+        .map_err(|e| loaded.error(format!("{key}.command"), e));
+    }
+    if let Some(o) = &section.openai {
+        return crate::openai::OpenAiArm::new(&section.id, o, &loaded.base_dir)
+            .map(|a| Box::new(a) as Box<dyn Arm>)
+            .map_err(|e| loaded.error(format!("{key}.openai"), e));
+    }
+    Err(loaded.error(
+        key,
+        "no arm kind: give replay = {...}, command = {...} or openai = {...}",
+    ))
+}
+
+/// Builds every arm of the file, baseline first then candidates in file order.
+pub fn build_arms(
+    loaded: &Loaded,
+    frame: &Frame,
+    rows: &[Row],
+) -> Result<Vec<Box<dyn Arm>>, ConfigError> {
+    let ids: Vec<RowId> = rows.iter().map(|r| r.id.clone()).collect();
+    let mut out = Vec::new();
+    for (i, a) in loaded.file.arms.iter().enumerate() {
+        if a.baseline {
+            out.insert(0, build_arm(loaded, i, a, &ids, frame.trials)?);
+        } else {
+            out.push(build_arm(loaded, i, a, &ids, frame.trials)?);
+        }
+    }
+    Ok(out)
+}
+
+/// The frame the file registers, with an LLM judge's rubric locked into it (G8) when the file
+/// gives none.
+pub fn registered_frame(loaded: &Loaded) -> Result<Frame, CliError> {
+    let mut frame = loaded.frame()?;
+    if frame.metric.rubric.is_none() && loaded.file.metric.scorer == "llm" {
+        let judge = build_judge(loaded)?;
+        frame.metric.rubric = judge.rubric().map(str::to_string);
+    }
+    Ok(frame)
+}
+
+/// Reads the rows, builds the frame, judge and options.
+pub async fn setup(loaded: Loaded) -> Result<Setup, CliError> {
+    let frame = registered_frame(&loaded)?;
+    let data_path = loaded.resolve(&loaded.file.data.path);
+    let ds =
+        load_path(&data_path, loaded.columns()).map_err(|e| loaded.error("data", e.to_string()))?;
+    let rows = ds
+        .rows()
+        .await
+        .map_err(|e| loaded.error("data", e.to_string()))?;
+    let judge = build_judge(&loaded)?;
+    let mut opts = loaded.run_options()?;
+    if let Some(cfg) = &loaded.file.metric.second_judge {
+        let j = crate::llm_judge::LlmJudge::new(cfg)
+            .map_err(|e| loaded.error("metric.second_judge", e))?;
+        opts.second_judge = Some(Arc::new(j));
+    }
+    Ok(Setup {
+        loaded,
+        frame,
+        rows,
+        data_path,
+        judge,
+        opts,
+    })
+}
+
+/// Whether `dir` holds a journal.
+pub fn is_experiment_dir(dir: &Path) -> bool {
+    dir.join(itera_core::store::JOURNAL_FILE).is_file()
+}
+
+/// Opens an existing experiment directory (refusing a missing one: `Store::dir` would create it).
+pub fn open_existing(dir: &Path) -> Result<Store, CliError> {
+    if !is_experiment_dir(dir) {
+        return Err(CliError::bad(format!(
+            "{} is not an experiment directory (no journal.jsonl): give the directory `itera run` wrote",
+            dir.display()
+        )));
+    }
+    Store::dir(dir).map_err(|e| CliError::from(e).context(dir.display()))
+}
+
+/// Keeps a copy of the experiment file in the directory, once (the version-0 arms).
+pub fn save_copy(dir: &Path, loaded: &Loaded) -> Result<(), CliError> {
+    let copy = dir.join(COPY_FILE);
+    if copy.exists() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(dir)
+        .map_err(|e| CliError::run(format!("cannot create {}: {e}", dir.display())))?;
+    let abs = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let meta = Meta {
+        source: abs(&loaded.path),
+        base_dir: abs(&loaded.base_dir),
+        sha256: loaded.sha256.clone(),
+    };
+    let json = serde_json::to_vec_pretty(&meta).map_err(|e| CliError::run(e.to_string()))?;
+    std::fs::write(dir.join(META_FILE), json)
+        .and_then(|()| std::fs::write(&copy, loaded.text.as_bytes()))
+        .map_err(|e| CliError::run(format!("cannot write {}: {e}", copy.display())))
+}
+
+/// Reads `experiment.json`.
+pub fn read_meta(dir: &Path) -> Result<Meta, CliError> {
+    let path = dir.join(META_FILE);
+    let bytes = std::fs::read(&path).map_err(|e| {
+        CliError::bad(format!(
+            "{}: {e}; this directory has no copy of its experiment file: pass --experiment FILE",
+            path.display()
+        ))
+    })?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| CliError::bad(format!("{} is not an itera file: {e}", path.display())))
+}
+
+/// The experiment file kept in the directory (refused when it was edited).
+pub fn load_copy(dir: &Path) -> Result<Loaded, CliError> {
+    let meta = read_meta(dir)?;
+    let copy = dir.join(COPY_FILE);
+    let text = std::fs::read_to_string(&copy).map_err(|e| {
+        CliError::bad(format!(
+            "{}: {e}; pass the experiment file with --experiment FILE",
+            copy.display()
+        ))
+    })?;
+    let found = crate::hex_sha256(text.as_bytes());
+    if found != meta.sha256 {
+        return Err(CliError::bad(format!(
+            "{} was edited after the run started (SHA-256 {found}, recorded {}): restore it, or pass the file with --experiment FILE",
+            copy.display(),
+            meta.sha256
+        )));
+    }
+    Ok(Loaded::parse(&copy, &meta.base_dir, text)?)
+}
+
+/// The experiment file for a directory: `--experiment FILE` when given, else the kept copy.
+pub fn load_for_dir(dir: &Path, experiment: Option<&Path>) -> Result<Loaded, CliError> {
+    match experiment {
+        Some(p) => Ok(Loaded::read(p)?),
+        None => load_copy(dir),
+    }
+}
+
+/// Saves an iterated version's `[[arms]]` table.
+pub fn save_version(
+    dir: &Path,
+    arm: &str,
+    spec_hash: &str,
+    table: &toml::Value,
+) -> Result<(), CliError> {
+    let vdir = dir.join(VERSIONS_DIR);
+    std::fs::create_dir_all(&vdir)
+        .map_err(|e| CliError::run(format!("cannot create {}: {e}", vdir.display())))?;
+    let mut doc = toml::Table::new();
+    doc.insert("arms".into(), toml::Value::Array(vec![table.clone()]));
+    let text = toml::to_string(&doc).map_err(|e| CliError::run(e.to_string()))?;
+    let short: String = spec_hash.chars().take(16).collect();
+    let path = vdir.join(format!("{arm}-{short}.toml"));
+    std::fs::write(&path, text)
+        .map_err(|e| CliError::run(format!("cannot write {}: {e}", path.display())))
+}
+
+/// Every arm implementation a directory knows: version 0 (from the kept copy, or `loaded` on a
+/// first run), the arms of `loaded`, and each saved version.
+pub struct Pool {
+    /// Version 0 of every arm, baseline first.
+    pub v0: Vec<Box<dyn Arm>>,
+    /// Other versions.
+    pub others: Vec<Box<dyn Arm>>,
+    /// (id, spec hash) of each arm as the given file defines it.
+    pub current: Vec<(String, String)>,
+}
+
+impl Pool {
+    /// Finds the implementation of (arm, spec hash).
+    pub fn find(&self, arm: &str, spec_hash: &str) -> Option<&dyn Arm> {
+        self.v0
+            .iter()
+            .chain(&self.others)
+            .find(|a| a.id() == arm && crate::hex_sha256(a.spec().as_bytes()) == spec_hash)
+            .map(|a| a.as_ref())
+    }
+
+    /// Every implementation (for the verdict, which picks the locked versions).
+    pub fn all(self) -> Vec<Box<dyn Arm>> {
+        let mut v = self.v0;
+        v.extend(self.others);
+        v
+    }
+}
+
+/// Builds the pool for a walk on `dir` with the file `setup.loaded`.
+pub fn pool(dir: &Path, setup: &Setup) -> Result<Pool, CliError> {
+    let current = build_arms(&setup.loaded, &setup.frame, &setup.rows)?;
+    let current_keys: Vec<(String, String)> = current
+        .iter()
+        .map(|a| (a.id().to_string(), crate::hex_sha256(a.spec().as_bytes())))
+        .collect();
+    let copy = if dir.join(COPY_FILE).exists() {
+        Some(load_copy(dir)?)
+    } else {
+        None
+    };
+    let (v0, mut others) = match copy {
+        Some(c) if c.sha256 != setup.loaded.sha256 => {
+            (build_arms(&c, &setup.frame, &setup.rows)?, current)
+        }
+        _ => (current, Vec::new()),
+    };
+    let vdir = dir.join(VERSIONS_DIR);
+    if let Ok(read) = std::fs::read_dir(&vdir) {
+        let mut paths: Vec<PathBuf> = read.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        paths.sort();
+        for p in paths {
+            let text = std::fs::read_to_string(&p)
+                .map_err(|e| CliError::run(format!("cannot read {}: {e}", p.display())))?;
+            let doc: VersionFile = toml::from_str(&text).map_err(|e| {
+                CliError::bad(format!("{} is not an arm version: {e}", p.display()))
+            })?;
+            let ids: Vec<RowId> = setup.rows.iter().map(|r| r.id.clone()).collect();
+            for (i, a) in doc.arms.iter().enumerate() {
+                let mut l = setup.loaded.clone();
+                l.path = p.clone();
+                others.push(build_arm(&l, i, a, &ids, setup.frame.trials)?);
+            }
+        }
+    }
+    Ok(Pool {
+        v0,
+        others,
+        current: current_keys,
+    })
+}
+
+#[derive(Deserialize)]
+struct VersionFile {
+    arms: Vec<ArmSection>,
+}
+
+/// The journal's entries.
+pub fn entries(store: &Store) -> Result<Vec<itera_core::Entry>, CliError> {
+    store.entries().map_err(CliError::from)
+}
+
+/// Whether the journal holds a verdict.
+pub fn has_verdict(store: &Store) -> Result<bool, CliError> {
+    let mut found = false;
+    store.scan(|e| found |= matches!(e.event, Event::VerdictReached { .. }))?;
+    Ok(found)
+}
+
+/// Checks that the file registers the frame the directory holds.
+pub fn check_frame(store: &Store, frame: &Frame, file: &Path) -> Result<(), CliError> {
+    let Some(reg) = store.registration()? else {
+        return Ok(());
+    };
+    let given = itera_core::hash::hash_value(frame).map_err(|e| CliError::run(e.to_string()))?;
+    if reg.frame_hash != given {
+        return Err(CliError::bad(format!(
+            "{}: its frame (question, arms, metric, threshold, rules) differs from the one registered in {} (G7): restore the file, or start a new experiment in a new directory",
+            file.display(),
+            store
+                .location()
+                .map_or_else(String::new, |p| p.display().to_string())
+        )));
+    }
+    Ok(())
+}
+
+/// Walks a directory to `Scored`: register, split, pilot, dev scoring, then every recorded
+/// iteration (rebuilt from the journal without calls). Only what is missing is called.
+pub async fn to_scored(
+    dir: &Path,
+    setup: &Setup,
+    pool: &Pool,
+) -> Result<Experiment<Scored>, CliError> {
+    let store = Store::dir(dir).map_err(|e| CliError::from(e).context(dir.display()))?;
+    let exp = Experiment::new(setup.frame.clone())
+        .map_err(|e| CliError::bad(format!("{}: {e}", setup.loaded.path.display())))?;
+    let exp = exp.register(store)?;
+    let describe = format!(
+        "{} ({})",
+        setup.loaded.file.data.path,
+        setup.data_path.display()
+    );
+    let ds = VecDataset::new(describe, setup.rows.clone());
+    let exp = exp.split(&ds).await?;
+    tracing::info!(
+        "split: {} train, {} dev, {} test rows sealed",
+        exp.train_rows().len(),
+        exp.dev_ids().len(),
+        exp.plan().test_len()
+    );
+    let exp = exp
+        .pilot(&pool.v0, setup.judge.as_ref(), &setup.opts)
+        .await?;
+    let mut exp = exp
+        .score_dev(&pool.v0, setup.judge.as_ref(), &setup.opts)
+        .await?;
+    let ledger: Ledger = exp.ledger()?;
+    if let Some(v) = ledger.versions.iter().rfind(|v| v.key.version > 0) {
+        let arm = pool.find(&v.key.arm, &v.key.spec_hash).ok_or_else(|| {
+            CliError::bad(format!(
+                "version {} of arm '{}' is journaled but its definition is not in {}/{VERSIONS_DIR}/: restore that directory",
+                v.key.version,
+                v.key.arm,
+                dir.display()
+            ))
+        })?;
+        let hypothesis = v.hypothesis.clone().unwrap_or_default();
+        exp = exp
+            .iterate(arm, &hypothesis, v.class, setup.judge.as_ref(), &setup.opts)
+            .await?;
+    }
+    Ok(exp)
+}
+
+/// Gate (the journaled one, if it ran), seal and the one test pass.
+pub async fn conclude(
+    exp: Experiment<Scored>,
+    setup: &Setup,
+    pool: Pool,
+) -> Result<Conclusion, CliError> {
+    let exp = exp.gate(&[])?;
+    let exp = exp.seal()?;
+    let reread = load_path(&setup.data_path, setup.loaded.columns())
+        .map_err(|e| setup.loaded.error("data", e.to_string()))?;
+    let arms = pool.all();
+    let c = exp
+        .verdict(
+            &arms,
+            setup.judge.as_ref(),
+            &setup.opts,
+            Some(reread.as_ref()),
+        )
+        .await?;
+    Ok(c)
+}
+
+/// Checks that every arm in the user's file is a version the journal knows (else the change must
+/// be recorded with `itera iterate`).
+pub fn check_current_arms(store: &Store, setup: &Setup, pool: &Pool) -> Result<(), CliError> {
+    if pool.others.is_empty() {
+        // The file is the registered copy (or a first run): the manifest check covers it.
+        return Ok(());
+    }
+    let entries = entries(store)?;
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let ledger = Ledger::from_entries(&entries);
+    if ledger.versions.is_empty() {
+        return Ok(());
+    }
+    for (id, h) in &pool.current {
+        let known = ledger
+            .versions
+            .iter()
+            .any(|v| &v.key.arm == id && &v.key.spec_hash == h);
+        if !known {
+            return Err(CliError::bad(format!(
+                "{}: the definition of arm '{}' changed since it was scored (G23): record the change with `itera iterate {} --arm {} --hypothesis \"...\"`, or restore it",
+                setup.loaded.path.display(),
+                id,
+                store
+                    .location()
+                    .map_or_else(String::new, |p| p.display().to_string()),
+                id
+            )));
+        }
+    }
+    Ok(())
+}
