@@ -551,6 +551,18 @@ impl Experiment<Piloted> {
                 })?;
             }
             let cross_judge = crossjudge::check(rows, &cube, &roster, judge, store, opts).await?;
+            // A reopened experiment that iterated before: its state holds every journaled
+            // version, not just the registered ones (rebuilt from the journal, no calls).
+            let ledger = crate::iteration::Ledger::from_entries(&store.entries()?);
+            if ledger.versions.len() > cube.arms().len() {
+                return crate::phases::dev_from_journal(
+                    &self.frame,
+                    rows,
+                    store,
+                    &ledger,
+                    cross_judge,
+                );
+            }
             Ok::<_, Error>(DevResults {
                 cube,
                 summaries,

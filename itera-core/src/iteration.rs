@@ -69,6 +69,8 @@ pub struct Ledger {
     pub audits: Vec<(u32, String)>,
     /// Gate reports, in order.
     pub gates: Vec<GateReport>,
+    /// The verdict was reached: nothing may follow (G46).
+    pub concluded: bool,
 }
 
 impl Ledger {
@@ -164,6 +166,7 @@ impl Ledger {
                     l.gated = true;
                     l.sprint_closed = true;
                 }
+                Event::VerdictReached { .. } => l.concluded = true,
                 Event::SprintOpened { sprint, audit } => {
                     l.sprint = *sprint;
                     l.sprint_iterations = 0;

@@ -74,6 +74,11 @@ pub enum SprintError {
         /// The sprint that would open.
         sprint: u32,
     },
+    /// The experiment already has its verdict (G46).
+    #[error(
+        "this experiment already has its verdict (G46): nothing may follow it; a follow-up is a new experiment with fresh rows"
+    )]
+    Concluded,
     /// The row is not a dev or train row.
     #[error(
         "no dev or train row has id '{0}'; only dev rows are revealed (train rows are shown freely)"
@@ -110,6 +115,9 @@ impl Experiment<Scored> {
     /// Reveals a dev row's raw input: journaled, and the row joins the seen set the gate checks
     /// (G17). Train rows are returned without a journal entry. Test rows are never revealed.
     pub fn reveal(&self, id: &RowId) -> Result<Row, Error> {
+        if self.ledger()?.concluded {
+            return Err(SprintError::Concluded.into());
+        }
         let plan = &self.state.split.plan;
         if let Some(r) = plan.train.iter().find(|r| &r.id == id) {
             return Ok(r.clone());
@@ -238,6 +246,9 @@ impl Experiment<Gated> {
         let result = (|| {
             let store = &self.state.scored.split.registered.store;
             let ledger = Ledger::from_entries(&store.entries()?);
+            if ledger.concluded {
+                return Err(Error::from(SprintError::Concluded));
+            }
             let next = ledger.sprint + 1;
             let audit = audit.map(str::trim).filter(|a| !a.is_empty());
             if next > SPRINTS_WITHOUT_AUDIT && audit.is_none() {
@@ -373,21 +384,32 @@ fn diagnose_with(
 
 /// Rebuilds the dev results for every version in the ledger from the journal.
 fn rebuild_dev(exp: &Experiment<Scored>, ledger: &Ledger) -> Result<DevResults, Error> {
-    let entries = exp.store().entries()?;
-    let cube = ScoreCube::from_entries(
+    dev_from_journal(
         &exp.frame,
         &exp.state.split.plan.dev,
-        ledger.keys(),
-        &entries,
-        Part::Dev,
-    );
+        exp.store(),
+        ledger,
+        exp.state.dev.cross_judge.clone(),
+    )
+}
+
+/// The dev results of every version the ledger knows, rebuilt from the journal (no calls).
+pub(crate) fn dev_from_journal(
+    frame: &crate::frame::Frame,
+    rows: &[Row],
+    store: &Store,
+    ledger: &Ledger,
+    cross_judge: Option<crate::crossjudge::CrossJudgeReport>,
+) -> Result<DevResults, Error> {
+    let entries = store.entries()?;
+    let cube = ScoreCube::from_entries(frame, rows, ledger.keys(), &entries, Part::Dev);
     let summaries: Vec<ArmSummary> = (0..cube.arms().len()).map(|i| cube.summary(i)).collect();
     let noise = runner::noise(&cube)?;
     Ok(DevResults {
         cube,
         summaries,
         noise,
-        cross_judge: exp.state.dev.cross_judge.clone(),
+        cross_judge,
     })
 }
 
@@ -533,6 +555,9 @@ fn record_iteration(
     hypothesis: &str,
     class: Option<ChangeClass>,
 ) -> Result<VersionRecord, Error> {
+    if ledger.concluded {
+        return Err(SprintError::Concluded.into());
+    }
     if ledger.killed.contains(arm) {
         return Err(SprintError::ArmClosed {
             arm: arm.to_string(),
@@ -609,6 +634,9 @@ fn gate_inner(
     {
         // The gate for this sprint already ran (a resumed experiment): the same report.
         return Ok(last.clone());
+    }
+    if ledger.concluded {
+        return Err(SprintError::Concluded.into());
     }
     let plan = &exp.state.split.plan;
     let cube = &exp.state.dev.cube;

@@ -33,6 +33,8 @@ use std::path::PathBuf;
 pub const DATA_FILE: &str = "data.json";
 /// The conclusion document.
 pub const CONCLUSION_FILE: &str = "conclusion.md";
+/// The verdict with its full rule trace.
+pub const VERDICT_FILE: &str = "verdict.json";
 const LOCK_FILE: &str = ".itera.lock";
 
 /// Why the test pass is refused. Each message says what the honest path is.
@@ -336,6 +338,9 @@ async fn conclude(
     let json = serde_json::to_vec_pretty(&report)
         .map_err(|e| crate::store::StoreError::Encode(e.to_string()))?;
     store.write_file(DATA_FILE, &json)?;
+    let trace = serde_json::to_vec_pretty(&verdict)
+        .map_err(|e| crate::store::StoreError::Encode(e.to_string()))?;
+    store.write_file(VERDICT_FILE, &trace)?;
     store.append(Event::VerdictReached {
         decision: verdict.decision,
         arm: verdict.arm.clone(),
@@ -795,4 +800,45 @@ fn build_report(
         },
         test_row_ids: plan.test.iter().map(|r| r.id.to_string()).collect(),
     })
+}
+
+/// Re-renders `conclusion.md` of a finished experiment directory from its journal, `data.json`
+/// and `verdict.json` (the self-audit is recomputed from the journal). Returns the document.
+///
+/// ```no_run
+/// let md = itera_core::testpass::rewrite_conclusion(std::path::Path::new("experiments/x")).unwrap();
+/// assert!(md.contains("## Self-audit"));
+/// ```
+pub fn rewrite_conclusion(dir: &std::path::Path) -> Result<String, Error> {
+    let store = Store::dir(dir)?;
+    let registration =
+        store
+            .registration()?
+            .ok_or_else(|| crate::store::StoreError::BadRegistration {
+                file: crate::store::REGISTRATION_FILE.into(),
+                why: "not a registered experiment".into(),
+            })?;
+    let read = |name: &str| -> Result<Vec<u8>, Error> {
+        store.read_file(name)?.ok_or_else(|| {
+            crate::store::StoreError::BadRegistration {
+                file: name.into(),
+                why: "missing: the experiment has no verdict yet".into(),
+            }
+            .into()
+        })
+    };
+    let bad = |name: &str, e: serde_json::Error| crate::store::StoreError::BadRegistration {
+        file: name.into(),
+        why: format!("not readable ({e})"),
+    };
+    let report: ReportData =
+        serde_json::from_slice(&read(DATA_FILE)?).map_err(|e| bad(DATA_FILE, e))?;
+    let verdict: Verdict =
+        serde_json::from_slice(&read(VERDICT_FILE)?).map_err(|e| bad(VERDICT_FILE, e))?;
+    let entries = store.entries()?;
+    let audit = self_audit(&entries, &registration.frame, Storage::Directory);
+    let ledger = Ledger::from_entries(&entries);
+    let markdown = conclusion_markdown(&report, &verdict, &audit, &ledger);
+    store.write_file(CONCLUSION_FILE, markdown.as_bytes())?;
+    Ok(markdown)
 }

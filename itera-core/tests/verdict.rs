@@ -231,6 +231,12 @@ async fn a_second_verdict_on_the_same_directory_is_refused() {
     let md = std::fs::read_to_string(dir.path().join("conclusion.md")).unwrap();
     assert_eq!(md, first.conclusion_md);
     assert!(md.contains("✅") && !md.contains("+-"), "{md}");
+    std::fs::remove_file(dir.path().join("conclusion.md")).unwrap();
+    let again = itera_core::testpass::rewrite_conclusion(dir.path()).unwrap();
+    assert_eq!(
+        again, md,
+        "the conclusion is rebuilt from the journal, data.json and verdict.json"
+    );
     let loaded = ReportData::load(dir.path()).unwrap();
     assert_eq!(loaded, first.report);
 
@@ -330,4 +336,44 @@ async fn a_full_verdict_snapshot() {
     insta::assert_json_snapshot!("seed_verdict", (&c.verdict.decision, &c.verdict.arm, &c.verdict.rationale, &report), {
         ".**.latency_ms_mean" => "[latency]",
     });
+}
+
+#[tokio::test]
+async fn nothing_follows_the_verdict() {
+    let dir = tempfile::tempdir().unwrap();
+    let exp = sealed(Store::dir(dir.path()).unwrap(), transactions(600)).await;
+    exp.verdict(&prompts(), &RecordingJudge::new(), &fast_opts(), None)
+        .await
+        .unwrap();
+    let arms = prompts();
+    let judge = RecordingJudge::new();
+    let scored = Experiment::new(seed_frame())
+        .unwrap()
+        .register(Store::dir(dir.path()).unwrap())
+        .unwrap()
+        .split_rows(transactions(600))
+        .unwrap()
+        .pilot(&arms, &judge, &fast_opts())
+        .await
+        .unwrap()
+        .score_dev(&arms, &judge, &fast_opts())
+        .await
+        .unwrap();
+    let dev_id = scored.plan().dev_ids()[0].clone();
+    let err = scored.reveal(&dev_id).unwrap_err().to_string();
+    assert!(err.contains("G46"), "{err}");
+    let v2 = Prompt {
+        id: "v2",
+        spec: "a new idea",
+        enterprise: 0.9,
+        smb: 0.9,
+        transfer_miss: false,
+    };
+    let err = scored
+        .iterate(&v2, "after the fact", None, &judge, &fast_opts())
+        .await
+        .unwrap_err()
+        .error
+        .to_string();
+    assert!(err.contains("G46"), "{err}");
 }
