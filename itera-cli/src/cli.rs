@@ -157,7 +157,7 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Re-render the three charts from data.json.
+    /// Re-render the three charts and conclusion.md from data.json, verdict.json and the journal.
     Report {
         /// The experiment directory.
         dir: PathBuf,
@@ -448,9 +448,7 @@ fn finish(dir: &Path, json: bool) -> Result<i32, CliError> {
     Ok(decision_str_code(&report.verdict.decision))
 }
 
-/// Writes the three charts (PNG and SVG) for a finished directory. `conclusion.md` is written by
-/// the core with the verdict; it cannot be re-rendered from `data.json` alone (it needs the
-/// verdict's rule trace, which `data.json` does not hold), so `report` re-renders the charts.
+/// Writes the three charts (PNG and SVG) for a finished directory.
 fn render_report(dir: &Path, report: &ReportData) -> Result<Vec<PathBuf>, CliError> {
     itera_charts::write_all(report, dir).map_err(|e| {
         CliError::run(format!(
@@ -465,6 +463,9 @@ fn report(dir: &Path) -> Result<i32, CliError> {
     for p in render_report(dir, &report)? {
         println!("{}", p.display());
     }
+    // The conclusion, with its self-audit recomputed from the journal.
+    itera_core::testpass::rewrite_conclusion(dir).map_err(|e| CliError::bad(e.to_string()))?;
+    println!("{}", dir.join(itera_core::testpass::CONCLUSION_FILE).display());
     Ok(0)
 }
 
