@@ -174,9 +174,13 @@ pub fn detect_leaks(
 ) -> Vec<Leak> {
     let old = literals(old_spec);
     let base = literals(baseline_spec);
+    let (old_text, base_text) = (old_spec.to_lowercase(), baseline_spec.to_lowercase());
+    // Not added: a literal the previous or baseline spec already has, as a literal or as words
+    // in its text (e.g. the output labels a prompt lists, later quoted in a JSON schema).
     let added: Vec<String> = literals(new_spec)
         .into_iter()
         .filter(|l| !old.contains(l) && !base.contains(l))
+        .filter(|l| !contains_word(&old_text, l) && !contains_word(&base_text, l))
         .collect();
     if added.is_empty() {
         return Vec::new();
@@ -184,14 +188,7 @@ pub fn detect_leaks(
     let train_text: Vec<String> = train.iter().map(row_text).collect();
     let dev_text: Vec<String> = dev.iter().map(row_text).collect();
     let test_text: Vec<String> = test.iter().map(row_text).collect();
-    let contains = |hay: &str, needle: &str| {
-        hay.match_indices(needle).any(|(i, _)| {
-            let before = hay[..i].chars().next_back();
-            let after = hay[i + needle.len()..].chars().next();
-            !before.is_some_and(|c| c.is_alphanumeric())
-                && !after.is_some_and(|c| c.is_alphanumeric())
-        })
-    };
+    let contains = contains_word;
     let mut leaks = Vec::new();
     for lit in added {
         if train_text.iter().any(|t| contains(t, &lit)) {
@@ -213,6 +210,15 @@ pub fn detect_leaks(
         }
     }
     leaks
+}
+
+/// Whether `needle` occurs in `hay` on word boundaries.
+fn contains_word(hay: &str, needle: &str) -> bool {
+    hay.match_indices(needle).any(|(i, _)| {
+        let before = hay[..i].chars().next_back();
+        let after = hay[i + needle.len()..].chars().next();
+        !before.is_some_and(|c| c.is_alphanumeric()) && !after.is_some_and(|c| c.is_alphanumeric())
+    })
 }
 
 /// Permutation test of "the gain on seen rows exceeds the gain on unseen rows" (one-sided),
@@ -304,6 +310,17 @@ mod tests {
         ] {
             assert!(l.contains(want), "{want} not in {l:?}");
         }
+    }
+
+    #[test]
+    fn labels_the_previous_spec_already_names_are_not_leaks() {
+        let dev = vec![Row::new("d1", "Uber trip").expected("travel")];
+        let old = "Answer with one of: travel, software, transfer.";
+        let new = "Answer with one of: travel, software, transfer.\nschema: {\"enum\": [\"travel\", \"software\", \"transfer\"]}";
+        assert!(detect_leaks(old, new, old, &[], &dev, &[]).is_empty());
+        // A value the previous spec does not name still leaks.
+        let pasted = format!("{old}\nIf the text is \"Uber trip\" answer travel.");
+        assert!(!detect_leaks(old, &pasted, old, &[], &dev, &[]).is_empty());
     }
 
     #[test]
