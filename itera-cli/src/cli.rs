@@ -465,7 +465,10 @@ fn report(dir: &Path) -> Result<i32, CliError> {
     }
     // The conclusion, with its self-audit recomputed from the journal.
     itera_core::testpass::rewrite_conclusion(dir).map_err(|e| CliError::bad(e.to_string()))?;
-    println!("{}", dir.join(itera_core::testpass::CONCLUSION_FILE).display());
+    println!(
+        "{}",
+        dir.join(itera_core::testpass::CONCLUSION_FILE).display()
+    );
     Ok(0)
 }
 
