@@ -314,6 +314,11 @@ impl Experiment<Gated> {
 }
 
 impl Experiment<Sealed> {
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.state.scored.split.registered.store
+    }
+
     /// The locked arm versions, one per surviving arm (G37).
     pub fn locked(&self) -> &[ArmKey] {
         &self.state.locked

@@ -78,8 +78,17 @@ pub enum StoreError {
 }
 
 enum Backend {
-    Dir { root: PathBuf, journal: File },
-    Memory { files: BTreeMap<String, Vec<u8>> },
+    Dir {
+        root: PathBuf,
+        journal: File,
+    },
+    /// In memory the journal's lines are kept beside their parsed entries: nothing outside the
+    /// process can edit them, so a scan does not re-verify what this process wrote — unless the
+    /// journal file itself was overwritten (`cached` is then `None` until it is verified again).
+    Memory {
+        files: BTreeMap<String, Vec<u8>>,
+        cached: Option<Vec<Entry>>,
+    },
 }
 
 struct Inner {
@@ -124,6 +133,7 @@ impl Store {
         Store::from_inner(Inner {
             backend: Backend::Memory {
                 files: BTreeMap::new(),
+                cached: Some(Vec::new()),
             },
             head: GENESIS.to_string(),
             next_seq: 0,
@@ -209,11 +219,14 @@ impl Store {
                 journal.write_all(&bytes).map_err(io_err(&path))?;
                 journal.flush().map_err(io_err(&path))?;
             }
-            Backend::Memory { files } => {
+            Backend::Memory { files, cached } => {
                 files
                     .entry(JOURNAL_FILE.to_string())
                     .or_default()
                     .extend_from_slice(&bytes);
+                if let Some(c) = cached {
+                    c.push(entry.clone());
+                }
             }
         }
         inner.head = entry.hash.clone();
@@ -242,18 +255,31 @@ impl Store {
     /// store.scan(|e| calls += usize::from(matches!(e.event, Event::Call(_)))).unwrap();
     /// assert_eq!(calls, 0);
     /// ```
-    pub fn scan(&self, visit: impl FnMut(Entry)) -> Result<(), StoreError> {
-        let mut verifier = Verifier::new();
+    pub fn scan(&self, mut visit: impl FnMut(Entry)) -> Result<(), StoreError> {
+        enum Source {
+            Cached(Vec<Entry>),
+            Bytes(Vec<u8>),
+            File(PathBuf),
+        }
+        // Take what is needed under the lock, then visit outside it.
         let source = match &self.lock().backend {
-            Backend::Dir { root, .. } => Err(root.join(JOURNAL_FILE)),
-            Backend::Memory { files } => Ok(files.get(JOURNAL_FILE).cloned().unwrap_or_default()),
+            Backend::Dir { root, .. } => Source::File(root.join(JOURNAL_FILE)),
+            Backend::Memory {
+                cached: Some(entries),
+                ..
+            } => Source::Cached(entries.clone()),
+            Backend::Memory { files, .. } => {
+                Source::Bytes(files.get(JOURNAL_FILE).cloned().unwrap_or_default())
+            }
         };
+        let mut verifier = Verifier::new();
         match source {
-            Ok(bytes) => {
+            Source::Cached(entries) => entries.into_iter().for_each(&mut visit),
+            Source::Bytes(bytes) => {
                 let path = PathBuf::from(JOURNAL_FILE);
                 scan_lines(bytes.as_slice(), &path, &mut verifier, visit)?;
             }
-            Err(path) => match File::open(&path) {
+            Source::File(path) => match File::open(&path) {
                 Ok(file) => {
                     scan_lines(&file, &path, &mut verifier, visit)?;
                 }
@@ -279,8 +305,11 @@ impl Store {
                 f.sync_all().map_err(io_err(&tmp))?;
                 fs::rename(&tmp, &path).map_err(io_err(&path))?;
             }
-            Backend::Memory { files } => {
+            Backend::Memory { files, cached } => {
                 files.insert(name.to_string(), bytes.to_vec());
+                if name == JOURNAL_FILE {
+                    *cached = None;
+                }
             }
         }
         Ok(())
@@ -298,7 +327,7 @@ impl Store {
                     Err(e) => Err(StoreError::Io { path, source: e }),
                 }
             }
-            Backend::Memory { files } => Ok(files.get(name).cloned()),
+            Backend::Memory { files, .. } => Ok(files.get(name).cloned()),
         }
     }
 

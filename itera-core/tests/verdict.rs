@@ -377,3 +377,58 @@ async fn nothing_follows_the_verdict() {
         .to_string();
     assert!(err.contains("G46"), "{err}");
 }
+
+/// G16: a test row that was seen (here: a reveal journaled by another tool) blocks the verdict.
+#[tokio::test]
+async fn a_contaminated_test_set_blocks_the_verdict() {
+    let rows = transactions(600);
+    let exp = sealed(Store::in_memory(), rows.clone()).await;
+    let train: Vec<String> = exp
+        .dev()
+        .cube
+        .rows()
+        .iter()
+        .map(|r| r.to_string())
+        .collect();
+    // A row that is neither dev nor train is a sealed test row.
+    let entries = exp_entries(&exp);
+    let (train_ids, dev_ids) = entries
+        .iter()
+        .find_map(|e| match &e.event {
+            Event::Split {
+                train_ids, dev_ids, ..
+            } => Some((train_ids.clone(), dev_ids.clone())),
+            _ => None,
+        })
+        .unwrap();
+    let test_id = rows
+        .iter()
+        .map(|r| r.id.clone())
+        .find(|id| {
+            !train_ids.contains(id) && !dev_ids.contains(id) && !train.contains(&id.to_string())
+        })
+        .unwrap();
+    exp_store(&exp)
+        .append(Event::Reveal {
+            row: test_id.clone(),
+        })
+        .unwrap();
+    let err = exp
+        .verdict(&prompts(), &RecordingJudge::new(), &fast_opts(), None)
+        .await
+        .unwrap_err()
+        .error
+        .to_string();
+    assert!(
+        err.contains("G16") && err.contains(test_id.as_str()),
+        "{err}"
+    );
+}
+
+fn exp_store(exp: &Experiment<Sealed>) -> Store {
+    exp.store().clone()
+}
+
+fn exp_entries(exp: &Experiment<Sealed>) -> Vec<Entry> {
+    exp.store().entries().unwrap()
+}
