@@ -8,12 +8,14 @@
 //!     --calls 10000 --concurrency 64 --latency-ms 20
 //! ```
 //!
-//! The experiment is the baseline and one arm, one trial (declared deterministic), so dev
-//! scoring makes `2 × dev rows` calls; `--calls` rows are split 30/50/20, which gives exactly
-//! `calls / 2` dev rows for an even `--calls`. `actual_s` is the wall time of the whole
-//! `score_dev` transition (journal replay, the baseline's calls, the phase boundary, the arm's
-//! calls, the noise floor and the `dev-scored` entry); `calls` is the number of cells of the dev
-//! cube, all made by that transition (the directory is new). The peak RSS is read right after it.
+//! The experiment is the baseline and one arm with `--trials K` trials each (default 3, the
+//! method's default for non-deterministic arms; `--trials 1` declares them deterministic), so dev
+//! scoring makes `2 × K × dev rows` calls; `calls / K` rows are split 30/50/20, which gives
+//! `calls / 2K` dev rows. `actual_s` is the wall time of the whole `score_dev` transition
+//! (journal replay, every call, the noise floor and the `dev-scored` entry); `calls` is the
+//! number of cells of the dev cube, all made by that transition (the directory is new). The peak
+//! RSS is read right after it. `ratio_vs_measured_latency` divides by the latency the runner
+//! measured for the arm's own sleep (tokio's 1 ms timer rounds a 20 ms sleep up to ~21.4 ms).
 //! The phase boundary goes to stderr.
 
 use async_trait::async_trait;
@@ -110,8 +112,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let calls = arg(&args, "--calls", 10_000)? as usize;
     let concurrency = arg(&args, "--concurrency", 64)? as usize;
     let latency = Duration::from_millis(arg(&args, "--latency-ms", 20)?);
-    if calls < 100 || concurrency == 0 {
-        return Err("--calls must be at least 100 and --concurrency at least 1".into());
+    // 3 trials per (arm, row): the method's default for non-deterministic arms (G25).
+    let trials = arg(&args, "--trials", 3)? as usize;
+    if calls < 100 || concurrency == 0 || trials == 0 {
+        return Err("--calls must be at least 100, --concurrency and --trials at least 1".into());
     }
 
     let frame = Frame::builder(
@@ -124,11 +128,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     .metric("accuracy", "exact")
     .threshold_pp(5.0)
     .slice_loss_floor_pp(-2.0)
-    .trials(1)
-    .deterministic(true)
+    .trials(trials as u32)
+    .deterministic(trials < 3)
     .seed(1)
     .build()?;
-    let rows: Vec<Row> = (0..calls)
+    // 2 arms × trials calls per dev row, dev = half the rows: `calls` dev calls in all.
+    let n_rows = (calls / trials).max(2);
+    let rows: Vec<Row> = (0..n_rows)
         .map(|i| {
             let expected = ["travel", "software", "supplies"][i % 3];
             Row::new(
@@ -168,9 +174,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let opts = RunOptions {
         progress: Some(Arc::new(move |p: &Progress| {
             let mut m = m.lock().unwrap_or_else(|p| p.into_inner());
-            if p.done == dev_rows {
+            if p.done == dev_rows * trials {
                 m[0] = Some(Instant::now());
-            } else if p.done == dev_rows + 1 {
+            } else if p.done == dev_rows * trials + 1 {
                 m[1] = Some(Instant::now());
             }
             if p.done == p.total {
@@ -228,6 +234,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "{}",
         serde_json::json!({
             "calls": made,
+            "trials": trials,
             "concurrency": concurrency,
             "ideal_s": (ideal * 1e3).round() / 1e3,
             "actual_s": (actual * 1e3).round() / 1e3,

@@ -537,12 +537,18 @@ impl Experiment<Piloted> {
                 store,
                 opts,
             };
+            // What the journal already holds, read before scoring: on a fresh run it is a few
+            // lines, and nothing scoring appends changes these answers.
+            let (mut already, mut iterated) = (false, false);
+            store.scan(|e| match e.event {
+                Event::DevScored { .. } => already = true,
+                Event::Iteration { .. } => iterated = true,
+                _ => {}
+            })?;
             let cube = runner::score_part(&job, "dev").await?;
             let noise = runner::noise(&cube)?;
             let summaries: Vec<ArmSummary> =
                 (0..cube.arms().len()).map(|i| cube.summary(i)).collect();
-            let mut already = false;
-            store.scan(|e| already |= matches!(e.event, Event::DevScored { .. }))?;
             if !already {
                 store.append(Event::DevScored {
                     calls: summaries.len() * rows.len() * self.frame.trials as usize,
@@ -553,8 +559,8 @@ impl Experiment<Piloted> {
             let cross_judge = crossjudge::check(rows, &cube, &roster, judge, store, opts).await?;
             // A reopened experiment that iterated before: its state holds every journaled
             // version, not just the registered ones (rebuilt from the journal, no calls).
-            let ledger = crate::iteration::Ledger::from_entries(&store.entries()?);
-            if ledger.versions.len() > cube.arms().len() {
+            if iterated {
+                let ledger = crate::iteration::Ledger::from_entries(&store.entries()?);
                 return crate::phases::dev_from_journal(
                     &self.frame,
                     rows,
