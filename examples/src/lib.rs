@@ -2,4 +2,5 @@
 //! NAME`), with the example experiments' files beside them. This library target only holds helpers
 //! they share.
 
+pub mod cross_judge;
 pub mod validity;
