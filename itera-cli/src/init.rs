@@ -92,8 +92,8 @@ replay = { path = "v1-outputs.csv", id = ["ticket_id"], output = "answer" }
 # replay keys: path, id (one column or several, joined like the data's id), output (an EMPTY
 # recorded output is a real "no answer", scored by the judge), trial (0-based trial column;
 # without it every trial replays the same output), filter = { column = "value" }, and the
-# optional recorded columns score, input_tokens, output_tokens, cost, latency_ms (declared usage
-# is checked by the pilot). Every data row needs a recording.
+# optional recorded columns score, input_tokens, output_tokens, cost, latency_ms or latency_s (a
+# latency in seconds; declared usage is checked by the pilot). Every data row needs a recording.
 
 [[arms]]
 id = "v2"
@@ -181,6 +181,7 @@ mod tests {
             "output_tokens",
             "cost",
             "latency_ms",
+            "latency_s",
             "program",
             "args",
             "env",

@@ -12,7 +12,7 @@
 //! - **trial** (optional): a 0-based trial column; without it every trial replays the same output.
 //! - **filter**: keep only lines whose column equals the value (a long-format file with one line
 //!   per (variant, row) is read as it is).
-//! - **score**, **input_tokens**, **output_tokens**, **cost**, **latency_ms** (optional): recorded
+//! - **score**, **input_tokens**, **output_tokens**, **cost**, **latency_ms** or **latency_s** (optional): recorded
 //!   columns. The arm's [`Arm::reports`] declares the usage it has, so the pilot checks it. A
 //!   recorded `score` is read by the `recorded` scorer: the arm then answers
 //!   `{"output": <recorded output>, "score": <recorded score>}` (see [`crate::recorded`]).
@@ -60,6 +60,9 @@ pub struct ReplayConfig {
     /// Recorded latency in milliseconds.
     #[serde(default)]
     pub latency_ms: Option<String>,
+    /// Recorded latency in seconds (converted to milliseconds); instead of `latency_ms`.
+    #[serde(default)]
+    pub latency_s: Option<String>,
 }
 
 fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
@@ -240,11 +243,18 @@ impl ReplayArm {
             &cfg.output_tokens,
             &cfg.cost,
             &cfg.latency_ms,
+            &cfg.latency_s,
         ]
         .into_iter()
         .flatten()
         {
             wanted.push(c);
+        }
+        if cfg.latency_ms.is_some() && cfg.latency_s.is_some() {
+            return Err(
+                "both latency_ms and latency_s are given: name the latency column once, in its unit"
+                    .into(),
+            );
         }
         if cfg.id.is_empty() {
             return Err("no id column given: id = [\"...\"]".into());
@@ -318,7 +328,10 @@ impl ReplayArm {
                     cost_usd: num(&cfg.cost)?,
                     ..Usage::default()
                 },
-                latency_ms: num(&cfg.latency_ms)?,
+                latency_ms: match num(&cfg.latency_s)? {
+                    Some(seconds) => Some(seconds * 1000.0),
+                    None => num(&cfg.latency_ms)?,
+                },
             };
             if recordings.insert((row.clone(), trial), rec).is_some() {
                 return Err(format!(
@@ -381,7 +394,7 @@ impl ReplayArm {
             reports: Reports {
                 tokens: cfg.input_tokens.is_some() && cfg.output_tokens.is_some(),
                 cost: cfg.cost.is_some(),
-                latency: cfg.latency_ms.is_some(),
+                latency: cfg.latency_ms.is_some() || cfg.latency_s.is_some(),
             },
             by_trial,
             embed_score,
@@ -419,6 +432,7 @@ fn spec_text(cfg: &ReplayConfig, file_hash: &str) -> String {
         ("output tokens", &cfg.output_tokens),
         ("cost", &cfg.cost),
         ("latency ms", &cfg.latency_ms),
+        ("latency s", &cfg.latency_s),
     ] {
         if let Some(c) = c {
             s.push_str(&format!("{name} column: {c}\n"));
