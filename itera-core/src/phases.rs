@@ -375,7 +375,10 @@ fn diagnose_with(
     let noise_sd: Vec<f64> = dev
         .noise
         .iter()
-        .map(|n| n.aggregate_sd.max(dev.noise[0].aggregate_sd))
+        .map(|n| {
+            n.aggregate_sd
+                .max(dev.noise.first().map_or(0.0, |b| b.aggregate_sd))
+        })
         .collect();
     diagnosis::diagnose(&DiagnosisInput {
         cube: &dev.cube,
