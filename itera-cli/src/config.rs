@@ -12,7 +12,7 @@ use itera_core::{
     ArmPlan, Baseline, Effect, FailureMode, FailurePolicy, Frame, Metric, Price, RunOptions,
     SeveritySpec, SplitRatios, Threshold, ThresholdRule,
 };
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -102,10 +102,10 @@ pub struct DataSection {
     /// CSV or JSONL file, relative to the experiment file.
     pub path: String,
     /// Id column(s); several are joined with `/`.
-    #[serde(deserialize_with = "one_or_many")]
+    #[serde(deserialize_with = "itera_core::load::one_or_many")]
     pub id: Vec<String>,
     /// Input column(s); several make a JSON object.
-    #[serde(deserialize_with = "one_or_many")]
+    #[serde(deserialize_with = "itera_core::load::one_or_many")]
     pub input: Vec<String>,
     /// Ground-truth column.
     #[serde(default)]
@@ -301,19 +301,6 @@ impl ArmSection {
             None
         }
     }
-}
-
-fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum OneOrMany {
-        One(String),
-        Many(Vec<String>),
-    }
-    Ok(match OneOrMany::deserialize(d)? {
-        OneOrMany::One(s) => vec![s],
-        OneOrMany::Many(v) => v,
-    })
 }
 
 /// An experiment file, read and checked: the parsed schema, the raw arm tables (kept to record

@@ -22,7 +22,7 @@
 
 use async_trait::async_trait;
 use itera_core::{Arm, ArmError, ArmOutput, CallCtx, Reports, RowId, Usage};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::io::BufRead;
@@ -35,7 +35,7 @@ pub struct ReplayConfig {
     /// The recording (CSV, or JSONL / NDJSON), relative to the experiment file.
     pub path: String,
     /// Id column(s), joined with `/` like the data's composite ids.
-    #[serde(deserialize_with = "one_or_many")]
+    #[serde(deserialize_with = "itera_core::load::one_or_many")]
     pub id: Vec<String>,
     /// The recorded output column.
     pub output: String,
@@ -63,19 +63,6 @@ pub struct ReplayConfig {
     /// Recorded latency in seconds (converted to milliseconds); instead of `latency_ms`.
     #[serde(default)]
     pub latency_s: Option<String>,
-}
-
-fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum OneOrMany {
-        One(String),
-        Many(Vec<String>),
-    }
-    Ok(match OneOrMany::deserialize(d)? {
-        OneOrMany::One(s) => vec![s],
-        OneOrMany::Many(v) => v,
-    })
 }
 
 #[derive(Debug, Clone)]

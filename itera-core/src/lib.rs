@@ -57,7 +57,7 @@ pub mod runner;
 pub mod split;
 pub mod store;
 pub mod testpass;
-mod time;
+pub mod time;
 pub mod verdict;
 
 pub use arm::{Arm, ArmError, ArmOutput, CallCtx, Reports, Usage};

@@ -93,7 +93,9 @@ pub struct Columns {
     pub filter: BTreeMap<String, String>,
 }
 
-fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+/// Serde helper: a column list given as one string or as a list of strings (`id = "n"` or
+/// `id = ["task", "idx"]`). Use it with `#[serde(deserialize_with = "itera_core::load::one_or_many")]`.
+pub fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum OneOrMany {

@@ -1,9 +1,14 @@
 //! Wall-clock timestamps for the journal, as RFC 3339 UTC text, without a date-time dependency.
+//!
+//! ```
+//! assert_eq!(itera_core::time::format_unix(0), "1970-01-01T00:00:00Z");
+//! assert_eq!(itera_core::time::now_rfc3339().len(), 20);
+//! ```
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Now, e.g. `2026-11-25T17:37:13Z`.
-pub(crate) fn now_rfc3339() -> String {
+pub fn now_rfc3339() -> String {
     let secs = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -12,7 +17,7 @@ pub(crate) fn now_rfc3339() -> String {
 }
 
 /// Formats seconds since the Unix epoch as RFC 3339 UTC (Howard Hinnant's civil-from-days).
-pub(crate) fn format_unix(secs: u64) -> String {
+pub fn format_unix(secs: u64) -> String {
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
     let (h, m, s) = (rem / 3600, (rem % 3600) / 60, rem % 60);
