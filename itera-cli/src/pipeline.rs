@@ -193,6 +193,15 @@ pub fn build_arms(
 /// gives none.
 pub fn registered_frame(loaded: &Loaded) -> Result<Frame, CliError> {
     let mut frame = loaded.frame()?;
+    if loaded.file.metric.scorer == "llm" && loaded.file.metric.rubric.is_some() {
+        // One rubric, where the judge reads it: two places could disagree with what is locked.
+        return Err(loaded
+            .error(
+                "metric.rubric",
+                "with scorer = \"llm\" the rubric is [metric.llm] rubric (it is locked into the registration from there, G8): remove [metric] rubric",
+            )
+            .into());
+    }
     if frame.metric.rubric.is_none() && loaded.file.metric.scorer == "llm" {
         let judge = build_judge(loaded)?;
         frame.metric.rubric = judge.rubric().map(str::to_string);

@@ -694,3 +694,16 @@ fn command_arm_restarts_a_dead_child() {
         .count();
     assert!(starts > 5, "the child was restarted ({starts} starts)");
 }
+
+#[test]
+fn an_llm_rubric_given_twice_exits_2() {
+    bad_file(
+        |s| {
+            s.replace(
+                "scorer = \"exact\"\ntrials = 1",
+                "scorer = \"llm\"\ntrials = 1\nrubric = \"1 if correct\"\n\n[metric.llm]\nbase_url = \"http://127.0.0.1:9/v1\"\nmodel = \"m\"\nfamily = \"f\"\nrubric = \"1 if correct\"\nprompt = \"{output}\"\nscale = 1.0",
+            )
+        },
+        &["metric.rubric", "[metric.llm] rubric"],
+    );
+}
