@@ -548,22 +548,7 @@ pub fn paired_bootstrap_percentile(
     check_options(opts)?;
     let diffs = paired_diffs(arm, baseline)?;
     let sampler = paired_resampler(&diffs, opts.path);
-    let mut reps = sampler.run(opts.resamples, opts.seed, opts.threads)?;
-    let se = sample_sd(&reps);
-    sort_replicates(&mut reps);
-    let alpha = 1.0 - opts.level;
-    Ok(BootstrapEstimate {
-        estimate: Estimate::new(
-            mean(&diffs),
-            opts.level,
-            quantile_sorted(&reps, alpha / 2.0),
-            quantile_sorted(&reps, 1.0 - alpha / 2.0),
-            se,
-            "percentile-bootstrap",
-        ),
-        resamples: opts.resamples,
-        path: sampler.path(),
-    })
+    percentile_interval(&sampler, mean(&diffs), opts, "percentile-bootstrap")
 }
 
 /// Paired bootstrap **BCa** (bias-corrected and accelerated) interval for the mean difference
@@ -747,18 +732,28 @@ pub fn cluster_bootstrap<C: Eq + Hash>(
     let diffs = paired_diffs(arm, baseline)?;
     let (sums, counts) = cluster_totals(&diffs, clusters)?;
     let sampler = Resampler::Cluster { sums, counts };
+    percentile_interval(&sampler, mean(&diffs), opts, "cluster-bootstrap")
+}
+
+/// Runs the sampler and reads the percentile interval off the sorted replicates.
+fn percentile_interval(
+    sampler: &Resampler<'_>,
+    point: f64,
+    opts: &BootstrapOptions,
+    method: &str,
+) -> Result<BootstrapEstimate, StatsError> {
     let mut reps = sampler.run(opts.resamples, opts.seed, opts.threads)?;
     let se = sample_sd(&reps);
     sort_replicates(&mut reps);
     let alpha = 1.0 - opts.level;
     Ok(BootstrapEstimate {
         estimate: Estimate::new(
-            mean(&diffs),
+            point,
             opts.level,
             quantile_sorted(&reps, alpha / 2.0),
             quantile_sorted(&reps, 1.0 - alpha / 2.0),
             se,
-            "cluster-bootstrap",
+            method,
         ),
         resamples: opts.resamples,
         path: sampler.path(),
