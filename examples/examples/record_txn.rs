@@ -16,8 +16,8 @@
 //! request at a time anyway, and the recorded latencies then are per-call service times.
 
 use itera_cli::openai::{OpenAiArm, OpenAiArmConfig};
-use itera_core::judges::normalize;
-use itera_core::load::{Columns, CsvDataset};
+use itera_core::data::load::{Columns, CsvDataset};
+use itera_core::run::judges::normalize;
 use itera_core::{Arm, ArmError, CallCtx, Row};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -22,8 +22,8 @@
 //! whole clusters of m rows, as a clustered evaluation set would.
 
 use async_trait::async_trait;
-use itera_core::judges::ExactMatch;
 use itera_core::report::EffectSize;
+use itera_core::run::judges::ExactMatch;
 use itera_core::{
     Arm, ArmError, ArmOutput, CallCtx, Decision, Experiment, Frame, Row, RunOptions, Store,
     ThresholdRule,

@@ -93,7 +93,7 @@ pub(crate) fn arm_color(data: &itera_core::report::ReportData, id: &str) -> RGBC
 
 /// A signed difference in pp with a real minus sign: `−3.3pp`, `+8.9pp`, `0.0pp`.
 pub(crate) fn pp(fraction: f64) -> String {
-    itera_core::diagnosis::pp(fraction)
+    itera_core::iterate::diagnosis::pp(fraction)
 }
 
 /// [`pp`] without the unit, for interval bounds: `−8.8`, `+2.2`.

@@ -22,7 +22,7 @@ use crate::config::Loaded;
 use crate::error::{BAD_INPUT, CliError, RUN_ERROR, decision_str_code};
 use crate::pipeline::{self, Setup};
 use clap::{Parser, Subcommand};
-use itera_core::gate::ChangeClass;
+use itera_core::iterate::gate::ChangeClass;
 use itera_core::report::ReportData;
 use itera_core::{Event, RowId};
 use std::ffi::OsString;
@@ -408,7 +408,7 @@ fn default_dir(frame: &itera_core::Frame) -> PathBuf {
             .collect();
         candidates.sort();
         for c in candidates.into_iter().rev() {
-            let reg = std::fs::read(c.join(itera_core::store::REGISTRATION_FILE))
+            let reg = std::fs::read(c.join(itera_core::journal::store::REGISTRATION_FILE))
                 .ok()
                 .and_then(|b| serde_json::from_slice::<itera_core::Registration>(&b).ok());
             if reg.is_some_and(|r| r.frame_hash == hash) {
@@ -450,10 +450,10 @@ fn report(dir: &Path) -> Result<i32, CliError> {
         println!("{}", p.display());
     }
     // The conclusion, with its self-audit recomputed from the journal.
-    itera_core::testpass::rewrite_conclusion(dir).map_err(|e| CliError::bad(e.to_string()))?;
+    itera_core::rewrite_conclusion(dir).map_err(|e| CliError::bad(e.to_string()))?;
     println!(
         "{}",
-        dir.join(itera_core::testpass::CONCLUSION_FILE).display()
+        dir.join(itera_core::report::CONCLUSION_FILE).display()
     );
     Ok(0)
 }

@@ -7,7 +7,7 @@ use crate::command::CommandConfig;
 use crate::llm_judge::LlmJudgeConfig;
 use crate::openai::OpenAiArmConfig;
 use crate::replay::ReplayConfig;
-use itera_core::load::Columns;
+use itera_core::data::load::Columns;
 use itera_core::{
     ArmPlan, Baseline, Effect, FailureMode, FailurePolicy, Frame, Metric, Price, RunOptions,
     SeveritySpec, SplitRatios, Threshold, ThresholdRule,
@@ -102,10 +102,10 @@ pub struct DataSection {
     /// CSV or JSONL file, relative to the experiment file.
     pub path: String,
     /// Id column(s); several are joined with `/`.
-    #[serde(deserialize_with = "itera_core::load::one_or_many")]
+    #[serde(deserialize_with = "itera_core::data::load::one_or_many")]
     pub id: Vec<String>,
     /// Input column(s); several make a JSON object.
-    #[serde(deserialize_with = "itera_core::load::one_or_many")]
+    #[serde(deserialize_with = "itera_core::data::load::one_or_many")]
     pub input: Vec<String>,
     /// Ground-truth column.
     #[serde(default)]

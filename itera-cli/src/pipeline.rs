@@ -13,9 +13,9 @@ use crate::config::{ArmSection, ConfigError, Loaded};
 use crate::error::CliError;
 use crate::recorded::{RECORDED, RecordedScore};
 use crate::replay::ReplayArm;
-use itera_core::iteration::Ledger;
-use itera_core::judges::builtin_judge;
-use itera_core::load::load_path;
+use itera_core::data::load::load_path;
+use itera_core::iterate::iteration::Ledger;
+use itera_core::run::judges::builtin_judge;
 use itera_core::{
     Arm, Conclusion, Event, Experiment, Frame, Judge, Row, RowId, RunOptions, Scored, Store,
     VecDataset,
@@ -238,7 +238,7 @@ pub async fn setup(loaded: Loaded) -> Result<Setup, CliError> {
 
 /// Whether `dir` holds a journal.
 pub fn is_experiment_dir(dir: &Path) -> bool {
-    dir.join(itera_core::store::JOURNAL_FILE).is_file()
+    dir.join(itera_core::journal::store::JOURNAL_FILE).is_file()
 }
 
 /// Opens an existing experiment directory (refusing a missing one: `Store::dir` would create it).

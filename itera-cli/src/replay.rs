@@ -35,7 +35,7 @@ pub struct ReplayConfig {
     /// The recording (CSV, or JSONL / NDJSON), relative to the experiment file.
     pub path: String,
     /// Id column(s), joined with `/` like the data's composite ids.
-    #[serde(deserialize_with = "itera_core::load::one_or_many")]
+    #[serde(deserialize_with = "itera_core::data::load::one_or_many")]
     pub id: Vec<String>,
     /// The recorded output column.
     pub output: String,

@@ -4,7 +4,7 @@
 
 use crate::error::CliError;
 use crate::pipeline::{COPY_FILE, META_FILE, open_existing, read_meta};
-use itera_core::iteration::Ledger;
+use itera_core::iterate::iteration::Ledger;
 use itera_core::{CallOutcome, Event, Part};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;

@@ -31,40 +31,25 @@
 //! assert_eq!(exp.audit().count("test", "smb"), 10);
 //! ```
 
-pub mod arm;
-pub mod audit;
-pub mod conclusion;
-pub mod crossjudge;
-pub mod cube;
-pub mod dataset;
-pub mod diagnosis;
-mod effect;
-pub mod exec;
+pub mod data;
+pub mod decide;
 pub mod experiment;
 pub mod frame;
-pub mod gate;
 pub mod hash;
-pub mod iteration;
+pub mod iterate;
 pub mod journal;
-pub mod judge;
-pub mod judges;
-pub mod load;
-mod phases;
-pub mod refiner;
 pub mod report;
-pub mod row;
-pub mod runner;
-pub mod split;
-pub mod store;
-pub mod testpass;
+pub mod run;
 pub mod time;
-pub mod verdict;
 
-pub use arm::{Arm, ArmError, ArmOutput, CallCtx, Reports, Usage};
-pub use crossjudge::CrossJudgeReport;
-pub use cube::{ArmKey, ArmSummary, Paired, ScoreCube};
-pub use dataset::{DataError, Dataset, RowSet, VecDataset};
-pub use exec::{Progress, ProgressFn, RunOptions};
+pub use data::dataset::{DataError, Dataset, RowSet, VecDataset};
+pub use data::row::{DEFAULT_SLICE, Row, RowId};
+pub use data::split::{
+    DistributionAudit, ModeAudit, Part, SliceAudit, SplitError, SplitOverride, SplitPlan,
+};
+pub use decide::rules::{Decision, Verdict};
+pub use experiment::sprint::SprintError;
+pub use experiment::testpass::{Conclusion, VerdictError};
 pub use experiment::{
     DevResults, Draft, Error, Experiment, Gated, Piloted, Registered, Rejected, Scored, Sealed,
     Split, State,
@@ -73,14 +58,12 @@ pub use frame::{
     ArmPlan, Baseline, Effect, FailureMode, FailurePolicy, Frame, FrameBuilder, FrameError, Metric,
     Price, SeveritySpec, SplitRatios, Threshold, ThresholdRule,
 };
-pub use journal::{ArmNoise, CallOutcome, CallRecord, ChainError, Entry, Event, PilotArm};
-pub use judge::{Judge, JudgeError, JudgeView, Judgement};
-pub use phases::SprintError;
-pub use row::{DEFAULT_SLICE, Row, RowId};
-pub use runner::RunError;
-pub use split::{
-    DistributionAudit, ModeAudit, Part, SliceAudit, SplitError, SplitOverride, SplitPlan,
-};
-pub use store::{Registration, Store, StoreError};
-pub use testpass::{Conclusion, VerdictError};
-pub use verdict::{Decision, Verdict};
+pub use journal::event::{ArmNoise, CallOutcome, CallRecord, ChainError, Entry, Event, PilotArm};
+pub use journal::store::{Registration, Store, StoreError};
+pub use report::rewrite_conclusion;
+pub use run::arm::{Arm, ArmError, ArmOutput, CallCtx, Reports, Usage};
+pub use run::crossjudge::CrossJudgeReport;
+pub use run::cube::{ArmKey, ArmSummary, Paired, ScoreCube};
+pub use run::exec::{Progress, ProgressFn, RunOptions};
+pub use run::judge::{Judge, JudgeError, JudgeView, Judgement};
+pub use run::runner::RunError;

@@ -428,7 +428,7 @@ fn journal_lines_chain_and_are_canonical() {
     assert_eq!(
         entries[0].hash,
         hash::hash_value(&serde_json::json!({
-            "seq": 0, "prev": journal::GENESIS, "at": entries[0].at, "event": entries[0].event
+            "seq": 0, "prev": journal::event::GENESIS, "at": entries[0].at, "event": entries[0].event
         }))
         .unwrap()
     );

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used)] // tests state their expectations with unwrap
 
 use itera_core::DataError;
-use itera_core::load::{Columns, CsvDataset};
+use itera_core::data::load::{Columns, CsvDataset};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 

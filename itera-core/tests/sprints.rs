@@ -7,9 +7,9 @@ mod common;
 
 use async_trait::async_trait;
 use common::*;
-use itera_core::diagnosis::{Diagnosis, Flag};
-use itera_core::gate::{ChangeClass, GateOutcome, detect_leaks};
-use itera_core::refiner::{Proposal, Refiner};
+use itera_core::iterate::diagnosis::{Diagnosis, Flag};
+use itera_core::iterate::gate::{ChangeClass, GateOutcome, detect_leaks};
+use itera_core::iterate::refiner::{Proposal, Refiner};
 use itera_core::*;
 
 fn frame200() -> Frame {
@@ -53,7 +53,9 @@ async fn iterate(
     .await
 }
 
-fn outcomes(exp: &Experiment<Scored>) -> Vec<(u32, iteration::IterationVerdict)> {
+fn outcomes(
+    exp: &Experiment<Scored>,
+) -> Vec<(u32, itera_core::iterate::iteration::IterationVerdict)> {
     exp.ledger()
         .unwrap()
         .versions
@@ -70,7 +72,7 @@ async fn a_sprint_holds_three_iterations_and_refuses_a_fourth() {
         .await
         .unwrap();
     let exp = iterate(exp, 0.85, "a glossary helps").await.unwrap();
-    use iteration::IterationVerdict::Supported;
+    use itera_core::iterate::iteration::IterationVerdict::Supported;
     assert_eq!(
         outcomes(&exp),
         vec![(1, Supported), (2, Supported), (3, Supported)]
@@ -125,7 +127,10 @@ async fn a_falsified_iteration_closes_the_sprint() {
         .unwrap();
     assert_eq!(
         outcomes(&exp),
-        vec![(1, iteration::IterationVerdict::Falsified)]
+        vec![(
+            1,
+            itera_core::iterate::iteration::IterationVerdict::Falsified
+        )]
     );
     let msg = iterate(exp, 0.9, "try again")
         .await

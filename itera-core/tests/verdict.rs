@@ -198,7 +198,7 @@ async fn the_seed_example_ships_v2_and_kills_v3() {
     let failing: Vec<String> = c
         .audit
         .iter()
-        .filter(|a| a.status == itera_core::audit::AuditStatus::Fail)
+        .filter(|a| a.status == itera_core::report::AuditStatus::Fail)
         .map(|a| format!("{}: {}", a.item, a.evidence))
         .collect();
     assert!(failing.is_empty(), "{failing:#?}");
@@ -232,7 +232,7 @@ async fn a_second_verdict_on_the_same_directory_is_refused() {
     assert_eq!(md, first.conclusion_md);
     assert!(md.contains("✅") && !md.contains("+-"), "{md}");
     std::fs::remove_file(dir.path().join("conclusion.md")).unwrap();
-    let again = itera_core::testpass::rewrite_conclusion(dir.path()).unwrap();
+    let again = itera_core::rewrite_conclusion(dir.path()).unwrap();
     assert_eq!(
         again, md,
         "the conclusion is rebuilt from the journal, data.json and verdict.json"

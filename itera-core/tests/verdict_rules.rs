@@ -1,9 +1,9 @@
 //! The verdict rules R1–R5 and the decision (METHOD.md §5) on hand-built evidence: every edge
 //! the issue names, with the numbers written out.
 
+use itera_core::decide::rules::{ArmEvidence, Decision, Rules, SliceEvidence, decide};
 use itera_core::frame::ThresholdRule;
 use itera_core::report::EffectSize;
-use itera_core::verdict::{ArmEvidence, Decision, Rules, SliceEvidence, decide};
 
 fn rules() -> Rules {
     Rules {

@@ -1,0 +1,630 @@
+//! The seeded, stratified train / dev / test split (G14, G21), its distribution audit (G19) and
+//! the sealed test commitment (G15). The same rows and seed give the same split on every machine:
+//! rows are ordered by id, shuffled per stratum with ChaCha20 by an in-crate Fisher–Yates (so a
+//! `rand` upgrade cannot move a row), and dealt to the parts by largest-remainder counts.
+//!
+//! Test rows are held privately: no public method returns them (G15).
+
+use crate::data::dataset::{DataError, RowSet};
+use crate::data::row::{Row, RowId};
+use crate::frame::Frame;
+use crate::hash;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+/// The three parts of a split.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Part {
+    /// Shown in full while iterating.
+    Train,
+    /// Scored while iterating; raw inputs only through a journaled reveal (G17).
+    Dev,
+    /// Sealed until the one verdict (G15).
+    Test,
+}
+
+impl Part {
+    /// All parts in order.
+    pub const ALL: [Part; 3] = [Part::Train, Part::Dev, Part::Test];
+
+    /// `"train"`, `"dev"` or `"test"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Part::Train => "train",
+            Part::Dev => "dev",
+            Part::Test => "test",
+        }
+    }
+}
+
+impl fmt::Display for Part {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A recorded permission for a slice to be empty in one part (G19), with its reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SplitOverride {
+    /// The slice.
+    pub slice: String,
+    /// The part it may be empty in.
+    pub part: Part,
+    /// Why that is acceptable; journaled with the split.
+    pub reason: String,
+}
+
+/// One slice's row counts in the source and in each part.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SliceAudit {
+    /// The slice.
+    pub slice: String,
+    /// Rows in the source.
+    pub source: usize,
+    /// Share of the source.
+    pub source_share: f64,
+    /// Rows in train.
+    pub train: usize,
+    /// Rows in dev.
+    pub dev: usize,
+    /// Rows in test.
+    pub test: usize,
+}
+
+impl SliceAudit {
+    fn count(&self, part: Part) -> usize {
+        match part {
+            Part::Train => self.train,
+            Part::Dev => self.dev,
+            Part::Test => self.test,
+        }
+    }
+}
+
+/// One failure-mode category's row counts (G21).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModeAudit {
+    /// The category.
+    pub mode: String,
+    /// Rows tagged with it in the source.
+    pub source: usize,
+    /// In train.
+    pub train: usize,
+    /// In dev.
+    pub dev: usize,
+    /// In test.
+    pub test: usize,
+}
+
+/// The distribution audit (G19): per part × slice counts against the source's shares, failure
+/// modes per part, and warnings (e.g. fewer rows than the threshold's heuristic floor).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DistributionAudit {
+    /// Rows in the source.
+    pub total: usize,
+    /// Rows per part.
+    pub parts: BTreeMap<Part, usize>,
+    /// One line per slice.
+    pub slices: Vec<SliceAudit>,
+    /// One line per failure-mode category (empty without a taxonomy).
+    pub failure_modes: Vec<ModeAudit>,
+    /// Number of dev folds in k-fold mode (below 50 rows), else `None`.
+    pub kfold: Option<u32>,
+    /// Things a reviewer should know.
+    pub warnings: Vec<String>,
+}
+
+impl DistributionAudit {
+    /// Rows in the source.
+    pub fn total(&self) -> usize {
+        self.total
+    }
+
+    /// Rows of `slice` in `part` (`"train"`, `"dev"`, `"test"`); 0 for an unknown name.
+    pub fn count(&self, part: &str, slice: &str) -> usize {
+        let Some(p) = Part::ALL.into_iter().find(|p| p.name() == part) else {
+            return 0;
+        };
+        self.slices
+            .iter()
+            .find(|s| s.slice == slice)
+            .map_or(0, |s| s.count(p))
+    }
+}
+
+impl fmt::Display for DistributionAudit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let width = self
+            .slices
+            .iter()
+            .map(|s| s.slice.chars().count())
+            .max()
+            .unwrap_or(5)
+            .max(5);
+        writeln!(
+            f,
+            "{:<width$}  {:>14}  {:>14}  {:>14}  {:>14}",
+            "slice", "source", "train", "dev", "test"
+        )?;
+        let cell = |n: usize, of: usize| {
+            let share = if of == 0 {
+                0.0
+            } else {
+                100.0 * n as f64 / of as f64
+            };
+            format!("{n} ({share:.1}%)")
+        };
+        for s in &self.slices {
+            writeln!(
+                f,
+                "{:<width$}  {:>14}  {:>14}  {:>14}  {:>14}",
+                s.slice,
+                cell(s.source, self.total),
+                cell(s.train, self.parts.get(&Part::Train).copied().unwrap_or(0)),
+                cell(s.dev, self.parts.get(&Part::Dev).copied().unwrap_or(0)),
+                cell(s.test, self.parts.get(&Part::Test).copied().unwrap_or(0)),
+            )?;
+        }
+        let part = |p: Part| self.parts.get(&p).copied().unwrap_or(0);
+        writeln!(
+            f,
+            "{:<width$}  {:>14}  {:>14}  {:>14}  {:>14}",
+            "total",
+            self.total,
+            part(Part::Train),
+            part(Part::Dev),
+            part(Part::Test)
+        )?;
+        for m in &self.failure_modes {
+            writeln!(
+                f,
+                "failure mode {}: source {}, train {}, dev {}, test {}",
+                m.mode, m.source, m.train, m.dev, m.test
+            )?;
+        }
+        if let Some(k) = self.kfold {
+            writeln!(
+                f,
+                "fewer than 50 rows: dev is used in {k} stratified folds, train is empty; test stays sealed"
+            )?;
+        }
+        for w in &self.warnings {
+            writeln!(f, "warning: {w}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Why rows cannot be split.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SplitError {
+    /// The rows themselves are bad.
+    #[error(transparent)]
+    Data(#[from] DataError),
+    /// A slice present in the source is empty in a part (G19).
+    #[error(
+        "slice '{slice}' has {source_n} row(s) in the source but none in {part} (G19): add rows to the slice, merge it into another, or record a SplitOverride with a reason"
+    )]
+    EmptySlice {
+        /// The slice.
+        slice: String,
+        /// The empty part.
+        part: Part,
+        /// Its rows in the source.
+        source_n: usize,
+    },
+    /// Per-row impact varies more than 5× and no severity field is registered (G10).
+    #[error(
+        "row severities vary {ratio:.1}× (from {min} to {max}) but the frame registers no severity field (G10): register a severity spec with a cap, then start again"
+    )]
+    SeverityUnregistered {
+        /// max / min.
+        ratio: f64,
+        /// Smallest severity.
+        min: f64,
+        /// Largest severity.
+        max: f64,
+    },
+    /// Resuming with different rows than the ones split before (G7, G15).
+    #[error(
+        "the rows changed since the split (data hash {found}, journal recorded {expected}) (G7): restore the original data, or start a new experiment with fresh rows"
+    )]
+    DataChanged {
+        /// Recorded hash.
+        expected: String,
+        /// Hash of the rows given now.
+        found: String,
+    },
+}
+
+/// The result of splitting: train rows in full, dev ids, the sealed test commitment and the
+/// audit. Test rows are kept privately; no public method returns them (G15).
+#[derive(Debug, Clone)]
+pub struct SplitPlan {
+    pub(crate) train: Vec<Row>,
+    pub(crate) dev: Vec<Row>,
+    pub(crate) dev_folds: Option<Vec<u32>>,
+    pub(crate) test: Vec<Row>,
+    pub(crate) data_hash: String,
+    pub(crate) test_commitment: String,
+    pub(crate) audit: DistributionAudit,
+    pub(crate) overrides: Vec<SplitOverride>,
+}
+
+/// Below this many rows, dev is used in stratified folds (METHOD.md §3).
+pub const KFOLD_BELOW: usize = 50;
+const KFOLD_K: usize = 5;
+
+impl SplitPlan {
+    /// Train rows, shown in full.
+    pub fn train_rows(&self) -> &[Row] {
+        &self.train
+    }
+
+    /// Dev row ids (their inputs are revealed only through a journaled reveal, G17).
+    pub fn dev_ids(&self) -> Vec<&RowId> {
+        self.dev.iter().map(|r| &r.id).collect()
+    }
+
+    /// Number of sealed test rows.
+    pub fn test_len(&self) -> usize {
+        self.test.len()
+    }
+
+    /// SHA-256 over the sorted test rows (G15).
+    pub fn test_commitment(&self) -> &str {
+        &self.test_commitment
+    }
+
+    /// SHA-256 of all rows' content.
+    pub fn data_hash(&self) -> &str {
+        &self.data_hash
+    }
+
+    /// The distribution audit.
+    pub fn audit(&self) -> &DistributionAudit {
+        &self.audit
+    }
+
+    /// Dev folds (k-fold mode, below 50 rows), parallel to [`SplitPlan::dev_ids`].
+    pub fn dev_folds(&self) -> Option<&[u32]> {
+        self.dev_folds.as_deref()
+    }
+
+    /// Splits checked rows under a frame. Deterministic in (rows, frame.seed, frame.split).
+    pub(crate) fn compute(
+        rows: RowSet,
+        frame: &Frame,
+        overrides: Vec<SplitOverride>,
+    ) -> Result<SplitPlan, SplitError> {
+        check_taxonomy(rows.rows(), frame)?;
+        check_severity(rows.rows(), frame)?;
+        let data_hash = rows.content_hash().to_string();
+        let total = rows.len();
+        let kfold = total < KFOLD_BELOW;
+        let ratios = [frame.split.train, frame.split.dev, frame.split.test];
+        let mode_rank: BTreeMap<&str, usize> = frame
+            .failure_modes
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.id.as_str(), i))
+            .collect();
+
+        // Slice -> failure-mode stratum -> rows (ids ascending, from RowSet).
+        let mut strata: BTreeMap<String, BTreeMap<usize, Vec<Row>>> = BTreeMap::new();
+        for row in rows.into_rows() {
+            let mode = row
+                .failure_modes
+                .iter()
+                .filter_map(|m| mode_rank.get(m.as_str()).copied())
+                .min()
+                .map_or(0, |r| r + 1);
+            strata
+                .entry(row.slice.clone())
+                .or_default()
+                .entry(mode)
+                .or_default()
+                .push(row);
+        }
+
+        let mut rng = ChaCha20Rng::seed_from_u64(frame.seed);
+        let (mut train, mut dev, mut test) = (Vec::new(), Vec::new(), Vec::new());
+        let mut dev_fold_of: Vec<u32> = Vec::new();
+        let mut fold_cursor = 0usize;
+        let mut slices = Vec::new();
+        for (slice, groups) in strata {
+            let mut sequence: Vec<Row> = Vec::new();
+            for (_, mut group) in groups {
+                shuffle(&mut group, &mut rng);
+                sequence.extend(group);
+            }
+            let n = sequence.len();
+            let counts = if kfold {
+                let [_, _, t] = largest_remainder(n, &ratios);
+                [0, n - t, t]
+            } else {
+                largest_remainder(n, &ratios)
+            };
+            let parts = deal(&counts);
+            let mut audit = SliceAudit {
+                slice: slice.clone(),
+                source: n,
+                source_share: n as f64 / total as f64,
+                train: counts[0],
+                dev: counts[1],
+                test: counts[2],
+            };
+            for (row, part) in sequence.into_iter().zip(parts) {
+                match part {
+                    0 => train.push(row),
+                    1 => {
+                        if kfold {
+                            dev_fold_of.push((fold_cursor % KFOLD_K) as u32);
+                            fold_cursor += 1;
+                        }
+                        dev.push(row)
+                    }
+                    _ => test.push(row),
+                }
+            }
+            audit.source_share = n as f64 / total as f64;
+            slices.push(audit);
+        }
+
+        let checked_parts: &[Part] = if kfold {
+            &[Part::Dev, Part::Test]
+        } else {
+            &Part::ALL
+        };
+        for s in &slices {
+            for &part in checked_parts {
+                let allowed = overrides
+                    .iter()
+                    .any(|o| o.slice == s.slice && o.part == part);
+                if s.count(part) == 0 && !allowed {
+                    return Err(SplitError::EmptySlice {
+                        slice: s.slice.clone(),
+                        part,
+                        source_n: s.source,
+                    });
+                }
+            }
+        }
+
+        // Keep dev rows and their folds in id order.
+        let mut dev_pairs: Vec<(Row, u32)> = if kfold {
+            dev.into_iter().zip(dev_fold_of).collect()
+        } else {
+            dev.into_iter().map(|r| (r, 0)).collect()
+        };
+        dev_pairs.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+        let dev_folds = kfold.then(|| dev_pairs.iter().map(|p| p.1).collect());
+        let dev: Vec<Row> = dev_pairs.into_iter().map(|p| p.0).collect();
+        train.sort_by(|a, b| a.id.cmp(&b.id));
+        test.sort_by(|a, b| a.id.cmp(&b.id));
+        let test_commitment = hash::hash_seq(&test).map_err(|e| DataError::Other(e.to_string()))?;
+
+        let failure_modes = frame
+            .failure_modes
+            .iter()
+            .map(|m| {
+                let tagged = |rows: &[Row]| {
+                    rows.iter()
+                        .filter(|r| r.failure_modes.iter().any(|t| t == &m.id))
+                        .count()
+                };
+                let (tr, de, te) = (tagged(&train), tagged(&dev), tagged(&test));
+                ModeAudit {
+                    mode: m.id.clone(),
+                    source: tr + de + te,
+                    train: tr,
+                    dev: de,
+                    test: te,
+                }
+            })
+            .collect();
+        let parts = BTreeMap::from([
+            (Part::Train, train.len()),
+            (Part::Dev, dev.len()),
+            (Part::Test, test.len()),
+        ]);
+        let audit = DistributionAudit {
+            total,
+            parts,
+            slices,
+            failure_modes,
+            kfold: kfold.then_some(KFOLD_K as u32),
+            warnings: size_warnings(total, frame),
+        };
+        Ok(SplitPlan {
+            train,
+            dev,
+            dev_folds,
+            test,
+            data_hash,
+            test_commitment,
+            audit,
+            overrides,
+        })
+    }
+}
+
+/// Unknown failure-mode tags are refused (G9).
+fn check_taxonomy(rows: &[Row], frame: &Frame) -> Result<(), DataError> {
+    let known: BTreeSet<&str> = frame.failure_modes.iter().map(|m| m.id.as_str()).collect();
+    for row in rows {
+        for tag in &row.failure_modes {
+            if !known.contains(tag.as_str()) {
+                let taxonomy = if known.is_empty() {
+                    "none registered".to_string()
+                } else {
+                    known.iter().copied().collect::<Vec<_>>().join(", ")
+                };
+                return Err(DataError::UnknownFailureMode {
+                    at: row.locate(),
+                    tag: tag.clone(),
+                    taxonomy,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Severity varying more than 5× needs a registered severity field (G10).
+fn check_severity(rows: &[Row], frame: &Frame) -> Result<(), SplitError> {
+    if frame.severity.is_some() {
+        return Ok(());
+    }
+    let min = rows
+        .iter()
+        .map(|r| r.severity)
+        .fold(f64::INFINITY, f64::min);
+    let max = rows.iter().map(|r| r.severity).fold(0.0, f64::max);
+    let ratio = if min > 0.0 { max / min } else { f64::INFINITY };
+    if max > 0.0 && ratio > 5.0 {
+        return Err(SplitError::SeverityUnregistered { ratio, min, max });
+    }
+    Ok(())
+}
+
+/// METHOD.md §3's heuristic floor on total rows by threshold; the power analysis decides.
+fn size_warnings(total: usize, frame: &Frame) -> Vec<String> {
+    let mut w = Vec::new();
+    if let crate::frame::Effect::AbsolutePp(t) = frame.threshold.effect {
+        let floor = if t >= 10.0 {
+            30
+        } else if t >= 5.0 {
+            80
+        } else if t >= 2.0 {
+            300
+        } else {
+            1000
+        };
+        if total < floor {
+            w.push(format!(
+                "{total} rows for a {t}pp threshold: the heuristic floor is ~{floor}; the power check will likely call the test set underpowered (G20)"
+            ));
+        }
+    }
+    if total < KFOLD_BELOW {
+        w.push(format!(
+            "{total} rows (< {KFOLD_BELOW}): dev is used in stratified folds and there is no separate train part"
+        ));
+    }
+    w
+}
+
+/// Largest-remainder apportionment of `n` rows to shares: every count is within 1 of `n·share`.
+fn largest_remainder(n: usize, shares: &[f64; 3]) -> [usize; 3] {
+    let quotas: Vec<f64> = shares.iter().map(|s| s * n as f64).collect();
+    let mut counts = [0usize; 3];
+    for (c, q) in counts.iter_mut().zip(&quotas) {
+        *c = q.floor() as usize;
+    }
+    let mut left = n.saturating_sub(counts.iter().sum());
+    // Order by fractional part, largest first; ties go to test, then dev, then train.
+    let mut order = [2usize, 1, 0];
+    order.sort_by(|&a, &b| {
+        let fa = quotas[a] - quotas[a].floor();
+        let fb = quotas[b] - quotas[b].floor();
+        fb.total_cmp(&fa)
+    });
+    for &k in order.iter().cycle() {
+        if left == 0 {
+            break;
+        }
+        if shares[k] > 0.0 {
+            counts[k] += 1;
+            left -= 1;
+        }
+    }
+    counts
+}
+
+/// Deals parts to positions so every prefix holds each part in proportion to its count (the
+/// multi-way Bresenham rule): contiguous failure-mode groups then get their share too (G21).
+fn deal(counts: &[usize; 3]) -> Vec<usize> {
+    let n: usize = counts.iter().sum();
+    let mut given = [0usize; 3];
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let mut best = 0;
+        let mut best_deficit = i128::MIN;
+        for k in 0..3 {
+            if given[k] >= counts[k] {
+                continue;
+            }
+            let deficit = counts[k] as i128 * (i as i128 + 1) - given[k] as i128 * n as i128;
+            if deficit > best_deficit {
+                best = k;
+                best_deficit = deficit;
+            }
+        }
+        given[best] += 1;
+        out.push(best);
+    }
+    out
+}
+
+/// Fisher–Yates with unbiased bounded draws from the raw ChaCha stream, written here so the split
+/// does not depend on `rand`'s shuffle implementation (G14).
+fn shuffle<T>(items: &mut [T], rng: &mut ChaCha20Rng) {
+    for i in (1..items.len()).rev() {
+        let j = bounded(rng, i as u64 + 1) as usize;
+        items.swap(i, j);
+    }
+}
+
+/// A uniform integer in `0..n` by rejection (no modulo bias).
+fn bounded(rng: &mut ChaCha20Rng, n: u64) -> u64 {
+    let zone = u64::MAX - (u64::MAX % n);
+    loop {
+        let x = rng.next_u64();
+        if x < zone {
+            return x % n;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn largest_remainder_is_within_one_row() {
+        for n in 0..200 {
+            let c = largest_remainder(n, &[0.3, 0.5, 0.2]);
+            assert_eq!(c.iter().sum::<usize>(), n);
+            for (k, s) in [0.3, 0.5, 0.2].iter().enumerate() {
+                assert!(
+                    (c[k] as f64 - s * n as f64).abs() < 1.0,
+                    "n={n} k={k} {c:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn deal_keeps_every_prefix_proportional() {
+        let counts = [30, 50, 20];
+        let parts = deal(&counts);
+        let mut given = [0usize; 3];
+        for (i, &p) in parts.iter().enumerate() {
+            given[p] += 1;
+            for k in 0..3 {
+                let target = counts[k] as f64 * (i + 1) as f64 / 100.0;
+                assert!(
+                    (given[k] as f64 - target).abs() < 1.0 + 1e-9,
+                    "prefix {i} part {k}"
+                );
+            }
+        }
+        assert_eq!(given, counts);
+    }
+}

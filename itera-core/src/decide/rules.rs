@@ -1,0 +1,508 @@
+//! The verdict rules R1–R5 of METHOD.md §5, as a pure function of the evidence and the
+//! registration (G40): aggregate effect (R1), noise (R2), per-slice loss floor (R3, G41),
+//! highest-severity failure mode (R4, G42), severity weighting with its disagreement rule (R5,
+//! G43); the decision — ship, ship narrowly, kill, inconclusive (G45) — with the multi-arm choice,
+//! the overfit alarm (G44), and a rationale generated from the rule trace.
+
+use crate::frame::ThresholdRule;
+pub use crate::journal::record::Decision;
+use serde::{Deserialize, Serialize};
+use std::fmt::Write as _;
+
+/// A paired effect vs the baseline.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct EffectSize {
+    /// Mean difference, arm − baseline (fraction).
+    pub delta: f64,
+    /// CI lower bound.
+    pub ci_low: f64,
+    /// CI upper bound.
+    pub ci_high: f64,
+    /// Rows.
+    pub n: usize,
+}
+
+/// One slice's effect on test.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SliceEvidence {
+    /// Slice id.
+    pub slice: String,
+    /// Its effect (`None` with fewer than two rows: the CI is undefined).
+    pub effect: Option<EffectSize>,
+    /// Whether R3 checks it.
+    pub major: bool,
+}
+
+/// Everything the rules need about one candidate arm.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArmEvidence {
+    /// Arm id.
+    pub arm: String,
+    /// The locked version.
+    pub version: u32,
+    /// Killed by the gate: never ran on test.
+    pub killed_by_gate: bool,
+    /// Aggregate effect on test.
+    pub effect: Option<EffectSize>,
+    /// Per-slice effects on test.
+    pub slices: Vec<SliceEvidence>,
+    /// σ: the larger of the arm's and the baseline's noise SD (dev).
+    pub noise_sd: f64,
+    /// Standard error of the test difference expected from dev (METHOD §5 "Power, precisely").
+    pub se_test_planned: f64,
+    /// Failed test rows in the highest-severity category: (arm, baseline).
+    pub highest_mode_failures: Option<(usize, usize)>,
+    /// Severity-weighted test scores: (arm, baseline).
+    pub weighted: Option<(f64, f64)>,
+    /// Cost per 1k rows, for the tie-break.
+    pub cost_per_1k_usd: Option<f64>,
+    /// The dev effect of the same version (for the overfit alarm).
+    pub dev_delta: Option<f64>,
+    /// The dev effect's standard error.
+    pub dev_se: Option<f64>,
+}
+
+/// The registered rules (G6, G40).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Rules {
+    /// T as a fraction.
+    pub threshold: f64,
+    /// F as a fraction (≤ 0).
+    pub floor: f64,
+    /// Point or CI-lower.
+    pub rule: ThresholdRule,
+    /// α.
+    pub alpha: f64,
+    /// 1 − β.
+    pub power: f64,
+}
+
+/// One rule's outcome with its numbers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuleCheck {
+    /// `"R1"` … `"R5"`, or `"gate"`.
+    pub rule: String,
+    /// Whether it passed (`None`: not applicable).
+    pub passed: Option<bool>,
+    /// The numbers, in words.
+    pub detail: String,
+}
+
+/// The power of the test set for T (G20, G45).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Power {
+    /// Expected SE of the paired difference on test.
+    pub se_test: f64,
+    /// Minimum detectable effect (z₁₋α/₂ + z₁₋β)·SE_test.
+    pub mde: f64,
+    /// MDE ≤ T.
+    pub powered: bool,
+}
+
+/// One arm's rule trace and decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArmVerdict {
+    /// Arm id.
+    pub arm: String,
+    /// The locked version.
+    pub version: u32,
+    /// The arm's decision.
+    pub decision: Decision,
+    /// R1–R5 (and the gate), in order.
+    pub rules: Vec<RuleCheck>,
+    /// Major slices passing the floor.
+    pub passing_slices: Vec<String>,
+    /// Major slices failing it.
+    pub failing_slices: Vec<String>,
+    /// The power check.
+    pub power: Option<Power>,
+    /// |Δ_dev − Δ_test| > 2σ (G44).
+    pub overfit_alarm: bool,
+    /// Weighted and unweighted rankings disagree (G43).
+    pub severity_disagreement: bool,
+    /// The evidence the rules read.
+    pub evidence: ArmEvidence,
+}
+
+/// The verdict: the decision, the arm and slices it covers, every arm's rule trace, and a
+/// rationale generated from the trace (G40).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Verdict {
+    /// The decision.
+    pub decision: Decision,
+    /// The arm shipped (or narrowly shipped).
+    pub arm: Option<String>,
+    /// Slices the claim covers.
+    pub slices: Vec<String>,
+    /// Major slices that failed the loss floor for the chosen arm.
+    pub failing_slices: Vec<String>,
+    /// Arms killed (by the gate or the rules).
+    pub killed: Vec<String>,
+    /// Why inconclusive, if so.
+    pub inconclusive_reason: Option<String>,
+    /// How the arm was chosen among several passing ones.
+    pub choice: Option<String>,
+    /// The chosen (or, failing that, the first) arm's overfit alarm.
+    pub overfit_alarm: bool,
+    /// Arms whose weighted and unweighted rankings disagree.
+    pub severity_disagreements: Vec<String>,
+    /// Per arm.
+    pub arms: Vec<ArmVerdict>,
+    /// Generated from the trace.
+    pub rationale: String,
+}
+
+fn fmt_pp(x: f64) -> String {
+    crate::iterate::diagnosis::pp(x)
+}
+
+fn effect_words(e: &EffectSize) -> String {
+    format!(
+        "Δ = {} [{}, {}] over {} rows",
+        fmt_pp(e.delta),
+        fmt_pp(e.ci_low),
+        fmt_pp(e.ci_high),
+        e.n
+    )
+}
+
+/// Applies R1–R5 to one arm.
+pub fn judge_arm(rules: &Rules, ev: &ArmEvidence) -> ArmVerdict {
+    let mut checks = Vec::new();
+    let mut v = ArmVerdict {
+        arm: ev.arm.clone(),
+        version: ev.version,
+        decision: Decision::Kill,
+        rules: Vec::new(),
+        passing_slices: Vec::new(),
+        failing_slices: Vec::new(),
+        power: None,
+        overfit_alarm: false,
+        severity_disagreement: false,
+        evidence: ev.clone(),
+    };
+    if ev.killed_by_gate {
+        checks.push(RuleCheck {
+            rule: "gate".into(),
+            passed: Some(false),
+            detail: "the generalization gate killed the arm (G35); it never ran on test".into(),
+        });
+        v.rules = checks;
+        return v;
+    }
+    let t = rules.threshold;
+    let power =
+        itera_stats::power::powered_for(t, ev.se_test_planned.max(0.0), rules.alpha, rules.power)
+            .ok()
+            .map(|p| Power {
+                se_test: p.se_test,
+                mde: p.mde,
+                powered: p.powered,
+            });
+    v.power = power;
+    let Some(e) = ev.effect else {
+        checks.push(RuleCheck {
+            rule: "R1".into(),
+            passed: Some(false),
+            detail: "no aggregate effect: fewer than two test rows scored by both".into(),
+        });
+        v.rules = checks;
+        return v;
+    };
+    // R1
+    let r1 = match rules.rule {
+        ThresholdRule::Point => e.delta >= t && e.ci_low > 0.0,
+        ThresholdRule::CiLower => e.ci_low >= t,
+    };
+    let rule_words = match rules.rule {
+        ThresholdRule::Point => format!("needs Δ ≥ T = {} and a CI excluding 0", fmt_pp(t)),
+        ThresholdRule::CiLower => format!("needs the CI lower bound ≥ T = {}", fmt_pp(t)),
+    };
+    checks.push(RuleCheck {
+        rule: "R1".into(),
+        passed: Some(r1),
+        detail: format!("{}; {rule_words}", effect_words(&e)),
+    });
+    // R2
+    let r2 = e.delta.abs() >= 2.0 * ev.noise_sd;
+    checks.push(RuleCheck {
+        rule: "R2".into(),
+        passed: Some(r2),
+        detail: format!(
+            "|Δ| = {} vs 2σ = {}",
+            fmt_pp(e.delta.abs()),
+            fmt_pp(2.0 * ev.noise_sd)
+        ),
+    });
+    // R3
+    for s in ev.slices.iter().filter(|s| s.major) {
+        match s.effect {
+            Some(se) if se.ci_low >= rules.floor => v.passing_slices.push(s.slice.clone()),
+            _ => v.failing_slices.push(s.slice.clone()),
+        }
+    }
+    let r3_all = v.failing_slices.is_empty();
+    let r3_none = v.passing_slices.is_empty() && !v.failing_slices.is_empty();
+    let slice_words: Vec<String> = ev
+        .slices
+        .iter()
+        .filter(|s| s.major)
+        .map(|s| match s.effect {
+            Some(se) => format!(
+                "{} {} [{}, {}]",
+                s.slice,
+                fmt_pp(se.delta),
+                fmt_pp(se.ci_low),
+                fmt_pp(se.ci_high)
+            ),
+            None => format!("{} (too few rows for a CI)", s.slice),
+        })
+        .collect();
+    checks.push(RuleCheck {
+        rule: "R3".into(),
+        passed: Some(r3_all),
+        detail: format!(
+            "CI lower bound ≥ F = {} on every major slice: {}",
+            fmt_pp(rules.floor),
+            slice_words.join("; ")
+        ),
+    });
+    // R4
+    let r4 = ev.highest_mode_failures.map(|(a, b)| a <= b);
+    checks.push(RuleCheck {
+        rule: "R4".into(),
+        passed: r4,
+        detail: match ev.highest_mode_failures {
+            Some((a, b)) => format!("highest-severity failures: {a} vs baseline {b}"),
+            None => "no failure-mode taxonomy registered".into(),
+        },
+    });
+    // R5
+    let (r5, disagreement) = match ev.weighted {
+        Some((wa, wb)) => {
+            let weighted_better = wa >= wb;
+            let unweighted_better = e.delta >= 0.0;
+            let disagree = weighted_better != unweighted_better;
+            let pass = weighted_better && (!disagree || e.delta >= t);
+            (Some(pass), disagree)
+        }
+        None => (None, false),
+    };
+    v.severity_disagreement = disagreement;
+    checks.push(RuleCheck {
+        rule: "R5".into(),
+        passed: r5,
+        detail: match ev.weighted {
+            Some((wa, wb)) => format!(
+                "severity-weighted score {:.4} vs baseline {:.4}{}",
+                wa,
+                wb,
+                if disagreement {
+                    "; weighted and unweighted rankings disagree (G43)"
+                } else {
+                    ""
+                }
+            ),
+            None => "no severity weighting registered".into(),
+        },
+    });
+    // G44: with deterministic arms (σ = 0) the sampling SE of Δ_dev − Δ_test stands in for σ,
+    // otherwise every deterministic experiment would alarm on sampling noise alone.
+    if let Some(dd) = ev.dev_delta {
+        let sampling =
+            (ev.dev_se.unwrap_or(0.0).powi(2) + ((e.ci_high - e.ci_low) / 3.92).powi(2)).sqrt();
+        let scale = if ev.noise_sd > 0.0 {
+            ev.noise_sd
+        } else {
+            sampling
+        };
+        v.overfit_alarm = (dd - e.delta).abs() > 2.0 * scale;
+    }
+    let powered = power.is_some_and(|p| p.powered);
+    v.decision = if r4 == Some(false) || r5 == Some(false) {
+        Decision::Kill
+    } else if !r1 {
+        let conclusive = e.ci_high < t || powered;
+        if conclusive {
+            Decision::Kill
+        } else {
+            Decision::Inconclusive
+        }
+    } else if !r2 || r3_none {
+        Decision::Kill
+    } else if r3_all {
+        Decision::Ship
+    } else {
+        Decision::ShipNarrowly
+    };
+    v.rules = checks;
+    v
+}
+
+/// Applies the rules to every arm and decides (G40).
+pub fn decide(rules: &Rules, arms: &[ArmEvidence]) -> Verdict {
+    let judged: Vec<ArmVerdict> = arms.iter().map(|a| judge_arm(rules, a)).collect();
+    let best_of = |d: Decision| -> Option<(&ArmVerdict, Option<String>)> {
+        let mut c: Vec<&ArmVerdict> = judged.iter().filter(|a| a.decision == d).collect();
+        if c.is_empty() {
+            return None;
+        }
+        if c.len() == 1 {
+            return Some((c[0], None));
+        }
+        let weighted = c.iter().all(|a| a.evidence.weighted.is_some());
+        c.sort_by(|a, b| {
+            let key = |x: &ArmVerdict| {
+                if weighted {
+                    x.evidence.weighted.map_or(f64::MIN, |w| w.0)
+                } else {
+                    x.evidence.effect.map_or(f64::MIN, |e| e.delta)
+                }
+            };
+            key(b)
+                .total_cmp(&key(a))
+                .then_with(|| {
+                    let cost = |x: &ArmVerdict| x.evidence.cost_per_1k_usd.unwrap_or(f64::MAX);
+                    cost(a).total_cmp(&cost(b))
+                })
+                .then_with(|| a.arm.cmp(&b.arm))
+        });
+        let how = if weighted {
+            "the severity-weighted winner"
+        } else {
+            "the largest Δ (ties broken by cost)"
+        };
+        let names: Vec<&str> = c.iter().map(|a| a.arm.as_str()).collect();
+        Some((
+            c[0],
+            Some(format!(
+                "{} arms pass ({}); {} is chosen as {how}",
+                names.len(),
+                names.join(", "),
+                c[0].arm
+            )),
+        ))
+    };
+    let killed: Vec<String> = judged
+        .iter()
+        .filter(|a| a.decision == Decision::Kill)
+        .map(|a| a.arm.clone())
+        .collect();
+    let severity_disagreements: Vec<String> = judged
+        .iter()
+        .filter(|a| a.severity_disagreement)
+        .map(|a| a.arm.clone())
+        .collect();
+    let chosen = best_of(Decision::Ship)
+        .or_else(|| best_of(Decision::ShipNarrowly))
+        .or_else(|| best_of(Decision::Inconclusive));
+    let (decision, arm, slices, failing, choice, overfit, reason) = match chosen {
+        Some((a, choice)) => {
+            let slices = match a.decision {
+                Decision::Ship | Decision::ShipNarrowly => a.passing_slices.clone(),
+                _ => Vec::new(),
+            };
+            let reason = (a.decision == Decision::Inconclusive).then(|| {
+                let p = a.power.map_or(String::new(), |p| format!(" (minimum detectable effect {} > T)", fmt_pp(p.mde)));
+                format!("R1 fell short of T but its CI still reaches T and the test set was underpowered for T{p}: we could not tell, which is not the same as no effect (G45)")
+            });
+            (
+                a.decision,
+                Some(a.arm.clone()),
+                slices,
+                a.failing_slices.clone(),
+                choice,
+                a.overfit_alarm,
+                reason,
+            )
+        }
+        None => (
+            Decision::Kill,
+            None,
+            Vec::new(),
+            Vec::new(),
+            None,
+            judged.iter().any(|a| a.overfit_alarm),
+            None,
+        ),
+    };
+    let mut v = Verdict {
+        decision,
+        arm,
+        slices,
+        failing_slices: failing,
+        killed,
+        inconclusive_reason: reason,
+        choice,
+        overfit_alarm: overfit,
+        severity_disagreements,
+        arms: judged,
+        rationale: String::new(),
+    };
+    v.rationale = rationale(&v);
+    v
+}
+
+/// The rationale, generated from the rule trace: every sentence cites a registered rule.
+pub fn rationale(v: &Verdict) -> String {
+    let mut out = String::new();
+    match (v.decision, &v.arm) {
+        (Decision::Ship, Some(a)) => {
+            let _ = write!(out, "Ship {a}: every registered rule passes.");
+        }
+        (Decision::ShipNarrowly, Some(a)) => {
+            let _ = write!(
+                out,
+                "Ship {a} narrowly, to {}: R3's loss floor fails on {}.",
+                v.slices.join(", "),
+                v.failing_slices.join(", ")
+            );
+        }
+        (Decision::Inconclusive, Some(a)) => {
+            let _ = write!(
+                out,
+                "Inconclusive for {a}: {}.",
+                v.inconclusive_reason.clone().unwrap_or_default()
+            );
+        }
+        _ => {
+            let _ = write!(out, "Kill: no candidate passes the registered rules.");
+        }
+    }
+    if let Some(c) = &v.choice {
+        let _ = write!(out, " {c}.");
+    }
+    for a in &v.arms {
+        let failed: Vec<String> = a
+            .rules
+            .iter()
+            .filter(|r| r.passed == Some(false))
+            .map(|r| format!("{} ({})", r.rule, r.detail))
+            .collect();
+        let passed: Vec<&str> = a
+            .rules
+            .iter()
+            .filter(|r| r.passed == Some(true))
+            .map(|r| r.rule.as_str())
+            .collect();
+        let _ = write!(out, " {} v{} → {}:", a.arm, a.version, a.decision.as_str());
+        if !passed.is_empty() {
+            let _ = write!(out, " passes {};", passed.join(", "));
+        }
+        if failed.is_empty() {
+            let _ = write!(out, " fails none.");
+        } else {
+            let _ = write!(out, " fails {}.", failed.join("; "));
+        }
+        if a.overfit_alarm {
+            let _ = write!(
+                out,
+                " Overfit alarm: the dev and test effects differ by more than 2σ (G44)."
+            );
+        }
+        if a.severity_disagreement {
+            let _ = write!(out, " Weighted and unweighted rankings disagree (G43).");
+        }
+    }
+    out
+}

@@ -1,0 +1,594 @@
+//! The typestate [`Experiment<S>`]: the method's phases as types. Each transition consumes the
+//! previous state, so a skipped step does not compile; a failed transition hands the old state
+//! back inside [`Rejected`], so nothing is lost.
+//!
+//! ```text
+//! Experiment::<Draft>::new(frame)?          frame validated (G2, G3, G5, G6, G9, G10, G25)
+//!   .register(store)?   -> Registered       canonical frame hashed and journaled (G1, G7)
+//!   .split(&dataset)?   -> Split            seeded stratified split, audit, test commitment
+//!                                           (G14, G15, G19, G21)
+//!   .pilot(..)          -> Piloted          (the runner)
+//!   .score_dev(..)      -> Scored           (the runner)
+//!   .gate(..)           -> Gated            (diagnosis and the gate)
+//!   .seal()             -> Sealed           (locking)
+//!   .verdict(..)        -> Verdict          (the one test pass)
+//! ```
+
+// A refused transition hands the experiment back inside its error (nothing is lost), so the Err
+// side is as large as the state it returns; that is the point, not an accident.
+#![allow(clippy::result_large_err)]
+
+pub(crate) mod sprint;
+pub(crate) mod testpass;
+
+use crate::data::dataset::{DataError, Dataset, RowSet};
+use crate::data::row::{Row, RowId};
+use crate::data::split::Part;
+use crate::data::split::{DistributionAudit, SplitError, SplitOverride, SplitPlan};
+use crate::frame::{Frame, FrameError};
+use crate::hash;
+use crate::iterate::gate::GateReport;
+use crate::journal::event::ArmNoise;
+use crate::journal::event::Event;
+use crate::journal::store::{FRAME_FILE, REGISTRATION_FILE, Registration, Store, StoreError};
+use crate::run::arm::Arm;
+use crate::run::crossjudge::{self, CrossJudgeReport};
+use crate::run::cube::{ArmKey, ArmSummary, ScoreCube};
+use crate::run::exec::RunOptions;
+use crate::run::judge::Judge;
+use crate::run::runner::{self, PartJob, Roster, RunError};
+use std::fmt;
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// A phase of the method. Sealed: only this crate defines phases.
+pub trait State: sealed::Sealed {}
+
+/// Phase 0, before registration: the frame is validated but nothing is recorded.
+#[derive(Debug)]
+pub struct Draft {
+    _private: (),
+}
+
+/// The frame is registered: hashed, written and journaled. Sampling is now allowed (G1).
+#[derive(Debug)]
+pub struct Registered {
+    pub(crate) store: Store,
+    pub(crate) frame_hash: String,
+    pub(crate) resumed: bool,
+}
+
+/// The rows are split; the test rows are sealed behind a commitment (G15).
+#[derive(Debug)]
+pub struct Split {
+    pub(crate) registered: Registered,
+    pub(crate) plan: SplitPlan,
+}
+
+/// Phase 2 done: every arm passed the pilot on one train row (G22).
+#[derive(Debug)]
+pub struct Piloted {
+    pub(crate) split: Split,
+}
+
+/// Phase 3 done: dev scored with trials, noise floor measured, cross-judge checked (G25–G31).
+#[derive(Debug)]
+pub struct Scored {
+    pub(crate) split: Split,
+    pub(crate) dev: DevResults,
+}
+
+/// What dev scoring produced: the score cube, per-arm summaries (baseline first), the noise
+/// floor and the cross-judge report.
+#[derive(Debug, Clone)]
+pub struct DevResults {
+    /// `[arm version, dev row, trial]` scores.
+    pub cube: ScoreCube,
+    /// Per-arm summaries, baseline first: mean ± SD across trials, usage, cost, latency.
+    pub summaries: Vec<ArmSummary>,
+    /// Noise floor per arm (G26).
+    pub noise: Vec<ArmNoise>,
+    /// The cross-judge check, when it applied (G29).
+    pub cross_judge: Option<CrossJudgeReport>,
+}
+
+impl DevResults {
+    /// σ for comparing `arm` with the baseline: the larger of the two arms' SDs of the
+    /// aggregate across trials (G27; conservative).
+    pub fn noise_sd(&self, arm: &str) -> Option<f64> {
+        let base = self.noise.first()?.aggregate_sd;
+        let a = self.noise.iter().rfind(|n| n.arm == arm)?.aggregate_sd;
+        Some(a.max(base))
+    }
+
+    /// Mean dev difference of `arm` versus the baseline over rows both count, and whether it
+    /// reaches 2× the noise floor (G27).
+    pub fn effect_vs_noise(&self, arm: &str) -> Option<itera_stats::trials::NoiseCheck> {
+        let a = self.cube.arm_index(arm)?;
+        let diffs = self.cube.paired(a, 0).diffs();
+        if diffs.is_empty() {
+            return None;
+        }
+        let effect = diffs.iter().sum::<f64>() / diffs.len() as f64;
+        itera_stats::trials::noise_check(effect, self.noise_sd(arm)?).ok()
+    }
+}
+
+/// The generalization gate has run (G35). Reached from `Scored` only through the gate.
+#[derive(Debug)]
+pub struct Gated {
+    pub(crate) scored: Scored,
+    pub(crate) report: GateReport,
+}
+
+/// Arms are locked at their latest gate-passed versions (G37); only the verdict remains.
+#[derive(Debug)]
+pub struct Sealed {
+    pub(crate) scored: Scored,
+    pub(crate) locked: Vec<ArmKey>,
+    pub(crate) killed: Vec<String>,
+}
+
+impl sealed::Sealed for Draft {}
+impl sealed::Sealed for Registered {}
+impl sealed::Sealed for Split {}
+impl sealed::Sealed for Piloted {}
+impl sealed::Sealed for Scored {}
+impl sealed::Sealed for Gated {}
+impl sealed::Sealed for Sealed {}
+impl State for Draft {}
+impl State for Registered {}
+impl State for Split {}
+impl State for Piloted {}
+impl State for Scored {}
+impl State for Gated {}
+impl State for Sealed {}
+
+/// An experiment in phase `S`.
+#[derive(Debug)]
+pub struct Experiment<S: State> {
+    pub(crate) frame: Box<Frame>,
+    pub(crate) state: S,
+}
+
+/// Everything that can stop a transition. Each message says what to do.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The frame is invalid.
+    #[error(transparent)]
+    Frame(#[from] FrameError),
+    /// The rows are bad.
+    #[error(transparent)]
+    Data(#[from] DataError),
+    /// The split is refused.
+    #[error(transparent)]
+    Split(#[from] SplitError),
+    /// The store is unusable (tampered, edited, unwritable).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// An iteration, reveal, gate or sprint move was refused.
+    #[error(transparent)]
+    Sprint(#[from] crate::experiment::sprint::SprintError),
+    /// The test pass was refused (G7, G15, G16, G46).
+    #[error(transparent)]
+    Verdict(#[from] crate::experiment::testpass::VerdictError),
+    /// The run stopped (pilot, scoring, cross-judge).
+    #[error(transparent)]
+    Run(#[from] RunError),
+    /// The store holds a different registered frame (G7).
+    #[error(
+        "{location} is registered with a different frame (hash {registered}, this frame {given}) (G7): the metric, threshold, arms or rules changed after registration; start a new experiment in a new directory with fresh test rows"
+    )]
+    FrameMismatch {
+        /// Where.
+        location: String,
+        /// The registered frame's hash.
+        registered: String,
+        /// This frame's hash.
+        given: String,
+    },
+}
+
+/// A refused transition: the error, and the experiment in the state it was in, so nothing is
+/// lost.
+///
+/// ```
+/// # use itera_core::*;
+/// # let frame = Frame::builder("n", "q?", "h.").baseline("v1", "src/a.rs:1")
+/// #     .arm("v2", "v1", "one change").metric("acc", "exact").threshold_pp(5.0)
+/// #     .slice_loss_floor_pp(-2.0).build().unwrap();
+/// let exp = Experiment::new(frame).unwrap().register(Store::in_memory()).unwrap();
+/// let rejected = exp.split_rows(vec![]).unwrap_err();     // no rows
+/// let exp = rejected.experiment;                         // still registered, try again
+/// assert!(exp.split_rows(vec![Row::new("a", "x")]).is_err()); // one row cannot fill three parts
+/// ```
+pub struct Rejected<S: State> {
+    /// Why.
+    pub error: Error,
+    /// The experiment, unchanged.
+    pub experiment: Experiment<S>,
+}
+
+impl<S: State> fmt::Debug for Rejected<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Rejected")
+            .field("error", &self.error)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: State> fmt::Display for Rejected<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.error, f)
+    }
+}
+
+impl<S: State> std::error::Error for Rejected<S> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
+
+impl<S: State> Experiment<S> {
+    /// The frame.
+    pub fn frame(&self) -> &Frame {
+        &self.frame
+    }
+
+    pub(crate) fn reject(self, error: impl Into<Error>) -> Rejected<S> {
+        Rejected {
+            error: error.into(),
+            experiment: self,
+        }
+    }
+}
+
+impl Experiment<Draft> {
+    /// Validates the frame.
+    pub fn new(frame: Frame) -> Result<Experiment<Draft>, FrameError> {
+        frame.validate()?;
+        Ok(Experiment {
+            frame: Box::new(frame),
+            state: Draft { _private: () },
+        })
+    }
+
+    /// Registers the frame in a store (G1, G7): canonical JSON + SHA-256, `registration.json`,
+    /// `frame.md` and a `registered` journal event. A store already registered with the same
+    /// frame resumes; with a different frame it is refused.
+    pub fn register(self, store: Store) -> Result<Experiment<Registered>, Rejected<Draft>> {
+        let frame_hash = match hash::hash_value(&self.frame) {
+            Ok(h) => h,
+            Err(e) => return Err(self.reject(StoreError::Encode(e.to_string()))),
+        };
+        let existing = match store.registration() {
+            Ok(r) => r,
+            Err(e) => return Err(self.reject(e)),
+        };
+        let resumed = match existing {
+            Some(reg) if reg.frame_hash == frame_hash => true,
+            Some(reg) => {
+                let location = store
+                    .location()
+                    .map_or_else(|| "the store".to_string(), |p| p.display().to_string());
+                return Err(self.reject(Error::FrameMismatch {
+                    location,
+                    registered: reg.frame_hash,
+                    given: frame_hash,
+                }));
+            }
+            None => {
+                if let Err(e) = write_registration(&store, &self.frame, &frame_hash) {
+                    return Err(self.reject(e));
+                }
+                false
+            }
+        };
+        Ok(Experiment {
+            frame: self.frame,
+            state: Registered {
+                store,
+                frame_hash,
+                resumed,
+            },
+        })
+    }
+}
+
+fn write_registration(store: &Store, frame: &Frame, frame_hash: &str) -> Result<(), StoreError> {
+    let registered_at = crate::time::now_rfc3339();
+    let reg = Registration {
+        frame: frame.clone(),
+        frame_hash: frame_hash.to_string(),
+        registered_at: registered_at.clone(),
+    };
+    let json = serde_json::to_vec_pretty(&reg).map_err(|e| StoreError::Encode(e.to_string()))?;
+    let md = frame.to_markdown(frame_hash, &registered_at);
+    store.write_file(REGISTRATION_FILE, &json)?;
+    store.write_file(FRAME_FILE, md.as_bytes())?;
+    store.append(Event::Registered {
+        name: frame.name.clone(),
+        frame_hash: frame_hash.to_string(),
+        frame_md_hash: hash::sha256_hex(md.as_bytes()),
+        registration_hash: hash::sha256_hex(&json),
+    })?;
+    Ok(())
+}
+
+impl Experiment<Registered> {
+    /// SHA-256 of the registered frame.
+    pub fn frame_hash(&self) -> &str {
+        &self.state.frame_hash
+    }
+
+    /// Whether the store already held this registration (a resumed experiment).
+    pub fn resumed(&self) -> bool {
+        self.state.resumed
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.state.store
+    }
+
+    /// Loads the dataset and splits it (see [`Experiment::split_rows_with`]).
+    pub async fn split(
+        self,
+        dataset: &dyn Dataset,
+    ) -> Result<Experiment<Split>, Rejected<Registered>> {
+        self.split_with(dataset, Vec::new()).await
+    }
+
+    /// Loads the dataset and splits it with recorded empty-slice overrides (G19).
+    pub async fn split_with(
+        self,
+        dataset: &dyn Dataset,
+        overrides: Vec<SplitOverride>,
+    ) -> Result<Experiment<Split>, Rejected<Registered>> {
+        match dataset.rows().await {
+            Ok(rows) => self.split_rows_inner(rows, dataset.describe(), overrides),
+            Err(e) => Err(self.reject(e)),
+        }
+    }
+
+    /// Splits rows already in memory.
+    pub fn split_rows(self, rows: Vec<Row>) -> Result<Experiment<Split>, Rejected<Registered>> {
+        self.split_rows_with(rows, Vec::new())
+    }
+
+    /// Splits rows in memory with recorded empty-slice overrides: checks the rows (unique ids,
+    /// known failure-mode tags, severity), splits them by seed, stratified by slice and failure
+    /// mode (G14, G21), audits the distribution (G19), commits to the test rows (G15) and
+    /// journals it all. On a resumed experiment the rows must be the ones split before (G7).
+    pub fn split_rows_with(
+        self,
+        rows: Vec<Row>,
+        overrides: Vec<SplitOverride>,
+    ) -> Result<Experiment<Split>, Rejected<Registered>> {
+        self.split_rows_inner(rows, "rows in memory".to_string(), overrides)
+    }
+
+    fn split_rows_inner(
+        self,
+        rows: Vec<Row>,
+        dataset: String,
+        overrides: Vec<SplitOverride>,
+    ) -> Result<Experiment<Split>, Rejected<Registered>> {
+        let plan = match RowSet::new(rows)
+            .map_err(Error::from)
+            .and_then(|set| Ok(SplitPlan::compute(set, &self.frame, overrides)?))
+        {
+            Ok(p) => p,
+            Err(e) => return Err(self.reject(e)),
+        };
+        if let Err(e) = record_split(&self.state.store, &plan, &self.frame, dataset) {
+            return Err(self.reject(e));
+        }
+        Ok(Experiment {
+            frame: self.frame,
+            state: Split {
+                registered: self.state,
+                plan,
+            },
+        })
+    }
+}
+
+/// Journals the split, or checks it against the one journaled before.
+fn record_split(
+    store: &Store,
+    plan: &SplitPlan,
+    frame: &Frame,
+    dataset: String,
+) -> Result<(), Error> {
+    let recorded = store.entries()?.into_iter().find_map(|e| match e.event {
+        Event::Split {
+            data_hash,
+            test_commitment,
+            ..
+        } => Some((data_hash, test_commitment)),
+        _ => None,
+    });
+    match recorded {
+        Some((data_hash, commitment)) => {
+            if data_hash != plan.data_hash || commitment != plan.test_commitment {
+                return Err(SplitError::DataChanged {
+                    expected: data_hash,
+                    found: plan.data_hash.clone(),
+                }
+                .into());
+            }
+            Ok(())
+        }
+        None => {
+            store.append(Event::Split {
+                dataset,
+                data_hash: plan.data_hash.clone(),
+                seed: frame.seed,
+                train_ids: plan.train.iter().map(|r| r.id.clone()).collect(),
+                dev_ids: plan.dev.iter().map(|r| r.id.clone()).collect(),
+                dev_folds: plan.dev_folds.clone(),
+                test_n: plan.test.len(),
+                test_commitment: plan.test_commitment.clone(),
+                audit: plan.audit.clone(),
+                overrides: plan.overrides.clone(),
+            })?;
+            Ok(())
+        }
+    }
+}
+
+impl Experiment<Split> {
+    /// SHA-256 of the registered frame.
+    pub fn frame_hash(&self) -> &str {
+        &self.state.registered.frame_hash
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.state.registered.store
+    }
+
+    /// The split: train rows, dev ids, test count and commitment — never test rows.
+    pub fn plan(&self) -> &SplitPlan {
+        &self.state.plan
+    }
+
+    /// The distribution audit (G19).
+    pub fn audit(&self) -> &DistributionAudit {
+        self.state.plan.audit()
+    }
+
+    /// Train rows, shown in full.
+    pub fn train_rows(&self) -> &[Row] {
+        self.state.plan.train_rows()
+    }
+
+    /// Dev row ids (scores only, G17).
+    pub fn dev_ids(&self) -> Vec<&RowId> {
+        self.state.plan.dev_ids()
+    }
+}
+
+impl Experiment<Split> {
+    /// Phase 2, the pilot (G22): the baseline and every arm on ONE train row (the first dev row
+    /// in k-fold mode), judged. Refused — and journaled as `pilot-failed` — when a call fails, a
+    /// score is missing or out of range, a usage field the arm declares is missing, or an
+    /// output looks like a placeholder. A pilot already passed with the same arm versions is
+    /// not re-run.
+    pub async fn pilot(
+        self,
+        arms: &[Box<dyn Arm>],
+        judge: &dyn Judge,
+        opts: &RunOptions,
+    ) -> Result<Experiment<Piloted>, Rejected<Split>> {
+        let result = async {
+            let roster = Roster::new(&self.frame, arms)?;
+            let plan = &self.state.plan;
+            let row = plan.train.first().or(plan.dev.first());
+            runner::pilot(&self.frame, row, &roster, judge, self.store(), opts).await
+        }
+        .await;
+        match result {
+            Ok(()) => Ok(Experiment {
+                frame: self.frame,
+                state: Piloted { split: self.state },
+            }),
+            Err(e) => Err(self.reject(e)),
+        }
+    }
+}
+
+impl Experiment<Piloted> {
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.state.split.registered.store
+    }
+
+    /// The split.
+    pub fn plan(&self) -> &SplitPlan {
+        &self.state.split.plan
+    }
+
+    /// Phase 3, dev scoring (G24–G31): every (arm × dev row × trial) called with bounded
+    /// concurrency, retries and rate limits, judged blind, and journaled before it counts; the
+    /// baseline first, its dev score journaled before any arm is compared. Calls already in the
+    /// journal are not made again. Then the noise floor (G26) and, for an LLM judge of an arm's
+    /// family, the cross-judge check (G29).
+    ///
+    /// Must run inside a tokio runtime (timeouts and backoff use tokio's timer).
+    pub async fn score_dev(
+        self,
+        arms: &[Box<dyn Arm>],
+        judge: &dyn Judge,
+        opts: &RunOptions,
+    ) -> Result<Experiment<Scored>, Rejected<Piloted>> {
+        let result = async {
+            let roster = Roster::new(&self.frame, arms)?;
+            let store = self.store();
+            runner::manifest(store, &roster, judge)?;
+            let rows = &self.state.split.plan.dev;
+            let job = PartJob {
+                frame: &self.frame,
+                rows,
+                part: Part::Dev,
+                roster: &roster,
+                judge,
+                store,
+                opts,
+            };
+            // What the journal already holds, read before scoring: on a fresh run it is a few
+            // lines, and nothing scoring appends changes these answers.
+            let (mut already, mut iterated) = (false, false);
+            store.scan(|e| match e.event {
+                Event::DevScored { .. } => already = true,
+                Event::Iteration { .. } => iterated = true,
+                _ => {}
+            })?;
+            let cube = runner::score_part(&job, "dev").await?;
+            let noise = runner::noise(&cube)?;
+            let summaries: Vec<ArmSummary> =
+                (0..cube.arms().len()).map(|i| cube.summary(i)).collect();
+            if !already {
+                store.append(Event::DevScored {
+                    calls: summaries.len() * rows.len() * self.frame.trials as usize,
+                    failed: summaries.iter().map(|s| s.failed_calls).sum(),
+                    noise: noise.clone(),
+                })?;
+            }
+            let cross_judge = crossjudge::check(rows, &cube, &roster, judge, store, opts).await?;
+            // A reopened experiment that iterated before: its state holds every journaled
+            // version, not just the registered ones (rebuilt from the journal, no calls).
+            if iterated {
+                let ledger = crate::iterate::iteration::Ledger::from_entries(&store.entries()?);
+                return crate::experiment::sprint::dev_from_journal(
+                    &self.frame,
+                    rows,
+                    store,
+                    &ledger,
+                    cross_judge,
+                );
+            }
+            Ok::<_, Error>(DevResults {
+                cube,
+                summaries,
+                noise,
+                cross_judge,
+            })
+        }
+        .await;
+        match result {
+            Ok(dev) => Ok(Experiment {
+                frame: self.frame,
+                state: Scored {
+                    split: self.state.split,
+                    dev,
+                },
+            }),
+            Err(e) => Err(self.reject(e)),
+        }
+    }
+}

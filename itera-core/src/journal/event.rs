@@ -1,0 +1,494 @@
+//! The journal's vocabulary: every [`Event`] an experiment records, the [`Entry`] envelope that
+//! chains each line to the previous one by SHA-256, and the line codec with its verification.
+//! Where lines are kept (a directory or memory) is [`crate::journal::store`]'s business.
+
+use crate::data::row::RowId;
+use crate::data::split::{DistributionAudit, Part, SplitOverride};
+use crate::hash::{canonical_json, sha256_hex};
+use crate::journal::record::{ArmKey, ChangeClass, GateReport, IterationVerdict, Usage};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The `prev` of the first entry: 64 zeros.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Something that happened to an experiment. Events are only ever appended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Event {
+    /// The frame was registered (G1, G7).
+    Registered {
+        /// Experiment name.
+        name: String,
+        /// SHA-256 of the canonical frame.
+        frame_hash: String,
+        /// SHA-256 of `frame.md` as written (edits to the view are refused too).
+        frame_md_hash: String,
+        /// SHA-256 of `registration.json` as written.
+        registration_hash: String,
+    },
+    /// The rows were split (G14, G15, G19, G21).
+    Split {
+        /// What the rows came from.
+        dataset: String,
+        /// SHA-256 of the rows' canonical content.
+        data_hash: String,
+        /// The split seed.
+        seed: u64,
+        /// Train row ids (shown in full while iterating).
+        train_ids: Vec<RowId>,
+        /// Dev row ids (scores only, G17).
+        dev_ids: Vec<RowId>,
+        /// Dev folds when the data is below 50 rows (k-fold mode), parallel to `dev_ids`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        dev_folds: Option<Vec<u32>>,
+        /// Number of sealed test rows; their ids are revealed only with the verdict.
+        test_n: usize,
+        /// SHA-256 over the sorted test rows' ids and contents (G15).
+        test_commitment: String,
+        /// Per split × slice counts against the source's shares (G19).
+        audit: DistributionAudit,
+        /// Empty-slice overrides, with their reasons.
+        overrides: Vec<SplitOverride>,
+    },
+    /// The run manifest: the same judge and versions for every arm (G8, G23).
+    Manifest {
+        /// The judge's id.
+        judge: String,
+        /// Its model family, for an LLM judge.
+        judge_family: Option<String>,
+        /// SHA-256 of its rubric (G8).
+        rubric_hash: Option<String>,
+        /// `(arm id, spec hash)` of each arm's version 0, baseline first.
+        arms: Vec<(String, String)>,
+        /// Each arm's spec text, same order (for diffs and the leak detector).
+        specs: Vec<String>,
+        /// Each arm's model family, same order (decides whether the cross-judge check applies).
+        #[serde(default)]
+        arm_families: Vec<Option<String>>,
+    },
+    /// A pilot that failed: the arm, the field, and why (G22).
+    PilotFailed {
+        /// The arm.
+        arm: String,
+        /// The field that failed.
+        field: String,
+        /// What was wrong.
+        why: String,
+    },
+    /// The pilot passed on one row for every arm (G22).
+    PilotPassed {
+        /// The row used.
+        row: RowId,
+        /// Each arm's check.
+        arms: Vec<PilotArm>,
+    },
+    /// One call.
+    Call(CallRecord),
+    /// The baseline's dev score, recorded before any arm is compared.
+    BaselineScored {
+        /// Mean over rows of per-row mean scores.
+        mean: f64,
+        /// SD of the aggregate across trials.
+        sd: f64,
+        /// Rows scored.
+        rows: usize,
+    },
+    /// Dev scoring finished: every call is scored or recorded as failed (G31), with the noise
+    /// floor (G26).
+    DevScored {
+        /// Calls in the dev cube.
+        calls: usize,
+        /// Calls that failed after retries.
+        failed: usize,
+        /// Noise floor per arm.
+        noise: Vec<ArmNoise>,
+    },
+    /// The cross-judge check (G29).
+    CrossJudge {
+        /// The primary judge.
+        judge: String,
+        /// The second judge (another family).
+        second_judge: String,
+        /// Dev rows re-scored.
+        rows: Vec<RowId>,
+        /// Rows where both judges agree on the direction of arm − baseline.
+        agree: usize,
+        /// Rows where they disagree.
+        disagree: usize,
+        /// agree ≥ 4 of 5 and fewer than 2 disagreements.
+        passed: bool,
+    },
+    /// A dev row's raw input was revealed; it joins the seen set (G17).
+    Reveal {
+        /// The row.
+        row: RowId,
+    },
+    /// A new arm version, recorded with its hypothesis BEFORE it is scored (G33).
+    Iteration {
+        /// Arm id.
+        arm: String,
+        /// The new version.
+        version: u32,
+        /// The sprint it belongs to.
+        sprint: u32,
+        /// The hypothesis.
+        hypothesis: String,
+        /// The declared change class (G35), if any.
+        class: Option<ChangeClass>,
+        /// Spec hash of the previous version.
+        old_spec_hash: String,
+        /// The new spec.
+        spec: String,
+        /// Its hash.
+        spec_hash: String,
+        /// Line diff old → new.
+        diff: String,
+    },
+    /// The iteration's outcome from the CI of (new − previous) on dev (G33, G34).
+    IterationOutcome {
+        /// Arm id.
+        arm: String,
+        /// Version.
+        version: u32,
+        /// Supported, neutral or falsified.
+        outcome: IterationVerdict,
+        /// Mean per-row difference new − previous.
+        delta: f64,
+        /// CI lower bound.
+        lower: f64,
+        /// CI upper bound.
+        upper: f64,
+        /// Whether this closes the sprint.
+        closes_sprint: bool,
+        /// Why.
+        reason: String,
+    },
+    /// The generalization gate ran (G35).
+    Gate(GateReport),
+    /// A new sprint was opened after a gate (G36: a 4th needs an audit).
+    SprintOpened {
+        /// Its number.
+        sprint: u32,
+        /// The recorded gate audit (required beyond the third sprint).
+        audit: Option<String>,
+    },
+    /// The power of the test set for T, computed from dev before the test pass (G20).
+    PowerChecked {
+        /// Per candidate arm: (arm, SE expected on test, minimum detectable effect, powered).
+        arms: Vec<(String, f64, f64, bool)>,
+        /// What happens when it is underpowered: the test pass goes ahead and a verdict that
+        /// falls short of T without a conclusive CI is inconclusive (G45).
+        note: String,
+    },
+    /// The sealed test set is opened: written before the first test call (G15, G39).
+    SealedOpened {
+        /// The versions that run on test (baseline + locked arms).
+        arms: Vec<ArmKey>,
+        /// Test rows.
+        test_n: usize,
+        /// The commitment, re-verified just before opening.
+        test_commitment: String,
+    },
+    /// The verdict (G40). Nothing may follow it (G46).
+    VerdictReached {
+        /// The decision.
+        decision: crate::journal::record::Decision,
+        /// The arm it covers.
+        arm: Option<String>,
+        /// The slices it covers.
+        slices: Vec<String>,
+        /// The rationale.
+        rationale: String,
+        /// SHA-256 of the `data.json` written with it.
+        data_hash: String,
+    },
+    /// Arms locked at their latest gate-passed versions (G37).
+    Sealed {
+        /// The locked versions.
+        locked: Vec<ArmKey>,
+        /// Arms killed by the gate (they do not reach the test set).
+        killed: Vec<String>,
+    },
+}
+
+/// One (arm version × row × trial) call, judged — or failed after its retries (G24, G31).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallRecord {
+    /// Arm id.
+    pub arm: String,
+    /// Arm version (0 = as registered; iterations add versions).
+    pub version: u32,
+    /// SHA-256 of the version's `spec()`.
+    pub spec_hash: String,
+    /// The row.
+    pub row: RowId,
+    /// The part the row belongs to.
+    pub part: Part,
+    /// Trial index.
+    pub trial: u32,
+    /// Attempts made, the first included.
+    pub attempts: u32,
+    /// The error of every failed attempt, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+    /// Latency of the last attempt in ms (measured by the runner, or recorded by a replay).
+    pub latency_ms: f64,
+    /// Scored or failed.
+    pub outcome: CallOutcome,
+}
+
+/// What became of a call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+#[allow(clippy::large_enum_variant)] // a journal record, built once per call and written out
+pub enum CallOutcome {
+    /// The arm answered and the judge scored it.
+    Scored {
+        /// The arm's output.
+        output: Value,
+        /// The judge's score in [0, 1].
+        score: f64,
+        /// Failure-mode categories assigned (inside the registered taxonomy, G9).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        failure_modes: Vec<String>,
+        /// Labels outside the taxonomy: kept as deferred findings, never in the verdict (G9).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        deferred_findings: Vec<String>,
+        /// The judge's id (G23).
+        judge: String,
+        /// The rubric hash the score was given under (G8).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rubric_hash: Option<String>,
+        /// Usage as reported by the arm.
+        usage: Usage,
+        /// Cost in USD: reported by the arm or priced from the registered table.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cost_usd: Option<f64>,
+    },
+    /// The call (arm or judge) still failed after its retries; scored per the failure policy.
+    Failed {
+        /// The last error.
+        error: String,
+    },
+}
+
+/// What the pilot checked for one arm (G22).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PilotArm {
+    /// Arm id.
+    pub arm: String,
+    /// SHA-256 of its spec.
+    pub spec_hash: String,
+    /// The pilot row's score.
+    pub score: f64,
+}
+
+/// The noise floor of one arm version on a part (G26).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArmNoise {
+    /// Arm id.
+    pub arm: String,
+    /// Arm version.
+    pub version: u32,
+    /// Mean over rows of the variance across trials.
+    pub within_row_variance: f64,
+    /// SD of the aggregate across trials: σ.
+    pub aggregate_sd: f64,
+    /// The aggregate of each trial.
+    pub per_trial: Vec<f64>,
+}
+
+impl Event {
+    /// The event's kind as written in the journal, e.g. `"registered"`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::Registered { .. } => "registered",
+            Event::Split { .. } => "split",
+            Event::Manifest { .. } => "manifest",
+            Event::PilotFailed { .. } => "pilot-failed",
+            Event::PilotPassed { .. } => "pilot-passed",
+            Event::Call(_) => "call",
+            Event::BaselineScored { .. } => "baseline-scored",
+            Event::DevScored { .. } => "dev-scored",
+            Event::CrossJudge { .. } => "cross-judge",
+            Event::Reveal { .. } => "reveal",
+            Event::Iteration { .. } => "iteration",
+            Event::IterationOutcome { .. } => "iteration-outcome",
+            Event::Gate(_) => "gate",
+            Event::SprintOpened { .. } => "sprint-opened",
+            Event::Sealed { .. } => "sealed",
+            Event::PowerChecked { .. } => "power-checked",
+            Event::SealedOpened { .. } => "sealed-opened",
+            Event::VerdictReached { .. } => "verdict",
+        }
+    }
+}
+
+/// One journal line: a sequence number, the hash of the previous entry, a timestamp, the event,
+/// and the entry's own hash. Lines are canonical JSON, so any edited byte is detected: either the
+/// line is no longer canonical, or its own hash no longer matches, or the next line's link breaks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Entry {
+    /// 0-based position in the journal.
+    pub seq: u64,
+    /// The previous entry's `hash`, or [`GENESIS`].
+    pub prev: String,
+    /// RFC 3339 UTC time of writing.
+    pub at: String,
+    /// What happened.
+    pub event: Event,
+    /// SHA-256 of the canonical JSON of `{seq, prev, at, event}`.
+    pub hash: String,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    seq: u64,
+    prev: &'a str,
+    at: &'a str,
+    event: &'a Event,
+}
+
+/// Why a journal is not trustworthy.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ChainError {
+    /// A line is not a journal entry.
+    #[error(
+        "journal line {line} is not a journal entry ({why}): the journal was edited; restore it from a backup or start a new experiment"
+    )]
+    Unparsable {
+        /// 1-based line number.
+        line: usize,
+        /// The parse error.
+        why: String,
+    },
+    /// A line's content does not match its own hash, or is not in canonical form: it was edited.
+    #[error(
+        "journal line {line} was edited after it was written (its content no longer matches its hash); restore the journal or start a new experiment"
+    )]
+    Edited {
+        /// 1-based line number.
+        line: usize,
+    },
+    /// A line's chain link does not match the previous line (a deletion or insertion).
+    #[error(
+        "journal line {line} does not follow line {prev_line} (hash chain broken): a line was removed, inserted or edited; restore the journal or start a new experiment"
+    )]
+    BrokenLink {
+        /// 1-based line number of the first bad line.
+        line: usize,
+        /// The line it should follow.
+        prev_line: usize,
+    },
+    /// A line's sequence number is out of order.
+    #[error(
+        "journal line {line} carries sequence number {found}, expected {expected}: lines were reordered or removed"
+    )]
+    BadSequence {
+        /// 1-based line number.
+        line: usize,
+        /// Sequence number found.
+        found: u64,
+        /// Sequence number expected.
+        expected: u64,
+    },
+}
+
+/// Builds the entry that follows `prev` and its line (canonical JSON, no newline).
+pub(crate) fn seal_entry(
+    seq: u64,
+    prev: &str,
+    at: String,
+    event: Event,
+) -> Result<(Entry, String), serde_json::Error> {
+    let hash = body_hash(seq, prev, &at, &event)?;
+    let entry = Entry {
+        seq,
+        prev: prev.to_string(),
+        at,
+        event,
+        hash,
+    };
+    let line = canonical_json(&entry)?;
+    Ok((entry, line))
+}
+
+fn body_hash(seq: u64, prev: &str, at: &str, event: &Event) -> Result<String, serde_json::Error> {
+    let body = Body {
+        seq,
+        prev,
+        at,
+        event,
+    };
+    Ok(sha256_hex(canonical_json(&body)?.as_bytes()))
+}
+
+/// Verifies journal lines one at a time, in order, and decodes them: each line must be canonical
+/// JSON, match its own hash, link to the previous entry and carry the next sequence number. A
+/// journal is verified as it is read, without holding it in memory.
+pub(crate) struct Verifier {
+    prev: String,
+    next: u64,
+}
+
+impl Verifier {
+    /// A verifier expecting the first line.
+    pub(crate) fn new() -> Verifier {
+        Verifier {
+            prev: GENESIS.to_string(),
+            next: 0,
+        }
+    }
+
+    /// Lines verified so far.
+    pub(crate) fn count(&self) -> u64 {
+        self.next
+    }
+
+    /// The hash the next entry must carry as `prev`.
+    pub(crate) fn head(&self) -> &str {
+        &self.prev
+    }
+
+    /// Verifies and decodes the next complete line (without its newline).
+    pub(crate) fn push(&mut self, line: &str) -> Result<Entry, ChainError> {
+        let i = self.next;
+        let n = i as usize + 1;
+        let entry: Entry = serde_json::from_str(line).map_err(|e| ChainError::Unparsable {
+            line: n,
+            why: e.to_string(),
+        })?;
+        let canonical = canonical_json(&entry).map_err(|e| ChainError::Unparsable {
+            line: n,
+            why: e.to_string(),
+        })?;
+        let own = body_hash(entry.seq, &entry.prev, &entry.at, &entry.event).map_err(|e| {
+            ChainError::Unparsable {
+                line: n,
+                why: e.to_string(),
+            }
+        })?;
+        if canonical != line || own != entry.hash {
+            return Err(ChainError::Edited { line: n });
+        }
+        if entry.prev != self.prev {
+            return Err(ChainError::BrokenLink {
+                line: n,
+                prev_line: n - 1,
+            });
+        }
+        if entry.seq != i {
+            return Err(ChainError::BadSequence {
+                line: n,
+                found: entry.seq,
+                expected: i,
+            });
+        }
+        self.prev = entry.hash.clone();
+        self.next += 1;
+        Ok(entry)
+    }
+}

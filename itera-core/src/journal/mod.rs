@@ -1,0 +1,13 @@
+//! The journal: the hash-chained, append-only record of everything an experiment did, and the
+//! [`Store`](store::Store) that keeps it in a directory or in memory.
+//!
+//! Every [`Event`](event::Event) is written only by the phase methods of this crate: the variants
+//! are `#[non_exhaustive]` and appending is crate-private, so a caller can read a journal
+//! ([`Store::entries`](store::Store::entries)) but never forge a line. Any edited byte breaks the
+//! chain and the store refuses to open (G1, G7); the self-audit is computed from these lines.
+//! This layer uses only [`crate::frame`], [`crate::data`] and the hashing helpers; the records
+//! later phases journal are defined in [`record`].
+
+pub mod event;
+pub mod record;
+pub mod store;

@@ -1,0 +1,170 @@
+//! The plain records that later phases hand to the journal: a call's token usage, an arm
+//! version's key, the generalization gate's report (G35), an iteration's outcome (G33) and the
+//! verdict's decision (R1–R5). They live here, below the phases that produce them, so the journal
+//! depends on nothing above it; each phase re-exports the records it writes.
+
+use crate::data::row::RowId;
+use serde::{Deserialize, Serialize};
+
+// ---- the usage of one call (reported by arms, priced by the runner) ----
+
+/// Token usage and cost of one call, as far as the arm knows them. `None` means "not reported",
+/// never zero.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Usage {
+    /// Prompt tokens.
+    pub input_tokens: Option<u64>,
+    /// Completion tokens.
+    pub output_tokens: Option<u64>,
+    /// Prompt tokens read from a provider cache (kept apart for steady-state cost, G28).
+    pub cache_read_tokens: Option<u64>,
+    /// Prompt tokens written to a provider cache.
+    pub cache_write_tokens: Option<u64>,
+    /// Cost in US dollars, when the arm knows it (otherwise the runner prices tokens).
+    pub cost_usd: Option<f64>,
+}
+
+/// An arm version in the cube.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArmKey {
+    /// Arm id.
+    pub arm: String,
+    /// Version (0 = as registered).
+    pub version: u32,
+    /// SHA-256 of the version's spec.
+    pub spec_hash: String,
+}
+
+// ---- the gate (G35) ----
+
+/// How a change generalizes (G35).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChangeClass {
+    /// A general mechanism: keep.
+    Universal,
+    /// Moved into a deterministic component outside the arm.
+    LiftedOut,
+    /// Removed.
+    Deleted,
+    /// Specific to rows seen: counts against the arm.
+    Hardcode,
+}
+
+/// A literal a change added that occurs in dev or test rows but in no train row and not in the
+/// baseline's spec.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Leak {
+    /// The literal (a number, quoted string, id-like token, name or word n-gram).
+    pub literal: String,
+    /// Dev rows it occurs in (up to 20).
+    pub dev_rows: Vec<RowId>,
+    /// How many sealed test rows it occurs in (their ids stay sealed).
+    pub test_rows: usize,
+}
+
+/// The seen-vs-unseen test of one change (G35 b).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeenUnseen {
+    /// Revealed dev rows.
+    pub seen_rows: usize,
+    /// Mean gain over the previous version on revealed rows.
+    pub seen_gain: f64,
+    /// Mean gain on the other dev rows.
+    pub unseen_gain: f64,
+    /// One-sided permutation p-value of "seen gain > unseen gain".
+    pub p_value: f64,
+    /// The gain is concentrated on seen rows (p < 0.05 and no gain on unseen rows).
+    pub memorization: bool,
+}
+
+/// The gate's verdict on one change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangeReview {
+    /// The version the change produced.
+    pub version: u32,
+    /// The class given by the user or refiner, if any.
+    pub declared: Option<ChangeClass>,
+    /// The class the gate counts: `Hardcode` when undeclared, leaking or memorizing.
+    pub class: ChangeClass,
+    /// Leaks found.
+    pub leaks: Vec<Leak>,
+    /// The seen-vs-unseen test, when rows were revealed.
+    pub seen_unseen: Option<SeenUnseen>,
+}
+
+/// What the gate decides for an arm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GateOutcome {
+    /// All changes general and the signal not saturated: iterate on.
+    Continue,
+    /// General but saturated (the last iteration neutral or falsified): no more iterations.
+    Lock,
+    /// Half or more of its changes are hardcodes: the arm does not reach the test set.
+    Kill,
+}
+
+/// The gate's report for one arm.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArmGate {
+    /// Arm id.
+    pub arm: String,
+    /// The version the arm stands at.
+    pub version: u32,
+    /// Each change reviewed.
+    pub changes: Vec<ChangeReview>,
+    /// The decision.
+    pub outcome: GateOutcome,
+    /// Why, in one sentence.
+    pub reason: String,
+}
+
+/// One gate run, journaled with its evidence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GateReport {
+    /// The sprint the gate closes.
+    pub sprint: u32,
+    /// Per arm.
+    pub arms: Vec<ArmGate>,
+}
+
+/// What an iteration's dev re-score showed (G33).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IterationVerdict {
+    /// The CI of (new − previous) lies above 0.
+    Supported,
+    /// The CI includes 0.
+    Neutral,
+    /// The CI lies below 0.
+    Falsified,
+}
+
+// ---- the decision (R1-R5) ----
+
+/// What the registered rules decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Decision {
+    /// R1–R5 pass.
+    Ship,
+    /// R1, R2, R4, R5 pass; R3 fails on some slices but not all.
+    ShipNarrowly,
+    /// We could not tell: R1 fails, its CI still reaches T, and the test set was underpowered.
+    Inconclusive,
+    /// A rule failed conclusively, or the gate killed the arm.
+    Kill,
+}
+
+impl Decision {
+    /// `"ship"`, `"ship-narrowly"`, `"inconclusive"`, `"kill"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Ship => "ship",
+            Decision::ShipNarrowly => "ship-narrowly",
+            Decision::Inconclusive => "inconclusive",
+            Decision::Kill => "kill",
+        }
+    }
+}

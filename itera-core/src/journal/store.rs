@@ -1,0 +1,451 @@
+//! Where an experiment lives: a directory (`frame.md`, `registration.json`, `journal.jsonl`, and
+//! later the report) or memory (for `cargo test`). [`Store`] appends journal entries — each
+//! written and flushed before the event counts — verifies the hash chain and the registration
+//! when a directory is opened, and writes report files atomically.
+
+use crate::frame::Frame;
+use crate::hash;
+use crate::journal::event::{self, ChainError, Entry, Event, GENESIS, Verifier};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// The journal's file name inside an experiment directory.
+pub const JOURNAL_FILE: &str = "journal.jsonl";
+/// The registration's file name.
+pub const REGISTRATION_FILE: &str = "registration.json";
+/// The human-readable frame's file name.
+pub const FRAME_FILE: &str = "frame.md";
+
+/// What `registration.json` holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Registration {
+    /// The frame as registered.
+    pub frame: Frame,
+    /// SHA-256 of its canonical JSON.
+    pub frame_hash: String,
+    /// When it was registered.
+    pub registered_at: String,
+}
+
+/// Why a store cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// A file operation failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The journal's hash chain is broken.
+    #[error("{path}: {source}")]
+    Tampered {
+        /// The journal file.
+        path: PathBuf,
+        /// Which line and how.
+        source: ChainError,
+    },
+    /// `registration.json` or `frame.md` was edited after registration (G7).
+    #[error(
+        "{file} was edited after registration (G7): its hash is {found}, the journal recorded {expected}; restore the file, or start a new experiment in a new directory with fresh test rows"
+    )]
+    FrameEdited {
+        /// The edited file.
+        file: String,
+        /// The hash recorded in the journal.
+        expected: String,
+        /// The hash of the file now.
+        found: String,
+    },
+    /// A registration file is missing or unreadable while the journal says the experiment is
+    /// registered.
+    #[error("{file}: {why}; restore it from a backup or start a new experiment")]
+    BadRegistration {
+        /// The file.
+        file: String,
+        /// What is wrong.
+        why: String,
+    },
+    /// Serialization failed (a bug, or a non-finite number in an event).
+    #[error("cannot encode a journal entry: {0}")]
+    Encode(String),
+}
+
+enum Backend {
+    Dir {
+        root: PathBuf,
+        journal: File,
+    },
+    /// In memory the journal's lines are kept beside their parsed entries: nothing outside the
+    /// process can edit them, so a scan does not re-verify what this process wrote — unless the
+    /// journal file itself was overwritten (`cached` is then `None` until it is verified again).
+    Memory {
+        files: BTreeMap<String, Vec<u8>>,
+        cached: Option<Vec<Entry>>,
+    },
+}
+
+struct Inner {
+    backend: Backend,
+    head: String,
+    next_seq: u64,
+}
+
+/// An experiment's storage. Cheap to clone (shared); safe to use from many tasks.
+///
+/// ```
+/// use itera_core::{Store, Event};
+/// let store = Store::in_memory();
+/// assert!(store.entries().unwrap().is_empty());
+/// assert!(store.location().is_none());
+/// ```
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Mutex<Inner>>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.location() {
+            Some(p) => write!(f, "Store({})", p.display()),
+            None => f.write_str("Store(in memory)"),
+        }
+    }
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
+    move |source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+impl Store {
+    /// A store in memory: for `cargo test`. Its one-shot test guarantee is per process (the
+    /// self-audit says so).
+    pub fn in_memory() -> Store {
+        Store::from_inner(Inner {
+            backend: Backend::Memory {
+                files: BTreeMap::new(),
+                cached: Some(Vec::new()),
+            },
+            head: GENESIS.to_string(),
+            next_seq: 0,
+        })
+    }
+
+    /// Opens (or creates) an experiment directory. An existing journal is verified line by line
+    /// and the registration files against the journal; a tampered or edited directory is refused
+    /// with the first bad line or file named. A torn last line (a crash in the middle of a write)
+    /// never counted and is dropped.
+    pub fn dir(path: impl AsRef<Path>) -> Result<Store, StoreError> {
+        let root = path.as_ref().to_path_buf();
+        fs::create_dir_all(&root).map_err(io_err(&root))?;
+        let jpath = root.join(JOURNAL_FILE);
+        let journal = OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .open(&jpath)
+            .map_err(io_err(&jpath))?;
+        // One pass: verify every complete line, remember the registration, find a torn tail.
+        let mut verifier = Verifier::new();
+        let mut registered = None;
+        let complete = scan_lines(&journal, &jpath, &mut verifier, |entry| {
+            if registered.is_none() {
+                registered = recorded_registration(&entry);
+            }
+        })?;
+        let len = journal.metadata().map_err(io_err(&jpath))?.len();
+        if complete < len {
+            // A torn tail: the process died inside a write. The event never counted. It is cut
+            // as bytes: the write may have stopped inside a multi-byte character.
+            journal.set_len(complete).map_err(io_err(&jpath))?;
+        }
+        let store = Store::from_inner(Inner {
+            backend: Backend::Dir {
+                root: root.clone(),
+                journal,
+            },
+            head: verifier.head().to_string(),
+            next_seq: verifier.count(),
+        });
+        store.check_registration(registered)?;
+        Ok(store)
+    }
+
+    fn from_inner(inner: Inner) -> Store {
+        Store {
+            inner: Arc::new(Mutex::new(inner)),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave a half-written line: lines are written
+        // with one call, so the state is still consistent.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The directory, or `None` in memory.
+    pub fn location(&self) -> Option<PathBuf> {
+        match &self.lock().backend {
+            Backend::Dir { root, .. } => Some(root.clone()),
+            Backend::Memory { .. } => None,
+        }
+    }
+
+    /// Appends an event. The line is written and flushed before this returns: once it returns
+    /// `Ok`, the event counts.
+    pub fn append(&self, event: Event) -> Result<Entry, StoreError> {
+        let mut inner = self.lock();
+        let (entry, line) = event::seal_entry(
+            inner.next_seq,
+            &inner.head,
+            crate::time::now_rfc3339(),
+            event,
+        )
+        .map_err(|e| StoreError::Encode(e.to_string()))?;
+        let mut bytes = line.into_bytes();
+        bytes.push(b'\n');
+        match &mut inner.backend {
+            Backend::Dir { root, journal } => {
+                let path = root.join(JOURNAL_FILE);
+                journal.write_all(&bytes).map_err(io_err(&path))?;
+                journal.flush().map_err(io_err(&path))?;
+            }
+            Backend::Memory { files, cached } => {
+                files
+                    .entry(JOURNAL_FILE.to_string())
+                    .or_default()
+                    .extend_from_slice(&bytes);
+                if let Some(c) = cached {
+                    c.push(entry.clone());
+                }
+            }
+        }
+        inner.head = entry.hash.clone();
+        inner.next_seq += 1;
+        Ok(entry)
+    }
+
+    /// Every entry, re-read and re-verified (a directory's journal may have been touched since it
+    /// was opened). A long journal is better walked with [`Store::scan`], which does not hold it
+    /// in memory.
+    pub fn entries(&self) -> Result<Vec<Entry>, StoreError> {
+        let mut out = Vec::new();
+        self.scan(|e| out.push(e))?;
+        Ok(out)
+    }
+
+    /// Re-reads and re-verifies the journal like [`Store::entries`], handing each entry to
+    /// `visit` in order instead of collecting them: memory stays flat in the journal's length.
+    /// The whole chain is verified even when `visit` has seen what it needs. A line still being
+    /// written (no newline yet) is not visited.
+    ///
+    /// ```
+    /// use itera_core::{Event, Store};
+    /// let store = Store::in_memory();
+    /// let mut calls = 0;
+    /// store.scan(|e| calls += usize::from(matches!(e.event, Event::Call(_)))).unwrap();
+    /// assert_eq!(calls, 0);
+    /// ```
+    pub fn scan(&self, mut visit: impl FnMut(Entry)) -> Result<(), StoreError> {
+        enum Source {
+            Cached(Vec<Entry>),
+            Bytes(Vec<u8>),
+            File(PathBuf),
+        }
+        // Take what is needed under the lock, then visit outside it.
+        let source = match &self.lock().backend {
+            Backend::Dir { root, .. } => Source::File(root.join(JOURNAL_FILE)),
+            Backend::Memory {
+                cached: Some(entries),
+                ..
+            } => Source::Cached(entries.clone()),
+            Backend::Memory { files, .. } => {
+                Source::Bytes(files.get(JOURNAL_FILE).cloned().unwrap_or_default())
+            }
+        };
+        let mut verifier = Verifier::new();
+        match source {
+            Source::Cached(entries) => entries.into_iter().for_each(&mut visit),
+            Source::Bytes(bytes) => {
+                let path = PathBuf::from(JOURNAL_FILE);
+                scan_lines(bytes.as_slice(), &path, &mut verifier, visit)?;
+            }
+            Source::File(path) => match File::open(&path) {
+                Ok(file) => {
+                    scan_lines(&file, &path, &mut verifier, visit)?;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(StoreError::Io { path, source: e }),
+            },
+        }
+        Ok(())
+    }
+
+    /// Writes a file into the experiment (atomically: temp file, then rename).
+    pub fn write_file(&self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        match &mut inner.backend {
+            Backend::Dir { root, .. } => {
+                let path = root.join(name);
+                if let Some(parent) = path.parent() {
+                    fs::create_dir_all(parent).map_err(io_err(parent))?;
+                }
+                let tmp = root.join(format!(".{}.tmp", name.replace('/', "_")));
+                let mut f = File::create(&tmp).map_err(io_err(&tmp))?;
+                f.write_all(bytes).map_err(io_err(&tmp))?;
+                f.sync_all().map_err(io_err(&tmp))?;
+                fs::rename(&tmp, &path).map_err(io_err(&path))?;
+            }
+            Backend::Memory { files, cached } => {
+                files.insert(name.to_string(), bytes.to_vec());
+                if name == JOURNAL_FILE {
+                    *cached = None;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads a file of the experiment, `None` when it does not exist.
+    pub fn read_file(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let inner = self.lock();
+        match &inner.backend {
+            Backend::Dir { root, .. } => {
+                let path = root.join(name);
+                match fs::read(&path) {
+                    Ok(b) => Ok(Some(b)),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                    Err(e) => Err(StoreError::Io { path, source: e }),
+                }
+            }
+            Backend::Memory { files, .. } => Ok(files.get(name).cloned()),
+        }
+    }
+
+    /// The registration, verified against the journal's `registered` event (G7): `None` when
+    /// the experiment is not registered yet.
+    pub fn registration(&self) -> Result<Option<Registration>, StoreError> {
+        self.verify_registration()
+    }
+
+    fn verify_registration(&self) -> Result<Option<Registration>, StoreError> {
+        let mut recorded = None;
+        self.scan(|e| {
+            if recorded.is_none() {
+                recorded = recorded_registration(&e);
+            }
+        })?;
+        self.check_registration(recorded)
+    }
+
+    /// Checks `registration.json` and `frame.md` against the hashes of the journal's
+    /// `registered` event (`None`: not registered yet).
+    fn check_registration(
+        &self,
+        recorded: Option<(String, String, String)>,
+    ) -> Result<Option<Registration>, StoreError> {
+        let Some((frame_hash, md_hash, reg_hash)) = recorded else {
+            return Ok(None);
+        };
+        let missing = |file: &str| StoreError::BadRegistration {
+            file: file.to_string(),
+            why: "missing, but the journal records a registration".into(),
+        };
+        let reg_bytes = self
+            .read_file(REGISTRATION_FILE)?
+            .ok_or_else(|| missing(REGISTRATION_FILE))?;
+        let found_reg = hash::sha256_hex(&reg_bytes);
+        if found_reg != reg_hash {
+            return Err(StoreError::FrameEdited {
+                file: REGISTRATION_FILE.into(),
+                expected: reg_hash,
+                found: found_reg,
+            });
+        }
+        let reg: Registration =
+            serde_json::from_slice(&reg_bytes).map_err(|e| StoreError::BadRegistration {
+                file: REGISTRATION_FILE.into(),
+                why: format!("not a registration ({e}); it was edited"),
+            })?;
+        let found = hash::hash_value(&reg.frame).map_err(|e| StoreError::Encode(e.to_string()))?;
+        if found != frame_hash || reg.frame_hash != frame_hash {
+            return Err(StoreError::FrameEdited {
+                file: REGISTRATION_FILE.into(),
+                expected: frame_hash,
+                found,
+            });
+        }
+        let md = self
+            .read_file(FRAME_FILE)?
+            .ok_or_else(|| missing(FRAME_FILE))?;
+        let found_md = hash::sha256_hex(&md);
+        if found_md != md_hash {
+            return Err(StoreError::FrameEdited {
+                file: FRAME_FILE.into(),
+                expected: md_hash,
+                found: found_md,
+            });
+        }
+        Ok(Some(reg))
+    }
+}
+
+/// The `(frame, frame.md, registration.json)` hashes of a `registered` event.
+fn recorded_registration(entry: &Entry) -> Option<(String, String, String)> {
+    match &entry.event {
+        Event::Registered {
+            frame_hash,
+            frame_md_hash,
+            registration_hash,
+            ..
+        } => Some((
+            frame_hash.clone(),
+            frame_md_hash.clone(),
+            registration_hash.clone(),
+        )),
+        _ => None,
+    }
+}
+
+/// Verifies the complete lines of a journal as they are read, handing each entry to `visit`.
+/// Returns the length in bytes of the complete lines; anything after the last newline (a torn
+/// or still-being-written line) is neither decoded nor visited.
+fn scan_lines(
+    reader: impl Read,
+    path: &Path,
+    verifier: &mut Verifier,
+    mut visit: impl FnMut(Entry),
+) -> Result<u64, StoreError> {
+    let mut reader = BufReader::with_capacity(1 << 16, reader);
+    let mut line = Vec::new();
+    let mut complete = 0u64;
+    loop {
+        line.clear();
+        let n = reader.read_until(b'\n', &mut line).map_err(io_err(path))?;
+        if n == 0 || line.last() != Some(&b'\n') {
+            return Ok(complete);
+        }
+        line.pop();
+        let tampered = |source| StoreError::Tampered {
+            path: path.to_path_buf(),
+            source,
+        };
+        let text = std::str::from_utf8(&line).map_err(|_| {
+            tampered(ChainError::Unparsable {
+                line: verifier.count() as usize + 1,
+                why: "not UTF-8".into(),
+            })
+        })?;
+        visit(verifier.push(text).map_err(tampered)?);
+        complete += n as u64;
+    }
+}

@@ -1,0 +1,266 @@
+//! The report model: everything `data.json` holds, from which `conclusion.md` and the three
+//! charts are drawn. Deltas and scores are fractions (0.089 = 8.9pp). `test_row_ids` is revealed
+//! only here, with the verdict, so anyone can recompute every number independently.
+
+pub use crate::decide::rules::EffectSize;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The experiment as registered, with the sizes that were run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExperimentInfo {
+    /// Name.
+    pub name: String,
+    /// The question, verbatim.
+    pub question: String,
+    /// The hypothesis, verbatim.
+    pub hypothesis: String,
+    /// Primary metric name.
+    pub metric: String,
+    /// Scorer / judge id.
+    pub scorer: String,
+    /// The threshold T as applied, in absolute pp (a relative threshold is converted with the
+    /// baseline's test score).
+    pub threshold_pp: f64,
+    /// The per-slice loss floor F in pp.
+    pub slice_loss_floor_pp: f64,
+    /// The threshold rule in words.
+    pub threshold_rule: String,
+    /// `"point"` or `"ci-lower"`.
+    pub rule: String,
+    /// The CI method used for effects (e.g. `"paired-t"`, `"cluster-t"`).
+    pub ci_method: String,
+    /// The CI level, e.g. 0.95.
+    pub ci_level: f64,
+    /// Sealed test rows.
+    pub test_n: usize,
+    /// Dev rows.
+    pub dev_n: usize,
+    /// Trials per (arm, row).
+    pub trials_per_arm: u32,
+    /// The split seed.
+    pub seed: u64,
+    /// SHA-256 of the registered frame.
+    pub frame_hash: String,
+    /// SHA-256 of the rows.
+    pub data_hash: String,
+}
+
+/// Token totals.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Tokens {
+    /// Input tokens.
+    pub input: u64,
+    /// Output tokens.
+    pub output: u64,
+}
+
+/// One arm as it reached the report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArmInfo {
+    /// Arm id.
+    pub id: String,
+    /// Display name (the id unless given).
+    pub name: String,
+    /// The baseline.
+    pub baseline: bool,
+    /// Parent arm id (candidates).
+    pub parent: Option<String>,
+    /// The registered change (candidates).
+    pub change: Option<String>,
+    /// The version that ran on test (the locked one).
+    pub version: u32,
+    /// Steady-state cost per 1,000 rows on test, USD, when known (G28).
+    pub cost_per_1k_usd: Option<f64>,
+    /// Test token totals.
+    pub tokens: Tokens,
+    /// Mean latency per call on test, ms.
+    pub latency_ms_mean: f64,
+    /// Killed by the gate (never ran on test).
+    pub killed: bool,
+}
+
+/// One slice.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SliceInfo {
+    /// Slice id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Dev rows.
+    pub dev_n: usize,
+    /// Test rows.
+    pub test_n: usize,
+    /// Whether R3 checks it.
+    pub major: bool,
+}
+
+/// A category of the taxonomy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModeInfo {
+    /// Category id.
+    pub id: String,
+    /// Severity weight.
+    pub weight: f64,
+}
+
+/// Failure modes on test.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FailureModes {
+    /// The registered taxonomy.
+    pub taxonomy: Vec<ModeInfo>,
+    /// The heaviest category (R4), if any.
+    pub highest: Option<String>,
+    /// Per arm, per category: test rows failed in that category.
+    pub test_counts: BTreeMap<String, BTreeMap<String, usize>>,
+}
+
+/// Severity-weighted scores (G10, R5).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeverityInfo {
+    /// The severity field.
+    pub field: String,
+    /// Its cap.
+    pub cap: f64,
+    /// Per arm: severity-weighted test score.
+    pub weighted_scores: BTreeMap<String, f64>,
+    /// Per arm: unweighted test score.
+    pub unweighted_scores: BTreeMap<String, f64>,
+}
+
+/// A mean with its SD across trials.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Aggregate {
+    /// Mean over rows of per-row means.
+    pub mean: f64,
+    /// SD of the aggregate across trials.
+    pub sd: f64,
+    /// Rows.
+    pub n: usize,
+}
+
+/// One arm's effects.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArmEffects {
+    /// Over every test row.
+    pub aggregate: EffectSize,
+    /// Per slice.
+    pub per_slice: BTreeMap<String, EffectSize>,
+}
+
+/// The decision as `data.json` states it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VerdictInfo {
+    /// `"ship"`, `"ship-narrowly"`, `"kill"` or `"inconclusive"`.
+    pub decision: String,
+    /// The arm shipped (or narrowly shipped), if any.
+    pub arm: Option<String>,
+    /// Slices the claim covers (ship narrowly), or every slice (ship).
+    pub slices: Vec<String>,
+    /// Slices that failed the loss floor.
+    pub failing_slices: Vec<String>,
+    /// Arms killed (by the gate or the rules).
+    pub killed: Vec<String>,
+    /// Why the verdict is inconclusive, if it is.
+    pub inconclusive_reason: Option<String>,
+    /// The rationale generated from the rule trace.
+    pub rationale: String,
+    /// |Δ_dev − Δ_test| > 2σ for the decided arm (G44).
+    pub overfit_alarm: bool,
+}
+
+/// Everything in `data.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportData {
+    /// The experiment.
+    pub experiment: ExperimentInfo,
+    /// Arms, baseline first.
+    pub arms: Vec<ArmInfo>,
+    /// Slices.
+    pub slices: Vec<SliceInfo>,
+    /// Failure modes.
+    pub failure_modes: FailureModes,
+    /// Severity, if registered.
+    pub severity: Option<SeverityInfo>,
+    /// Per arm: the dev aggregate of each trial (the noise floor's raw numbers).
+    pub variance_trials: BTreeMap<String, Vec<f64>>,
+    /// Per arm: dev score, mean ± SD across trials.
+    pub dev_aggregate: BTreeMap<String, Aggregate>,
+    /// Per arm: test score, mean ± SD across trials.
+    pub test_aggregate: BTreeMap<String, Aggregate>,
+    /// Per arm, per slice: test score.
+    pub test_per_slice: BTreeMap<String, BTreeMap<String, f64>>,
+    /// Per candidate arm: effects vs the baseline on test.
+    pub effect_sizes: BTreeMap<String, ArmEffects>,
+    /// Per arm: noise SD σ (dev).
+    pub noise_sd: BTreeMap<String, f64>,
+    /// The verdict.
+    pub verdict: VerdictInfo,
+    /// The sealed test rows' ids, revealed with the verdict.
+    pub test_row_ids: Vec<String>,
+}
+
+/// Why a finished experiment's report could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// `data.json` is missing or unreadable.
+    #[error(
+        "cannot read {path}: {source}; is this a finished experiment directory (it has a verdict)?"
+    )]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// `data.json` is not a report.
+    #[error("{path} is not an itera data.json: {why}")]
+    Parse {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        why: String,
+    },
+}
+
+impl ReportData {
+    /// Loads `data.json` from a finished experiment directory — for `cargo test` assertions on a
+    /// verdict:
+    ///
+    /// ```no_run
+    /// let report = itera_core::report::ReportData::load("experiments/2026-11-25-txn").unwrap();
+    /// assert_eq!(report.verdict.decision, "ship");
+    /// let smb = report.effect("v2", Some("smb")).unwrap();
+    /// assert!(smb.ci_low >= report.experiment.slice_loss_floor_pp / 100.0);
+    /// ```
+    pub fn load(dir: impl AsRef<std::path::Path>) -> Result<ReportData, ReportError> {
+        let path = dir.as_ref().join(super::DATA_FILE);
+        let bytes = std::fs::read(&path).map_err(|source| ReportError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        serde_json::from_slice(&bytes).map_err(|e| ReportError::Parse {
+            path,
+            why: e.to_string(),
+        })
+    }
+
+    /// An arm's effect vs the baseline on test: the aggregate (`slice = None`) or one slice's.
+    pub fn effect(&self, arm: &str, slice: Option<&str>) -> Option<EffectSize> {
+        let effects = self.effect_sizes.get(arm)?;
+        match slice {
+            None => Some(effects.aggregate),
+            Some(s) => effects.per_slice.get(s).copied(),
+        }
+    }
+
+    /// The candidate arms that ran on test, in order.
+    pub fn candidates(&self) -> impl Iterator<Item = &ArmInfo> {
+        self.arms.iter().filter(|a| !a.baseline && !a.killed)
+    }
+
+    /// The baseline.
+    pub fn baseline(&self) -> Option<&ArmInfo> {
+        self.arms.iter().find(|a| a.baseline)
+    }
+}

@@ -1,0 +1,128 @@
+//! The [`Arm`] trait — one version of the system under test (a prompt, a model, a retriever, a
+//! workflow) — and what a call gives back ([`ArmOutput`], [`Usage`]) or fails with ([`ArmError`]).
+
+use crate::data::row::RowId;
+pub use crate::journal::record::Usage;
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::time::Duration;
+
+/// What the runner tells an arm about the call it is making.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallCtx {
+    /// The row being answered (a replay arm looks its recording up by it).
+    pub row_id: RowId,
+    /// The trial index, 0-based; two trials never share a response.
+    pub trial: u32,
+    /// A per-call seed derived from the experiment seed, row and trial, for arms that sample.
+    pub seed: u64,
+}
+
+/// Which usage fields an arm promises to report, so the pilot can refuse a call that forgot one
+/// (G22). An HTTP arm reports tokens; a replay reports only what its recording has columns for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reports {
+    /// The arm fills `input_tokens` and `output_tokens`.
+    pub tokens: bool,
+    /// The arm fills `cost_usd`.
+    pub cost: bool,
+    /// The arm reports a recorded latency (replays); otherwise the runner measures it.
+    pub latency: bool,
+}
+
+/// One successful arm call.
+///
+/// ```
+/// use itera_core::ArmOutput;
+/// let out = ArmOutput::text("travel");
+/// assert_eq!(out.output.as_str(), Some("travel"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArmOutput {
+    /// The answer. An empty string is a real "no answer", scored by the judge.
+    pub output: Value,
+    /// Token usage and cost as reported.
+    #[serde(default)]
+    pub usage: Usage,
+    /// Latency recorded elsewhere (a replay of a real run), in milliseconds.
+    #[serde(default)]
+    pub recorded_latency_ms: Option<f64>,
+    /// A score recorded with the output (e.g. a judge's preference in a replay), for scorers that
+    /// read it.
+    #[serde(default)]
+    pub recorded_score: Option<f64>,
+}
+
+impl ArmOutput {
+    /// An output holding a string and no usage.
+    pub fn text(s: impl Into<String>) -> ArmOutput {
+        ArmOutput {
+            output: Value::String(s.into()),
+            usage: Usage::default(),
+            recorded_latency_ms: None,
+            recorded_score: None,
+        }
+    }
+}
+
+/// Why an arm call failed. The runner retries [`ArmError::Retryable`] with backoff (honouring
+/// `retry_after`) and records the rest under the registered failure policy (G31).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ArmError {
+    /// A transient failure (rate limit, 5xx, connection reset): try again.
+    #[error("retryable: {message}")]
+    Retryable {
+        /// What happened.
+        message: String,
+        /// The server's hint of how long to wait.
+        retry_after: Option<Duration>,
+    },
+    /// A failure that will not go away by retrying (bad request, missing recording).
+    #[error("{0}")]
+    Fatal(String),
+}
+
+/// One version of the system under test. Implement it for your own pipeline; the runner calls it
+/// for every (row × trial) with bounded concurrency.
+///
+/// `spec()` is the text that *defines* this version — prompt, model name, parameters — and is
+/// hashed (so a changed spec is a new version), diffed between iterations and scanned by the
+/// gate's leak detector (G35).
+///
+/// ```
+/// use async_trait::async_trait;
+/// use itera_core::{Arm, ArmError, ArmOutput, CallCtx};
+///
+/// struct Upper;
+/// #[async_trait]
+/// impl Arm for Upper {
+///     fn id(&self) -> &str { "upper" }
+///     fn spec(&self) -> String { "uppercase the input".into() }
+///     async fn call(&self, input: &serde_json::Value, _ctx: &CallCtx) -> Result<ArmOutput, ArmError> {
+///         let s = input.as_str().ok_or_else(|| ArmError::Fatal("input is not text".into()))?;
+///         Ok(ArmOutput::text(s.to_uppercase()))
+///     }
+/// }
+/// let arms: Vec<Box<dyn Arm>> = vec![Box::new(Upper)]; // object-safe
+/// assert_eq!(arms[0].id(), "upper");
+/// ```
+#[async_trait]
+pub trait Arm: Send + Sync {
+    /// The arm's id as registered in the frame.
+    fn id(&self) -> &str;
+    /// The text that defines this version.
+    fn spec(&self) -> String;
+    /// The model family behind this arm (e.g. `"gpt"`, `"llama"`), if it is an LLM: an LLM judge
+    /// of the same family triggers the cross-judge check (G29).
+    fn family(&self) -> Option<&str> {
+        None
+    }
+    /// Which usage fields this arm reports (checked by the pilot).
+    fn reports(&self) -> Reports {
+        Reports::default()
+    }
+    /// Answers one row.
+    async fn call(&self, input: &Value, ctx: &CallCtx) -> Result<ArmOutput, ArmError>;
+}

@@ -1,0 +1,376 @@
+//! The score cube of one part: `[arm version, row, trial]` in an ndarray, from which per-row means,
+//! per-trial aggregates, paired differences and per-arm summaries are cut. There is deliberately
+//! no accessor for the best trial (G25): views give means, SDs and per-row means only.
+
+use crate::data::row::RowId;
+use crate::frame::FailurePolicy;
+use crate::journal::event::{CallOutcome, CallRecord};
+pub use crate::journal::record::ArmKey;
+use ndarray::Array3;
+use serde::{Deserialize, Serialize};
+
+/// One cell: a call's result.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Cell {
+    pub filled: bool,
+    pub score: Option<f64>,
+    pub failed: bool,
+    /// Bit i set = failure mode i of the registered taxonomy assigned.
+    pub modes: u8,
+    pub cost_usd: Option<f64>,
+    pub input_tokens: Option<u64>,
+    pub output_tokens: Option<u64>,
+    pub latency_ms: f64,
+}
+
+/// Per-arm summary of a part: mean ± SD across trials, never a best trial (G25), with usage,
+/// steady-state cost (G28) and latency (G24).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArmSummary {
+    /// Arm id.
+    pub arm: String,
+    /// Version.
+    pub version: u32,
+    /// Mean over rows of per-row mean scores.
+    pub mean: f64,
+    /// SD of the aggregate across trials (0 with one trial).
+    pub sd_across_trials: f64,
+    /// Rows that count (not excluded).
+    pub rows: usize,
+    /// Rows excluded under the `exclude` failure policy.
+    pub rows_excluded: usize,
+    /// Calls that failed after retries.
+    pub failed_calls: usize,
+    /// Total input tokens (known ones).
+    pub input_tokens: u64,
+    /// Total output tokens (known ones).
+    pub output_tokens: u64,
+    /// Total known cost in USD.
+    pub cost_usd: f64,
+    /// Mean cost per call × 1,000 (steady state over all rows), if any cost is known.
+    pub cost_per_1k_rows_usd: Option<f64>,
+    /// Mean latency per call in ms.
+    pub latency_ms_mean: f64,
+}
+
+/// Scores of one part.
+#[derive(Debug, Clone)]
+pub struct ScoreCube {
+    arms: Vec<ArmKey>,
+    rows: Vec<RowId>,
+    slices: Vec<String>,
+    clusters: Vec<Option<String>>,
+    modes: Vec<String>,
+    policy: FailurePolicy,
+    cells: Array3<Cell>,
+}
+
+/// Per-row paired scores of an arm and the baseline, over rows both count.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Paired {
+    /// Row indices into [`ScoreCube::rows`].
+    pub rows: Vec<usize>,
+    /// The arm's per-row mean scores.
+    pub arm: Vec<f64>,
+    /// The baseline's per-row mean scores.
+    pub baseline: Vec<f64>,
+}
+
+impl Paired {
+    /// Per-row differences, arm minus baseline.
+    pub fn diffs(&self) -> Vec<f64> {
+        self.arm
+            .iter()
+            .zip(&self.baseline)
+            .map(|(a, b)| a - b)
+            .collect()
+    }
+}
+
+impl ScoreCube {
+    pub(crate) fn new(
+        arms: Vec<ArmKey>,
+        rows: Vec<(RowId, String, Option<String>)>,
+        trials: usize,
+        modes: Vec<String>,
+        policy: FailurePolicy,
+    ) -> ScoreCube {
+        let cells = Array3::from_elem((arms.len(), rows.len(), trials), Cell::default());
+        let (mut ids, mut slices, mut clusters) = (Vec::new(), Vec::new(), Vec::new());
+        for (id, slice, cluster) in rows {
+            ids.push(id);
+            slices.push(slice);
+            clusters.push(cluster);
+        }
+        ScoreCube {
+            arms,
+            rows: ids,
+            slices,
+            clusters,
+            modes,
+            policy,
+            cells,
+        }
+    }
+
+    /// A cube of the given arm versions over `rows`, filled from journaled calls of `part`.
+    pub(crate) fn from_entries(
+        frame: &crate::frame::Frame,
+        rows: &[crate::data::row::Row],
+        keys: Vec<ArmKey>,
+        entries: &[crate::journal::event::Entry],
+        part: crate::data::split::Part,
+    ) -> ScoreCube {
+        let index: std::collections::BTreeMap<(&str, &str), usize> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| ((k.arm.as_str(), k.spec_hash.as_str()), i))
+            .collect();
+        let rows_at: std::collections::BTreeMap<&RowId, usize> =
+            rows.iter().enumerate().map(|(i, r)| (&r.id, i)).collect();
+        let mut cube = ScoreCube::new(
+            keys.clone(),
+            rows.iter()
+                .map(|r| (r.id.clone(), r.slice.clone(), r.cluster.clone()))
+                .collect(),
+            frame.trials as usize,
+            frame.failure_modes.iter().map(|m| m.id.clone()).collect(),
+            frame.failure_policy,
+        );
+        for e in entries {
+            let crate::journal::event::Event::Call(rec) = &e.event else {
+                continue;
+            };
+            if rec.part != part || rec.trial >= frame.trials {
+                continue;
+            }
+            if let (Some(&a), Some(&r)) = (
+                index.get(&(rec.arm.as_str(), rec.spec_hash.as_str())),
+                rows_at.get(&rec.row),
+            ) {
+                cube.record(a, r, rec);
+            }
+        }
+        cube
+    }
+
+    /// Fills a cell from a journaled call.
+    pub(crate) fn record(&mut self, arm: usize, row: usize, rec: &CallRecord) {
+        let Some(cell) = self.cells.get_mut((arm, row, rec.trial as usize)) else {
+            return;
+        };
+        *cell = match &rec.outcome {
+            CallOutcome::Scored {
+                score,
+                failure_modes,
+                usage,
+                cost_usd,
+                ..
+            } => Cell {
+                filled: true,
+                score: Some(*score),
+                failed: false,
+                modes: failure_modes
+                    .iter()
+                    .filter_map(|m| self.modes.iter().position(|k| k == m))
+                    .fold(0u8, |acc, i| acc | (1 << i)),
+                cost_usd: *cost_usd,
+                input_tokens: usage.input_tokens,
+                output_tokens: usage.output_tokens,
+                latency_ms: rec.latency_ms,
+            },
+            CallOutcome::Failed { .. } => Cell {
+                filled: true,
+                failed: true,
+                latency_ms: rec.latency_ms,
+                ..Cell::default()
+            },
+        };
+    }
+
+    /// The arm versions, baseline first.
+    pub fn arms(&self) -> &[ArmKey] {
+        &self.arms
+    }
+
+    /// Index of an arm's latest version in this cube.
+    pub fn arm_index(&self, arm: &str) -> Option<usize> {
+        self.arms.iter().rposition(|k| k.arm == arm)
+    }
+
+    /// Row ids, in id order.
+    pub fn rows(&self) -> &[RowId] {
+        &self.rows
+    }
+
+    /// Each row's slice.
+    pub fn slices(&self) -> &[String] {
+        &self.slices
+    }
+
+    /// Each row's cluster.
+    pub fn clusters(&self) -> &[Option<String>] {
+        &self.clusters
+    }
+
+    /// Trials per row.
+    pub fn trials(&self) -> usize {
+        self.cells.shape()[2]
+    }
+
+    /// Whether every call is filled (scored or failed, G31).
+    pub fn complete(&self) -> bool {
+        self.cells.iter().all(|c| c.filled)
+    }
+
+    /// Number of cells not filled yet.
+    pub fn missing(&self) -> usize {
+        self.cells.iter().filter(|c| !c.filled).count()
+    }
+
+    /// Whether a cell is filled.
+    pub(crate) fn is_filled(&self, arm: usize, row: usize, trial: usize) -> bool {
+        self.cells.get((arm, row, trial)).is_some_and(|c| c.filled)
+    }
+
+    /// The score that counts for a call: its score; 0 for a failed call under `score-zero`;
+    /// `None` for a failed call under `exclude` or an unfilled cell.
+    fn effective(&self, cell: &Cell) -> Option<f64> {
+        if !cell.filled {
+            return None;
+        }
+        match (cell.score, self.policy) {
+            (Some(s), _) => Some(s),
+            (None, FailurePolicy::ScoreZero) => Some(0.0),
+            (None, FailurePolicy::Exclude) => None,
+        }
+    }
+
+    /// Per-row mean over trials; `None` where a trial does not count.
+    pub fn row_means(&self, arm: usize) -> Vec<Option<f64>> {
+        let k = self.trials() as f64;
+        (0..self.rows.len())
+            .map(|r| {
+                let mut sum = 0.0;
+                for t in 0..self.trials() {
+                    sum += self.effective(&self.cells[(arm, r, t)])?;
+                }
+                Some(sum / k)
+            })
+            .collect()
+    }
+
+    /// Rows × trials scores of the rows that count, row-major (for itera-stats' trial functions).
+    pub fn row_trial_matrix(&self, arm: usize) -> Vec<f64> {
+        let mut out = Vec::with_capacity(self.rows.len() * self.trials());
+        for r in 0..self.rows.len() {
+            let row: Option<Vec<f64>> = (0..self.trials())
+                .map(|t| self.effective(&self.cells[(arm, r, t)]))
+                .collect();
+            if let Some(row) = row {
+                out.extend(row);
+            }
+        }
+        out
+    }
+
+    /// Paired per-row means of `arm` and `baseline` over the rows both count.
+    pub fn paired(&self, arm: usize, baseline: usize) -> Paired {
+        let (a, b) = (self.row_means(arm), self.row_means(baseline));
+        let mut p = Paired {
+            rows: Vec::new(),
+            arm: Vec::new(),
+            baseline: Vec::new(),
+        };
+        for (i, (x, y)) in a.into_iter().zip(b).enumerate() {
+            if let (Some(x), Some(y)) = (x, y) {
+                p.rows.push(i);
+                p.arm.push(x);
+                p.baseline.push(y);
+            }
+        }
+        p
+    }
+
+    /// Whether a row's calls for an arm were tagged with failure mode `mode` in any trial.
+    pub fn has_mode(&self, arm: usize, row: usize, mode: &str) -> bool {
+        let Some(i) = self.modes.iter().position(|m| m == mode) else {
+            return false;
+        };
+        (0..self.trials()).any(|t| self.cells[(arm, row, t)].modes & (1 << i) != 0)
+    }
+
+    /// Summary of one arm version.
+    pub fn summary(&self, arm: usize) -> ArmSummary {
+        let key = &self.arms[arm];
+        let means = self.row_means(arm);
+        let counted: Vec<f64> = means.iter().flatten().copied().collect();
+        let mean = if counted.is_empty() {
+            0.0
+        } else {
+            counted.iter().sum::<f64>() / counted.len() as f64
+        };
+        let per_trial = self.per_trial_aggregates(arm);
+        let sd = sample_sd(&per_trial);
+        let mut s = ArmSummary {
+            arm: key.arm.clone(),
+            version: key.version,
+            mean,
+            sd_across_trials: sd,
+            rows: counted.len(),
+            rows_excluded: means.len() - counted.len(),
+            failed_calls: 0,
+            input_tokens: 0,
+            output_tokens: 0,
+            cost_usd: 0.0,
+            cost_per_1k_rows_usd: None,
+            latency_ms_mean: 0.0,
+        };
+        let (mut calls, mut priced, mut latency) = (0usize, 0usize, 0.0);
+        for cell in self.cells.index_axis(ndarray::Axis(0), arm).iter() {
+            if !cell.filled {
+                continue;
+            }
+            calls += 1;
+            latency += cell.latency_ms;
+            s.failed_calls += usize::from(cell.failed);
+            s.input_tokens += cell.input_tokens.unwrap_or(0);
+            s.output_tokens += cell.output_tokens.unwrap_or(0);
+            if let Some(c) = cell.cost_usd {
+                s.cost_usd += c;
+                priced += 1;
+            }
+        }
+        if calls > 0 {
+            s.latency_ms_mean = latency / calls as f64;
+        }
+        if priced > 0 {
+            s.cost_per_1k_rows_usd = Some(1000.0 * s.cost_usd / priced as f64);
+        }
+        s
+    }
+
+    /// The aggregate (mean over counted rows) of each trial index.
+    pub fn per_trial_aggregates(&self, arm: usize) -> Vec<f64> {
+        let k = self.trials();
+        let m = self.row_trial_matrix(arm);
+        let rows = m.len() / k.max(1);
+        (0..k)
+            .map(|t| {
+                if rows == 0 {
+                    0.0
+                } else {
+                    (0..rows).map(|r| m[r * k + t]).sum::<f64>() / rows as f64
+                }
+            })
+            .collect()
+    }
+}
+
+fn sample_sd(xs: &[f64]) -> f64 {
+    if xs.len() < 2 {
+        return 0.0;
+    }
+    let m = xs.iter().sum::<f64>() / xs.len() as f64;
+    (xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (xs.len() - 1) as f64).sqrt()
+}

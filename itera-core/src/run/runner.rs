@@ -1,0 +1,657 @@
+//! The runner: the pilot on one train row (G22) and the scoring of a part — every (arm version ×
+//! row × trial) called, judged and journaled before it counts, with the baseline scored first
+//! (G24–G31). Reopening an experiment replays the journal and calls only what is missing, so a
+//! finished run re-run makes zero calls. Also the noise floor (G26) and the cross-judge check
+//! (G29).
+
+use crate::data::row::{Row, RowId};
+use crate::data::split::Part;
+use crate::frame::Frame;
+use crate::hash;
+use crate::journal::event::{ArmNoise, CallOutcome, CallRecord, Event, PilotArm};
+use crate::journal::store::{Store, StoreError};
+use crate::run::arm::{Arm, CallCtx};
+use crate::run::cube::{ArmKey, ScoreCube};
+use crate::run::exec::{self, Limits, Progress, RunOptions};
+use crate::run::judge::{Judge, JudgeView};
+use futures::StreamExt;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
+
+/// Why a run stopped. Each message names the arm, field or row and what to do.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    /// The arms given do not match the registered ones.
+    #[error(
+        "arms do not match the registration: missing [{missing}], not registered [{unknown}]; pass exactly one implementation per registered arm id"
+    )]
+    ArmsMismatch {
+        /// Registered ids with no implementation.
+        missing: String,
+        /// Implementations whose id is not registered (or given twice).
+        unknown: String,
+    },
+    /// An arm's spec differs from the one recorded in the manifest (G23).
+    #[error(
+        "arm '{arm}' is not the version that was piloted/scored (spec hash {found}, journal has {recorded}) (G23): restore its spec, or record the change as an iteration"
+    )]
+    SpecChanged {
+        /// The arm.
+        arm: String,
+        /// Recorded spec hash.
+        recorded: String,
+        /// Current spec hash.
+        found: String,
+    },
+    /// The judge or its rubric differs from the manifest (G8, G23).
+    #[error(
+        "the judge changed since the run started (journal: {recorded}; now: {found}) (G8): every score must come from the same judge and rubric; restore it or start a new experiment"
+    )]
+    JudgeChanged {
+        /// Recorded judge id and rubric hash.
+        recorded: String,
+        /// Current ones.
+        found: String,
+    },
+    /// The pilot found a problem (G22).
+    #[error(
+        "pilot failed for arm '{arm}', field {field}: {why} (G22); fix the arm and run again — the full run needs a passed pilot"
+    )]
+    Pilot {
+        /// The arm.
+        arm: String,
+        /// The field.
+        field: String,
+        /// What was wrong.
+        why: String,
+    },
+    /// The split has no row to pilot on.
+    #[error("no train or dev row to pilot on")]
+    NoPilotRow,
+    /// An LLM judge shares a family with an arm and no second judge was given (G29).
+    #[error(
+        "judge '{judge}' is of the same model family ('{family}') as arm '{arm}' (G29): pass RunOptions::second_judge of another family for the cross-judge check, or use a deterministic scorer"
+    )]
+    CrossJudgeRequired {
+        /// The judge.
+        judge: String,
+        /// The shared family.
+        family: String,
+        /// The arm.
+        arm: String,
+    },
+    /// The second judge disagrees on direction too often (G29).
+    #[error(
+        "the cross-judge check failed: the second judge disagrees on the direction of {disagree} of {rows} rows (G29); the metric is too subjective — restart the experiment with a more objective metric or rubric"
+    )]
+    CrossJudgeDisagrees {
+        /// Rows with opposite directions.
+        disagree: usize,
+        /// Rows checked.
+        rows: usize,
+    },
+    /// A part has no rows that count for an arm (every call failed and was excluded).
+    #[error(
+        "arm '{arm}' has no scored rows on {part}: every call failed (see the journal's errors); fix the arm and resume"
+    )]
+    NothingScored {
+        /// The arm.
+        arm: String,
+        /// The part.
+        part: Part,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A statistic could not be computed.
+    #[error("statistics: {0}")]
+    Stats(#[from] itera_stats::StatsError),
+}
+
+/// The arms of a run, in registration order (baseline first), with their spec hashes.
+pub(crate) struct Roster<'a> {
+    pub arms: Vec<&'a dyn Arm>,
+    pub specs: Vec<String>,
+    pub hashes: Vec<String>,
+    /// Arm version of each entry (0 = as registered; iterations add versions).
+    pub versions: Vec<u32>,
+}
+
+impl<'a> Roster<'a> {
+    pub fn new(frame: &Frame, given: &'a [Box<dyn Arm>]) -> Result<Roster<'a>, RunError> {
+        let ids = frame.arm_ids();
+        let mut by_id: BTreeMap<&str, &'a dyn Arm> = BTreeMap::new();
+        let mut unknown = Vec::new();
+        for arm in given {
+            let id = arm.id();
+            if !ids.contains(&id) || by_id.insert(id, arm.as_ref()).is_some() {
+                unknown.push(id.to_string());
+            }
+        }
+        let missing: Vec<&str> = ids
+            .iter()
+            .copied()
+            .filter(|id| !by_id.contains_key(id))
+            .collect();
+        if !missing.is_empty() || !unknown.is_empty() {
+            return Err(RunError::ArmsMismatch {
+                missing: missing.join(", "),
+                unknown: unknown.join(", "),
+            });
+        }
+        let arms: Vec<&dyn Arm> = ids.iter().filter_map(|id| by_id.get(id).copied()).collect();
+        let specs: Vec<String> = arms.iter().map(|a| a.spec()).collect();
+        let hashes = specs
+            .iter()
+            .map(|s| hash::sha256_hex(s.as_bytes()))
+            .collect();
+        let versions = vec![0; arms.len()];
+        Ok(Roster {
+            arms,
+            specs,
+            hashes,
+            versions,
+        })
+    }
+
+    /// One version of one arm (an iteration's re-score).
+    pub fn single(arm: &'a dyn Arm, version: u32) -> Roster<'a> {
+        let spec = arm.spec();
+        let hash = hash::sha256_hex(spec.as_bytes());
+        Roster {
+            arms: vec![arm],
+            specs: vec![spec],
+            hashes: vec![hash],
+            versions: vec![version],
+        }
+    }
+
+    pub fn keys(&self) -> Vec<ArmKey> {
+        self.arms
+            .iter()
+            .zip(&self.hashes)
+            .zip(&self.versions)
+            .map(|((a, h), v)| ArmKey {
+                arm: a.id().to_string(),
+                version: *v,
+                spec_hash: h.clone(),
+            })
+            .collect()
+    }
+}
+
+fn judge_tag(judge: &dyn Judge) -> (String, Option<String>) {
+    (
+        judge.id().to_string(),
+        judge.rubric().map(|r| hash::sha256_hex(r.as_bytes())),
+    )
+}
+
+/// Writes the manifest, or checks the arms and judge against the one written before (G8, G23).
+pub(crate) fn manifest(
+    store: &Store,
+    roster: &Roster<'_>,
+    judge: &dyn Judge,
+) -> Result<(), RunError> {
+    let (judge_id, rubric_hash) = judge_tag(judge);
+    let arms: Vec<(String, String)> = roster
+        .arms
+        .iter()
+        .zip(&roster.hashes)
+        .map(|(a, h)| (a.id().to_string(), h.clone()))
+        .collect();
+    let mut recorded = None;
+    store.scan(|e| match e.event {
+        Event::Manifest {
+            judge,
+            rubric_hash,
+            arms,
+            ..
+        } if recorded.is_none() => recorded = Some((judge, rubric_hash, arms)),
+        _ => {}
+    })?;
+    match recorded {
+        Some((j, r, recorded_arms)) => {
+            if j != judge_id || r != rubric_hash {
+                return Err(RunError::JudgeChanged {
+                    recorded: format!("{j} rubric {r:?}"),
+                    found: format!("{judge_id} rubric {rubric_hash:?}"),
+                });
+            }
+            for ((id, h), (_, rh)) in arms.iter().zip(&recorded_arms) {
+                if h != rh {
+                    return Err(RunError::SpecChanged {
+                        arm: id.clone(),
+                        recorded: rh.clone(),
+                        found: h.clone(),
+                    });
+                }
+            }
+            Ok(())
+        }
+        None => {
+            store.append(Event::Manifest {
+                judge: judge_id,
+                judge_family: judge.family().map(str::to_string),
+                rubric_hash,
+                arms,
+                specs: roster.specs.clone(),
+                arm_families: roster
+                    .arms
+                    .iter()
+                    .map(|a| a.family().map(str::to_string))
+                    .collect(),
+            })?;
+            Ok(())
+        }
+    }
+}
+
+/// A per-call seed from the experiment seed, the arm version, the row and the trial.
+fn call_seed(seed: u64, spec_hash: &str, row: &RowId, trial: u32) -> u64 {
+    let h = hash::sha256_hex(format!("{seed}|{spec_hash}|{row}|{trial}").as_bytes());
+    u64::from_str_radix(&h[..16], 16).unwrap_or(seed)
+}
+
+const PLACEHOLDERS: [&str; 8] = [
+    "todo",
+    "placeholder",
+    "lorem",
+    "(…)",
+    "(...)",
+    "tbd",
+    "<stub>",
+    "fixme",
+];
+
+/// An output that looks like a stub rather than an answer (G22). An empty answer is a real
+/// "no answer", not a placeholder.
+fn looks_like_placeholder(output: &Value) -> Option<String> {
+    let text = match output {
+        Value::String(s) => s.trim().to_lowercase(),
+        Value::Null => return None,
+        other => other.to_string().to_lowercase(),
+    };
+    PLACEHOLDERS
+        .iter()
+        .find(|p| text == **p || text.contains(&format!("{p} ")) || text.starts_with(*p))
+        .map(|p| format!("the output looks like a placeholder ('{p}')"))
+}
+
+/// Runs the pilot (G22), or finds the passed pilot in the journal.
+pub(crate) async fn pilot(
+    frame: &Frame,
+    row: Option<&Row>,
+    roster: &Roster<'_>,
+    judge: &dyn Judge,
+    store: &Store,
+    opts: &RunOptions,
+) -> Result<(), RunError> {
+    manifest(store, roster, judge)?;
+    let mut passed = false;
+    store.scan(|e| {
+        if let Event::PilotPassed { arms, .. } = e.event {
+            passed |= arms.iter().map(|a| &a.spec_hash).eq(roster.hashes.iter());
+        }
+    })?;
+    if passed {
+        return Ok(());
+    }
+    let row = row.ok_or(RunError::NoPilotRow)?;
+    let limits = Limits::new(opts);
+    let mut checked = Vec::new();
+    for (arm, spec_hash) in roster.arms.iter().zip(&roster.hashes) {
+        let fail = |field: &str, why: String| -> RunError {
+            let event = Event::PilotFailed {
+                arm: arm.id().to_string(),
+                field: field.to_string(),
+                why: why.clone(),
+            };
+            match store.append(event) {
+                Ok(_) => RunError::Pilot {
+                    arm: arm.id().to_string(),
+                    field: field.to_string(),
+                    why,
+                },
+                Err(e) => RunError::Store(e),
+            }
+        };
+        let ctx = CallCtx {
+            row_id: row.id.clone(),
+            trial: 0,
+            seed: call_seed(frame.seed, spec_hash, &row.id, 0),
+        };
+        let out = match exec::call_arm(*arm, &row.input, &ctx, opts, &limits)
+            .await
+            .result
+        {
+            Ok(o) => o,
+            Err(e) => return Err(fail("output", format!("the call failed: {e}"))),
+        };
+        if let Some(why) = looks_like_placeholder(&out.output) {
+            return Err(fail("output", why));
+        }
+        let reports = arm.reports();
+        if reports.tokens && (out.usage.input_tokens.is_none() || out.usage.output_tokens.is_none())
+        {
+            return Err(fail(
+                "usage.tokens",
+                "the arm declares it reports tokens but the call returned none".into(),
+            ));
+        }
+        if reports.cost && out.usage.cost_usd.is_none_or(|c| !c.is_finite() || c < 0.0) {
+            return Err(fail(
+                "usage.cost_usd",
+                "the arm declares it reports cost but the call returned none (or a negative / non-finite one)".into(),
+            ));
+        }
+        if reports.latency
+            && out
+                .recorded_latency_ms
+                .is_none_or(|l| !l.is_finite() || l < 0.0)
+        {
+            return Err(fail(
+                "recorded_latency_ms",
+                "the arm declares a recorded latency but the call returned none".into(),
+            ));
+        }
+        let view = JudgeView {
+            input: &row.input,
+            expected: row.expected.as_ref(),
+        };
+        let judged = exec::call_judge(judge, view, &out.output, ctx.seed, opts).await;
+        let score = match judged.result {
+            Ok(j) => j.score,
+            Err(e) => return Err(fail("score", e)),
+        };
+        checked.push(PilotArm {
+            arm: arm.id().to_string(),
+            spec_hash: spec_hash.clone(),
+            score,
+        });
+    }
+    store.append(Event::PilotPassed {
+        row: row.id.clone(),
+        arms: checked,
+    })?;
+    Ok(())
+}
+
+/// Everything needed to score one part.
+pub(crate) struct PartJob<'a> {
+    pub frame: &'a Frame,
+    pub rows: &'a [Row],
+    pub part: Part,
+    pub roster: &'a Roster<'a>,
+    pub judge: &'a dyn Judge,
+    pub store: &'a Store,
+    pub opts: &'a RunOptions,
+}
+
+/// Builds the part's cube from the journal: calls already made count, under the same judge (G8).
+fn replay(job: &PartJob<'_>) -> Result<ScoreCube, RunError> {
+    let frame = job.frame;
+    let mut cube = ScoreCube::new(
+        job.roster.keys(),
+        job.rows
+            .iter()
+            .map(|r| (r.id.clone(), r.slice.clone(), r.cluster.clone()))
+            .collect(),
+        frame.trials as usize,
+        frame.failure_modes.iter().map(|m| m.id.clone()).collect(),
+        frame.failure_policy,
+    );
+    let row_index: BTreeMap<&RowId, usize> = job
+        .rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (&r.id, i))
+        .collect();
+    let arm_index: BTreeMap<(&str, &str), usize> = job
+        .roster
+        .arms
+        .iter()
+        .zip(&job.roster.hashes)
+        .enumerate()
+        .map(|(i, (a, h))| ((a.id(), h.as_str()), i))
+        .collect();
+    let (judge_id, rubric) = judge_tag(job.judge);
+    // Streamed: a long journal is not held in memory while the cube is built.
+    let mut changed = None;
+    job.store.scan(|entry| {
+        let Event::Call(rec) = entry.event else {
+            return;
+        };
+        if changed.is_some() || rec.part != job.part || rec.trial >= frame.trials {
+            return;
+        }
+        let (Some(&a), Some(&r)) = (
+            arm_index.get(&(rec.arm.as_str(), rec.spec_hash.as_str())),
+            row_index.get(&rec.row),
+        ) else {
+            return;
+        };
+        if let CallOutcome::Scored {
+            judge, rubric_hash, ..
+        } = &rec.outcome
+            && (judge != &judge_id || rubric_hash != &rubric)
+        {
+            changed = Some(RunError::JudgeChanged {
+                recorded: format!("{judge} rubric {rubric_hash:?}"),
+                found: format!("{judge_id} rubric {rubric:?}"),
+            });
+            return;
+        }
+        cube.record(a, r, &rec);
+    })?;
+    match changed {
+        Some(e) => Err(e),
+        None => Ok(cube),
+    }
+}
+
+/// Scores a part: replays the journal, then calls what is missing — the baseline first — and
+/// journals every call before it counts.
+pub(crate) async fn score_part(
+    job: &PartJob<'_>,
+    phase: &'static str,
+) -> Result<ScoreCube, RunError> {
+    let mut cube = replay(job)?;
+    let trials = job.frame.trials as usize;
+    let limits = Limits::new(job.opts);
+    let judge_slots = tokio::sync::Semaphore::new(job.opts.judge_concurrency.max(1));
+    let total = cube.arms().len() * job.rows.len() * trials;
+    let mut progress = Progress {
+        phase,
+        done: total - cube.missing(),
+        total,
+        errors: 0,
+        failed_calls: 0,
+        cost_usd: 0.0,
+        elapsed: std::time::Duration::ZERO,
+    };
+    let started = Instant::now();
+    // The baseline's dev score is journaled as soon as its last call lands, before anything is
+    // compared. Its calls are started first, but arms' calls start while its last ones are in
+    // flight: one stream, so the boundary costs no idle wave.
+    let is_baseline = job.part == Part::Dev
+        && job.roster.versions.first() == Some(&0)
+        && job.roster.arms.first().map(|a| a.id()) == Some(job.frame.baseline.id.as_str());
+    let mut baseline_recorded = !is_baseline;
+    if !baseline_recorded {
+        job.store.scan(|e| {
+            baseline_recorded |= matches!(e.event, Event::BaselineScored { .. });
+        })?;
+    }
+    let mut baseline_missing = (0..job.rows.len())
+        .flat_map(|r| (0..trials).map(move |t| (r, t)))
+        .filter(|&(r, t)| !cube.is_filled(0, r, t))
+        .count();
+    let keys: Vec<(usize, usize, usize)> = (0..cube.arms().len())
+        .flat_map(|a| (0..job.rows.len()).flat_map(move |r| (0..trials).map(move |t| (a, r, t))))
+        .filter(|&(a, r, t)| !cube.is_filled(a, r, t))
+        .collect();
+    let mut calls = futures::stream::iter(keys)
+        .map(|(a, r, t)| one_call(job, a, r, t as u32, &limits, &judge_slots))
+        .buffer_unordered(job.opts.arm_concurrency.max(1));
+    loop {
+        if !baseline_recorded && baseline_missing == 0 {
+            let s = cube.summary(0);
+            job.store.append(Event::BaselineScored {
+                mean: s.mean,
+                sd: s.sd_across_trials,
+                rows: s.rows,
+            })?;
+            baseline_recorded = true;
+        }
+        let Some(done) = calls.next().await else {
+            break;
+        };
+        let (a, r, rec) = done?;
+        if a == 0 {
+            baseline_missing = baseline_missing.saturating_sub(1);
+        }
+        progress.done += 1;
+        progress.errors += rec.errors.len();
+        if let CallOutcome::Scored {
+            cost_usd: Some(c), ..
+        } = &rec.outcome
+        {
+            progress.cost_usd += c;
+        }
+        if matches!(rec.outcome, CallOutcome::Failed { .. }) {
+            progress.failed_calls += 1;
+        }
+        cube.record(a, r, &rec);
+        if let Some(cb) = &job.opts.progress {
+            progress.elapsed = started.elapsed();
+            cb(&progress);
+        }
+    }
+    drop(calls);
+    for (i, key) in cube.arms().iter().enumerate() {
+        if cube.summary(i).rows == 0 {
+            return Err(RunError::NothingScored {
+                arm: key.arm.clone(),
+                part: job.part,
+            });
+        }
+    }
+    Ok(cube)
+}
+
+/// One (arm, row, trial): call, judge, journal. Returns the record once it is journaled.
+async fn one_call(
+    job: &PartJob<'_>,
+    a: usize,
+    r: usize,
+    trial: u32,
+    limits: &Limits,
+    judge_slots: &tokio::sync::Semaphore,
+) -> Result<(usize, usize, CallRecord), RunError> {
+    let arm = job.roster.arms[a];
+    let spec_hash = &job.roster.hashes[a];
+    let row = &job.rows[r];
+    let ctx = CallCtx {
+        row_id: row.id.clone(),
+        trial,
+        seed: call_seed(job.frame.seed, spec_hash, &row.id, trial),
+    };
+    let called = exec::call_arm(arm, &row.input, &ctx, job.opts, limits).await;
+    let mut errors = called.errors;
+    let mut attempts = called.attempts;
+    let mut latency_ms = called.latency_ms;
+    let outcome = match called.result {
+        Err(error) => CallOutcome::Failed { error },
+        Ok(out) => {
+            if let Some(l) = out.recorded_latency_ms {
+                latency_ms = l;
+            }
+            let view = JudgeView {
+                input: &row.input,
+                expected: row.expected.as_ref(),
+            };
+            let judged = {
+                let _slot = judge_slots.acquire().await;
+                exec::call_judge(job.judge, view, &out.output, ctx.seed, job.opts).await
+            };
+            attempts += judged.attempts.saturating_sub(1);
+            errors.extend(judged.errors);
+            match judged.result {
+                Err(error) => CallOutcome::Failed { error },
+                Ok(j) => {
+                    let taxonomy: BTreeSet<&str> = job
+                        .frame
+                        .failure_modes
+                        .iter()
+                        .map(|m| m.id.as_str())
+                        .collect();
+                    let (known, deferred): (Vec<String>, Vec<String>) = j
+                        .failure_modes
+                        .into_iter()
+                        .partition(|m| taxonomy.contains(m.as_str()));
+                    let cost_usd = out.usage.cost_usd.or_else(|| {
+                        let price = job.frame.prices.get(arm.id())?;
+                        Some(price.cost(out.usage.input_tokens?, out.usage.output_tokens?))
+                    });
+                    CallOutcome::Scored {
+                        output: out.output,
+                        score: j.score,
+                        failure_modes: known,
+                        deferred_findings: deferred,
+                        judge: job.judge.id().to_string(),
+                        rubric_hash: job.judge.rubric().map(|r| hash::sha256_hex(r.as_bytes())),
+                        usage: out.usage,
+                        cost_usd,
+                    }
+                }
+            }
+        }
+    };
+    let rec = CallRecord {
+        arm: arm.id().to_string(),
+        version: job.roster.versions[a],
+        spec_hash: spec_hash.clone(),
+        row: row.id.clone(),
+        part: job.part,
+        trial,
+        attempts,
+        errors,
+        latency_ms,
+        outcome,
+    };
+    job.store.append(Event::Call(rec.clone()))?;
+    Ok((a, r, rec))
+}
+
+/// The noise floor of every arm version in a cube (G26): σ = SD of the aggregate across trials.
+/// With one trial (arms declared deterministic) σ is 0 by declaration.
+pub(crate) fn noise(cube: &ScoreCube) -> Result<Vec<ArmNoise>, RunError> {
+    let k = cube.trials();
+    cube.arms()
+        .iter()
+        .enumerate()
+        .map(|(i, key)| {
+            let per_trial = cube.per_trial_aggregates(i);
+            if k < 2 {
+                return Ok(ArmNoise {
+                    arm: key.arm.clone(),
+                    version: key.version,
+                    within_row_variance: 0.0,
+                    aggregate_sd: 0.0,
+                    per_trial,
+                });
+            }
+            let nf = itera_stats::trials::noise_floor(&cube.row_trial_matrix(i), k)?;
+            Ok(ArmNoise {
+                arm: key.arm.clone(),
+                version: key.version,
+                within_row_variance: nf.within_row_variance,
+                aggregate_sd: nf.aggregate_sd,
+                per_trial: nf.per_trial_aggregates,
+            })
+        })
+        .collect()
+}
