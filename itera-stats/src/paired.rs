@@ -5,11 +5,10 @@
 use std::collections::HashMap;
 use std::hash::Hash;
 
-use serde::{Deserialize, Serialize};
-use statrs::distribution::{ContinuousCDF, StudentsT};
-
+use crate::proportions::beta_inv::beta_quantile_pair;
 use crate::proportions::check_pair_slices;
-use crate::{Estimate, StatsError, check_level};
+use crate::{Estimate, StatsError, check_finite, check_level};
+use serde::{Deserialize, Serialize};
 
 /// Summary of a paired comparison of arm `a` against baseline `b`.
 ///
@@ -36,11 +35,28 @@ pub struct PairedSummary {
 }
 
 /// Two-sided Student t critical value for `level` with `df` degrees of freedom (caller checked
-/// `level` and `df > 0`). Below 1000 df this is statrs' inverse CDF; from 1000 df on (where
-/// statrs loses accuracy: 1e-4 off at 2·10⁶ df) the Cornish–Fisher expansion of the t quantile
-/// in the normal quantile to order ν⁻⁴ (Abramowitz & Stegun 26.7.5), exact to ~1e-12 there.
+/// `level` and `df > 0`), from the upper tail `q = (1 − level)/2` taken directly (never through
+/// `1 − q`, which loses the tail's digits at extreme levels):
+/// * df 1: `cot(πq)` (the Cauchy quantile); df 2: `(1 − 2q)/√(2q(1 − q))` (closed forms);
+/// * other df below 1000: `t = √(ν(1 − x)/x)` with `x` the Beta(ν/2, ½) quantile at `2q`
+///   (Abramowitz & Stegun 26.7.1 with 26.5.27), from the crate's bracketed inverse incomplete
+///   beta. statrs' inverse CDF was 8× too small at df 1, level 1 − 1e-9 (7.7e7 for 6.4e8);
+/// * from 1000 df on, the Cornish–Fisher expansion of the t quantile in the normal quantile to
+///   order ν⁻⁴ (Abramowitz & Stegun 26.7.5), exact to ~1e-12 there.
 pub(crate) fn t_two_sided(level: f64, df: f64) -> Result<f64, StatsError> {
-    let p = 1.0 - (1.0 - level) / 2.0;
+    if df.is_nan() || df <= 0.0 {
+        return Err(StatsError::Invalid {
+            what: "degrees of freedom",
+            why: format!("{df}: must be positive"),
+        });
+    }
+    let q = (1.0 - level) / 2.0;
+    if df == 1.0 {
+        return Ok(1.0 / (std::f64::consts::PI * q).tan());
+    }
+    if df == 2.0 {
+        return Ok((1.0 - 2.0 * q) / (2.0 * q * (1.0 - q)).sqrt());
+    }
     if df >= 1000.0 {
         let z = crate::proportions::z_two_sided(level);
         let z2 = z * z;
@@ -50,11 +66,8 @@ pub(crate) fn t_two_sided(level: f64, df: f64) -> Result<f64, StatsError> {
         let g4 = ((((79.0 * z2 + 776.0) * z2 + 1482.0) * z2 - 1920.0) * z2 - 945.0) * z / 92160.0;
         return Ok(z + g1 / df + g2 / df.powi(2) + g3 / df.powi(3) + g4 / df.powi(4));
     }
-    let t = StudentsT::new(0.0, 1.0, df).map_err(|e| StatsError::Invalid {
-        what: "degrees of freedom",
-        why: format!("{df}: {e}"),
-    })?;
-    Ok(t.inverse_cdf(p))
+    let (x, one_minus_x) = beta_quantile_pair(df / 2.0, 0.5, 2.0 * q);
+    Ok((df * one_minus_x / x).sqrt())
 }
 
 fn mean(xs: &[f64]) -> f64 {
@@ -100,6 +113,12 @@ pub fn pearson(a: &[f64], b: &[f64]) -> Result<Option<f64>, StatsError> {
     Ok(r.is_finite().then_some(r.clamp(-1.0, 1.0)))
 }
 
+/// `value` if finite, else [`StatsError::NotFinite`] naming the statistic (index 0): a
+/// statistic that overflowed although every input was finite.
+fn finite(what: &'static str, value: f64) -> Result<f64, StatsError> {
+    check_finite(what, &[value]).map(|()| value)
+}
+
 fn summary(
     a: &[f64],
     b: &[f64],
@@ -111,14 +130,21 @@ fn summary(
 ) -> Result<PairedSummary, StatsError> {
     let n = a.len();
     let d: Vec<f64> = a.iter().zip(b).map(|(x, y)| x - y).collect();
-    let dbar = mean(&d);
+    // Finite inputs can still overflow (1e308 − (−1e308), or a sum of squares): refuse, as the
+    // clustered SE and the bootstrap do, rather than return an inf/NaN interval.
+    check_finite("a − b", &d)?;
+    let dbar = finite("mean of a − b", mean(&d))?;
     let sd = (d.iter().map(|x| (x - dbar).powi(2)).sum::<f64>() / (n as f64 - 1.0)).sqrt();
+    let sd = finite("standard deviation of a − b", sd)?;
+    let se = finite("standard error of the mean of a − b", se)?;
     let half = t_two_sided(level, df)? * se;
+    let lower = finite("lower bound", dbar - half)?;
+    let upper = finite("upper bound", dbar + half)?;
     Ok(PairedSummary {
         n,
-        mean_a: mean(a),
-        mean_b: mean(b),
-        diff: Estimate::new(dbar, level, dbar - half, dbar + half, Some(se), method),
+        mean_a: finite("mean of a", mean(a))?,
+        mean_b: finite("mean of b", mean(b))?,
+        diff: Estimate::new(dbar, level, lower, upper, Some(se), method),
         sd_diff: sd,
         df,
         correlation: pearson(a, b)?,
@@ -130,7 +156,9 @@ fn summary(
 /// n − 1 degrees of freedom (Student 1908). Matches `scipy.stats.ttest_rel(a, b)
 /// .confidence_interval(level)`. Method name `"paired-t"`.
 ///
-/// Errors: empty, length mismatch, non-finite values, fewer than 2 rows, `level` outside (0, 1).
+/// Errors: empty, length mismatch, non-finite values, fewer than 2 rows, `level` outside (0, 1),
+/// and [`StatsError::NotFinite`] when finite inputs overflow (a difference, a mean, the
+/// variance or a bound is ±∞/NaN), as the clustered and bootstrap versions refuse them.
 /// With zero variance of the differences the interval collapses to the point.
 ///
 /// ```
@@ -306,6 +334,99 @@ mod tests {
             let got = t_two_sided(level, df).unwrap();
             assert!((got - want).abs() < 1e-9, "df {df}: {got} vs {want}");
         }
+    }
+
+    // Extreme levels at small df. Reference: scipy 1.17.1, with the tail taken exactly as the
+    // Rust code takes it:
+    //   from scipy.stats import t
+    //   for lv in (0.95, 0.99, 1-1e-6, 1-1e-9):
+    //       q = (1 - lv) / 2; print([t.isf(q, df) for df in (1, 2, 3, 5, 30)])
+    // Closed forms: df 1 → cot(πq) (Cauchy), df 2 → (1 − 2q)/√(2q(1 − q)).
+    #[test]
+    fn t_quantile_small_df_extreme_levels() {
+        let cases = [
+            (
+                0.95,
+                [
+                    12.706204736174694,
+                    4.302652729749462,
+                    3.1824463052837078,
+                    2.5705818356363146,
+                    2.0422724563012378,
+                ],
+            ),
+            (
+                0.99,
+                [
+                    63.656741162871526,
+                    9.924843200918287,
+                    5.840909309733355,
+                    4.032142983555228,
+                    2.7499956535672254,
+                ],
+            ),
+            (
+                1.0 - 1e-6,
+                [
+                    636619.7723487513,
+                    999.9992499854659,
+                    130.1545895571102,
+                    28.478473462819565,
+                    6.119075620373899,
+                ],
+            ),
+            (
+                1.0 - 1e-9,
+                [
+                    636619790.3724186,
+                    31622.777025143325,
+                    1301.637179562648,
+                    113.6550517195027,
+                    8.72151123570124,
+                ],
+            ),
+        ];
+        for (level, row) in cases {
+            for (df, want) in [1.0, 2.0, 3.0, 5.0, 30.0].into_iter().zip(row) {
+                let got = t_two_sided(level, df).unwrap();
+                assert!(
+                    ((got - want) / want).abs() < 1e-9,
+                    "level {level} df {df}: {got} vs {want}"
+                );
+            }
+        }
+    }
+
+    /// Finite inputs whose differences or variance overflow are refused with the error the
+    /// clustered and bootstrap versions give (`NotFinite`), not returned as an inf/NaN interval.
+    #[test]
+    fn overflow_is_refused_not_returned() {
+        // a − b overflows: 1e308 − (−1e308) = inf
+        let (a, b) = ([1e308, 0.0, 1.0], [-1e308, 0.0, 0.0]);
+        assert!(matches!(
+            paired_t(&a, &b, 0.95),
+            Err(StatsError::NotFinite { .. })
+        ));
+        assert!(matches!(
+            paired_t_clustered(&a, &b, &[0, 1, 2], 0.95),
+            Err(StatsError::NotFinite { .. })
+        ));
+        // the differences are finite but their variance overflows: (2e308)² = inf
+        let (a, b) = ([1e308, -1e308, 0.0], [0.0, 0.0, 0.0]);
+        assert!(matches!(
+            paired_t(&a, &b, 0.95),
+            Err(StatsError::NotFinite { .. })
+        ));
+        assert!(matches!(
+            paired_t_clustered(&a, &b, &[0, 1, 2], 0.95),
+            Err(StatsError::NotFinite { .. })
+        ));
+        // and the sums behind the means: 3 × 1e308 = inf
+        let a = [1e308, 1e308, 1e308];
+        assert!(matches!(
+            paired_t(&a, &[0.0; 3], 0.95),
+            Err(StatsError::NotFinite { .. })
+        ));
     }
 
     #[test]

@@ -1,17 +1,11 @@
-//! Beta-quantile intervals for one proportion: Clopper–Pearson ("exact") and Jeffreys.
+//! Beta-quantile intervals for one proportion: Clopper–Pearson ("exact") and Jeffreys. Both
+//! bounds are computed as lower-tail quantiles (`upper = 1 − Q(α/2)` of the reflected Beta), so
+//! bounds near 0 and near 1 keep their relative accuracy; the quantile is
+//! [`beta_quantile`](super::beta_inv::beta_quantile).
 
-use statrs::distribution::{Beta, ContinuousCDF};
-
+use super::beta_inv::beta_quantile;
 use super::check_counts;
 use crate::{Estimate, StatsError, check_level};
-
-fn beta_quantile(a: f64, b: f64, q: f64) -> Result<f64, StatsError> {
-    let dist = Beta::new(a, b).map_err(|e| StatsError::Invalid {
-        what: "beta shape",
-        why: format!("Beta({a}, {b}): {e}"),
-    })?;
-    Ok(dist.inverse_cdf(q).clamp(0.0, 1.0))
-}
 
 /// Clopper–Pearson "exact" interval for `k / n` (Clopper & Pearson 1934), from Beta quantiles:
 /// lower = Beta(k, n−k+1) quantile at α/2 (0 when k = 0), upper = Beta(k+1, n−k) quantile at
@@ -37,12 +31,13 @@ pub fn clopper_pearson(k: u64, n: u64, level: f64) -> Result<Estimate, StatsErro
     let lower = if k == 0 {
         0.0
     } else {
-        beta_quantile(kf, nf - kf + 1.0, alpha / 2.0)?.min(p)
+        beta_quantile(kf, nf - kf + 1.0, alpha / 2.0).min(p)
     };
     let upper = if k == n {
         1.0
     } else {
-        beta_quantile(kf + 1.0, nf - kf, 1.0 - alpha / 2.0)?.max(p)
+        // Beta(k+1, n−k) quantile at 1 − α/2 = 1 − Beta(n−k, k+1) quantile at α/2.
+        (1.0 - beta_quantile(nf - kf, kf + 1.0, alpha / 2.0)).max(p)
     };
     Ok(Estimate::new(
         p,
@@ -77,12 +72,12 @@ pub fn jeffreys(k: u64, n: u64, level: f64) -> Result<Estimate, StatsError> {
     let lower = if k == 0 {
         0.0
     } else {
-        beta_quantile(kf + 0.5, nf - kf + 0.5, alpha / 2.0)?.min(p)
+        beta_quantile(kf + 0.5, nf - kf + 0.5, alpha / 2.0).min(p)
     };
     let upper = if k == n {
         1.0
     } else {
-        beta_quantile(kf + 0.5, nf - kf + 0.5, 1.0 - alpha / 2.0)?.max(p)
+        (1.0 - beta_quantile(nf - kf + 0.5, kf + 0.5, alpha / 2.0)).max(p)
     };
     Ok(Estimate::new(p, level, lower, upper, None, "jeffreys"))
 }

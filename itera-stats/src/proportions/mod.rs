@@ -12,12 +12,14 @@
 //! whose `se` is the standard error of their (pseudo-count adjusted) centre.
 //!
 //! Layout: [`wilson`] and the Newcombe square-and-add intervals built on it live in `score.rs`;
-//! the Beta-quantile intervals (Clopper–Pearson, Jeffreys) in `exact.rs`; the paired
+//! the Beta-quantile intervals (Clopper–Pearson, Jeffreys) in `exact.rs`, on the inverse
+//! regularized incomplete beta of `beta_inv.rs`; the paired
 //! adjusted-Wald and Tango intervals in `paired.rs`; their clustered (Rao–Scott) versions in
 //! `clustered.rs`. This file keeps the paired 2×2 table and the input checks they share.
 //!
 //! [`Estimate`]: crate::Estimate
 
+pub(crate) mod beta_inv;
 mod clustered;
 mod exact;
 mod paired;

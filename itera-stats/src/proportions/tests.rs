@@ -442,3 +442,144 @@ fn bad_input_is_rejected() {
         Err(StatsError::NotFinite { .. })
     ));
 }
+
+// Large n with k near 0 or n: the bounds are tiny (or within a tiny distance of 1) and must keep
+// their relative accuracy. Reference values, scipy 1.17.1 (boost's ibeta_inv):
+//   from scipy.stats import beta
+//   Clopper–Pearson: lower = beta.ppf(0.025, k, n-k+1), upper = beta.ppf(0.975, k+1, n-k)
+//   Jeffreys:        lower = beta.ppf(0.025, k+.5, n-k+.5), upper = beta.ppf(0.975, k+.5, n-k+.5)
+// printed with repr() for k = 0, 1, 2 (columns: cp lower, cp upper, jeffreys lower, jeffreys
+// upper; the k = 0 lower bounds are 0 by definition / by the boundary modification). By the
+// symmetry k ↔ n − k, 1 − upper(n − k) = lower(k) and 1 − lower(n − k) = upper(k); scipy's
+// complements, e.g. beta.ppf(0.025, n-k, k+1) for 1 − cp upper, agree to the last digit or two.
+// statsmodels proportion_confint(1, 10_000_000, method='beta')
+//   -> (2.5317807952240303e-09, 5.571642116990815e-07), the same as the row below.
+const LARGE_N: [(u64, [[f64; 4]; 3]); 3] = [
+    (
+        1_000,
+        [
+            [0.0, 0.003682083896865671, 0.0, 0.0025081643414222978],
+            [
+                2.531748749129404e-05,
+                0.005558924279826672,
+                0.00010791880468097968,
+                0.004664458808791372,
+            ],
+            [
+                0.00024230111687723185,
+                0.007205838911457497,
+                0.0004158313651531084,
+                0.00640049976052972,
+            ],
+        ],
+    ),
+    (
+        1_000_000,
+        [
+            [0.0, 3.688872650206488e-06, 0.0, 2.5119393107467838e-06],
+            [
+                2.5317807663794178e-08,
+                5.571630655166939e-06,
+                1.0789766246541867e-07,
+                4.6741920467298275e-06,
+            ],
+            [
+                2.4220937031600326e-07,
+                7.2246687944522814e-06,
+                4.15606032083811e-07,
+                6.416235225085568e-06,
+            ],
+        ],
+    ),
+    (
+        10_000_000,
+        [
+            [0.0, 3.6888787737224376e-07, 0.0, 2.5119427153660024e-07],
+            [
+                2.5317807952240303e-09,
+                5.571642116990813e-07,
+                1.0789764342729502e-08,
+                4.674200826695119e-07,
+            ],
+            [
+                2.422092877211626e-08,
+                7.224685779926558e-07,
+                4.156058292773595e-08,
+                6.416249419820204e-07,
+            ],
+        ],
+    ),
+];
+
+fn rel_close(got: f64, want: f64, tol: f64) -> bool {
+    if want == 0.0 {
+        got == 0.0
+    } else {
+        ((got - want) / want).abs() <= tol
+    }
+}
+
+#[test]
+fn beta_intervals_keep_relative_accuracy_at_large_n() {
+    for (n, rows) in LARGE_N {
+        for (k, [cp_lo, cp_hi, j_lo, j_hi]) in (0_u64..).zip(rows) {
+            let cp = clopper_pearson(k, n, 0.95).unwrap();
+            let j = jeffreys(k, n, 0.95).unwrap();
+            for (what, got, want) in [
+                ("cp lower", cp.ci.lower, cp_lo),
+                ("cp upper", cp.ci.upper, cp_hi),
+                ("jeffreys lower", j.ci.lower, j_lo),
+                ("jeffreys upper", j.ci.upper, j_hi),
+            ] {
+                assert!(
+                    rel_close(got, want, 1e-6),
+                    "k={k} n={n} {what}: {got:e} vs {want:e}"
+                );
+            }
+            // the mirror image k' = n − k, compared through 1 − bound
+            let cp = clopper_pearson(n - k, n, 0.95).unwrap();
+            let j = jeffreys(n - k, n, 0.95).unwrap();
+            for (what, got, want) in [
+                ("cp upper", 1.0 - cp.ci.upper, cp_lo),
+                ("cp lower", 1.0 - cp.ci.lower, cp_hi),
+                ("jeffreys upper", 1.0 - j.ci.upper, j_lo),
+                ("jeffreys lower", 1.0 - j.ci.lower, j_hi),
+            ] {
+                assert!(
+                    rel_close(got, want, 1e-6),
+                    "k={} n={n} 1 - {what}: {got:e} vs {want:e}",
+                    n - k
+                );
+            }
+        }
+    }
+}
+
+// python3 -c "from scipy.stats import beta; print(beta.ppf(0.025, 2.5, 5e6-2+0.5))"
+//   -> 8.312117036227847e-08 (statsmodels proportion_confint(2, 5_000_000, method='jeffreys')
+//   gives the same lower bound)
+#[test]
+fn jeffreys_small_lower_bound_is_accurate() {
+    let j = jeffreys(2, 5_000_000, 0.95).unwrap();
+    assert!(
+        rel_close(j.ci.lower, 8.312117036227847e-08, 1e-6),
+        "{:e}",
+        j.ci.lower
+    );
+}
+
+// statsmodels: proportion_confint(1, 10_000_000, method='beta')
+//   -> (2.5317807952240303e-09, 5.571642116990815e-07)
+// (statrs' inverse regularized beta never returned here.)
+#[test]
+fn clopper_pearson_one_in_ten_million_returns() {
+    let cp = clopper_pearson(1, 10_000_000, 0.95).unwrap();
+    assert!(
+        rel_close(cp.ci.lower, 2.5317807952240303e-09, 1e-6),
+        "{cp:?}"
+    );
+    assert!(
+        rel_close(cp.ci.upper, 5.571642116990815e-07, 1e-6),
+        "{cp:?}"
+    );
+}
