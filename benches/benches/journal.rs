@@ -1,107 +1,148 @@
-//! Benchmarks of the journal's hot paths (DESIGN "The store and journal"): appending a realistic
-//! `call` event — canonical JSON, the SHA-256 chain link, one write — to a directory store and to
-//! an in-memory store, and opening (verifying) a directory whose journal holds 10,000 lines.
+//! Benchmarks of the journal's hot paths (DESIGN "The store and journal"), measured through the
+//! public pipeline only — the journal is written by phase methods, never by callers (G1, G7):
+//!
+//! - `score_dev_dir` / `score_dev_memory`: dev scoring of an instant arm, so the time is the
+//!   runner's bookkeeping plus one journal line per call (canonical JSON, the SHA-256 chain link,
+//!   one write) to a directory store and to an in-memory store; divide by the calls reported.
+//! - `open_verify` / `entries`: opening (reading and verifying the chain of) a directory whose
+//!   journal holds ≈ 10,000 call lines, and re-reading its entries (the runner does on resume).
 //!
 //! `cargo bench -p itera-benches --bench journal`
 
+use async_trait::async_trait;
 use divan::Bencher;
-use itera_core::{CallOutcome, CallRecord, Event, Part, RowId, Store, Usage};
+use itera_core::run::judges::ExactMatch;
+use itera_core::*;
+use serde_json::{Value, json};
+use std::path::Path;
 
 fn main() {
     divan::main();
 }
 
-/// Lines in the journal that `open_verify` opens.
-const LINES: usize = 10_000;
+/// Rows in the experiment: dev ≈ 50% of them, × 2 arms × 3 trials ≈ 3 call lines per row.
+const ROWS: usize = 3_400;
 
-/// A call as an LLM arm produces it: a paragraph of output, usage, cost, judge and rubric hash.
-fn call(i: usize) -> Event {
-    let hex = "3f9a1c0e7b2d4f6a8c1e3b5d7f9a2c4e6b8d0f1a3c5e7b9d2f4a6c8e0b1d3f5a";
-    Event::Call(CallRecord {
-        arm: "arm-alpha-7f3".into(),
-        version: 0,
-        spec_hash: hex.into(),
-        row: RowId(format!("txn-{i:06}")),
-        part: Part::Dev,
-        trial: (i % 3) as u32,
-        attempts: 1,
-        errors: Vec::new(),
-        latency_ms: 812.25 + i as f64 % 97.0,
-        outcome: CallOutcome::Scored {
-            output: serde_json::json!({
-                "category": "travel",
-                "confidence": 0.87,
-                "reasoning": "The vendor is an airline and the amount matches a domestic fare; \
-                              the memo mentions a flight to a client site, so this is travel \
-                              rather than a reimbursable client expense.",
-            }),
-            score: if i.is_multiple_of(4) { 0.0 } else { 1.0 },
-            failure_modes: Vec::new(),
-            deferred_findings: Vec::new(),
-            judge: "llm-judge-v2".into(),
-            rubric_hash: Some(hex.into()),
-            usage: Usage {
-                input_tokens: Some(1_482),
-                output_tokens: Some(96),
-                cache_read_tokens: Some(1_024),
-                cache_write_tokens: None,
-                cost_usd: None,
-            },
-            cost_usd: Some(0.004_713),
-        },
+/// An arm that answers at once with a realistic paragraph of output and token usage.
+struct Instant(&'static str);
+
+#[async_trait]
+impl Arm for Instant {
+    fn id(&self) -> &str {
+        self.0
+    }
+    fn spec(&self) -> String {
+        format!("instant arm {}", self.0)
+    }
+    fn reports(&self) -> Reports {
+        Reports {
+            tokens: true,
+            ..Reports::default()
+        }
+    }
+    async fn call(&self, input: &Value, _ctx: &CallCtx) -> Result<ArmOutput, ArmError> {
+        let mut out = ArmOutput::text(input["expected"].as_str().unwrap_or("travel"));
+        out.usage = Usage {
+            input_tokens: Some(1_482),
+            output_tokens: Some(96),
+            cache_read_tokens: Some(1_024),
+            ..Usage::default()
+        };
+        Ok(out)
+    }
+}
+
+fn frame() -> Frame {
+    Frame::builder("journal-bench", "Does v2 beat v1?", "v2 is better.")
+        .baseline("v1", "src/lib.rs:1")
+        .arm("v2", "v1", "better prompt")
+        .metric("accuracy", "exact")
+        .threshold_pp(5.0)
+        .slice_loss_floor_pp(-2.0)
+        .trials(3)
+        .seed(7)
+        .build()
+        .expect("frame")
+}
+
+fn rows() -> Vec<Row> {
+    (0..ROWS)
+        .map(|i| {
+            let expected = ["travel", "software", "supplies"][i % 3];
+            Row::new(
+                format!("txn-{i:06}"),
+                json!({"memo": format!("row {i}"), "expected": expected}),
+            )
+            .expected(expected)
+            .slice(if i % 2 == 0 { "smb" } else { "enterprise" })
+        })
+        .collect()
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("runtime")
+}
+
+/// Registers, splits, pilots and scores dev in `store`; returns the number of journal lines.
+fn score(store: Store) -> usize {
+    let arms: Vec<Box<dyn Arm>> = vec![Box::new(Instant("v1")), Box::new(Instant("v2"))];
+    let opts = RunOptions {
+        arm_concurrency: 64,
+        ..RunOptions::default()
+    };
+    runtime().block_on(async {
+        let exp = Experiment::new(frame())
+            .expect("frame")
+            .register(store)
+            .expect("register")
+            .split_rows(rows())
+            .expect("split")
+            .pilot(&arms, &ExactMatch, &opts)
+            .await
+            .expect("pilot")
+            .score_dev(&arms, &ExactMatch, &opts)
+            .await
+            .expect("score");
+        exp.store().entries().expect("entries").len()
     })
 }
 
-/// One `call` appended to a directory store (written and flushed; no fsync).
-#[divan::bench]
-fn append_dir(bencher: Bencher<'_, '_>) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = Store::dir(dir.path()).expect("store");
-    let mut i = 0;
+fn scored_dir(path: &Path) -> usize {
+    score(Store::dir(path).expect("store"))
+}
+
+/// Dev scoring to a directory store (every line written and flushed).
+#[divan::bench(sample_count = 5, sample_size = 1)]
+fn score_dev_dir(bencher: Bencher<'_, '_>) {
     bencher
-        .with_inputs(|| {
-            i += 1;
-            call(i)
-        })
-        .bench_local_values(|event| store.append(event).expect("append"));
+        .with_inputs(|| tempfile::tempdir().expect("temp dir"))
+        .bench_local_values(|dir| scored_dir(dir.path()));
 }
 
-/// One `call` appended to an in-memory store.
-#[divan::bench]
-fn append_memory(bencher: Bencher<'_, '_>) {
-    let store = Store::in_memory();
-    let mut i = 0;
-    bencher
-        .with_inputs(|| {
-            i += 1;
-            call(i)
-        })
-        .bench_local_values(|event| store.append(event).expect("append"));
+/// Dev scoring to an in-memory store.
+#[divan::bench(sample_count = 5, sample_size = 1)]
+fn score_dev_memory(bencher: Bencher<'_, '_>) {
+    bencher.bench_local(|| score(Store::in_memory()));
 }
 
-/// `Store::dir` on a directory whose journal holds 10,000 `call` lines: read, verify the chain,
-/// check the registration.
+/// `Store::dir` on a directory holding ≈ 10,000 journal lines: read, verify the chain, check
+/// the registration.
 #[divan::bench(sample_count = 20, sample_size = 1)]
-fn open_verify_10k(bencher: Bencher<'_, '_>) {
+fn open_verify(bencher: Bencher<'_, '_>) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = Store::dir(dir.path()).expect("store");
-    for i in 0..LINES {
-        store.append(call(i)).expect("append");
-    }
-    drop(store);
-    bencher.bench(|| {
-        let store = Store::dir(dir.path()).expect("open");
-        divan::black_box(store);
-    });
+    let lines = scored_dir(dir.path());
+    assert!(lines > 10_000, "{lines} lines");
+    bencher.bench(|| divan::black_box(Store::dir(dir.path()).expect("open")));
 }
 
-/// `Store::entries` on the same 10,000-line journal (the runner re-reads it on resume).
+/// `Store::entries` on the same journal.
 #[divan::bench(sample_count = 20, sample_size = 1)]
-fn entries_10k(bencher: Bencher<'_, '_>) {
+fn entries(bencher: Bencher<'_, '_>) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = Store::dir(dir.path()).expect("store");
-    for i in 0..LINES {
-        store.append(call(i)).expect("append");
-    }
+    scored_dir(dir.path());
+    let store = Store::dir(dir.path()).expect("open");
     bencher.bench(|| store.entries().expect("entries").len());
 }

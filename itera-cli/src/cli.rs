@@ -639,6 +639,7 @@ async fn iterate(
             upper,
             closes_sprint,
             reason,
+            ..
         } if a == arm => Some(format!(
             "{arm} v{version}: {outcome:?}, Δ vs previous {:+.2}pp [{:+.2}, {:+.2}]{}: {reason}",
             delta * 100.0,

@@ -36,7 +36,9 @@ pub fn status(dir: &Path) -> Result<Value, CliError> {
                 pilot_failed = None;
                 Some("piloted")
             }
-            Event::PilotFailed { arm, field, why } => {
+            Event::PilotFailed {
+                arm, field, why, ..
+            } => {
                 pilot_failed = Some(format!("arm '{arm}', {field}: {why}"));
                 None
             }

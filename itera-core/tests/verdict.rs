@@ -378,18 +378,13 @@ async fn nothing_follows_the_verdict() {
     assert!(err.contains("G46"), "{err}");
 }
 
-/// G16: a test row that was seen (here: a reveal journaled by another tool) blocks the verdict.
+/// G16: a test row that was seen (here: a reveal journaled by another tool, which wrote a
+/// correctly chained line into the directory's journal) blocks the verdict.
 #[tokio::test]
 async fn a_contaminated_test_set_blocks_the_verdict() {
     let rows = transactions(600);
-    let exp = sealed(Store::in_memory(), rows.clone()).await;
-    let train: Vec<String> = exp
-        .dev()
-        .cube
-        .rows()
-        .iter()
-        .map(|r| r.to_string())
-        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let exp = sealed(Store::dir(dir.path()).unwrap(), rows.clone()).await;
     // A row that is neither dev nor train is a sealed test row.
     let entries = exp_entries(&exp);
     let (train_ids, dev_ids) = entries
@@ -404,15 +399,14 @@ async fn a_contaminated_test_set_blocks_the_verdict() {
     let test_id = rows
         .iter()
         .map(|r| r.id.clone())
-        .find(|id| {
-            !train_ids.contains(id) && !dev_ids.contains(id) && !train.contains(&id.to_string())
-        })
+        .find(|id| !train_ids.contains(id) && !dev_ids.contains(id))
         .unwrap();
-    exp_store(&exp)
-        .append(Event::Reveal {
-            row: test_id.clone(),
-        })
-        .unwrap();
+    drop(exp);
+    append_chained(
+        &dir.path().join("journal.jsonl"),
+        serde_json::json!({"event": "reveal", "row": test_id.as_str()}),
+    );
+    let exp = sealed(Store::dir(dir.path()).unwrap(), rows).await;
     let err = exp
         .verdict(&prompts(), &RecordingJudge::new(), &fast_opts(), None)
         .await
@@ -423,10 +417,6 @@ async fn a_contaminated_test_set_blocks_the_verdict() {
         err.contains("G16") && err.contains(test_id.as_str()),
         "{err}"
     );
-}
-
-fn exp_store(exp: &Experiment<Sealed>) -> Store {
-    exp.store().clone()
 }
 
 fn exp_entries(exp: &Experiment<Sealed>) -> Vec<Entry> {

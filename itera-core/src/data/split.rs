@@ -243,8 +243,9 @@ pub enum SplitError {
 }
 
 /// The result of splitting: train rows in full, dev ids, the sealed test commitment and the
-/// audit. Test rows are kept privately; no public method returns them (G15).
-#[derive(Debug, Clone)]
+/// audit. Test rows are kept privately; no public method returns them (G15), and its `Debug`
+/// prints counts and hashes only — never a test row, nor an unrevealed dev row's input (G17).
+#[derive(Clone)]
 pub struct SplitPlan {
     pub(crate) train: Vec<Row>,
     pub(crate) dev: Vec<Row>,
@@ -259,6 +260,20 @@ pub struct SplitPlan {
 /// Below this many rows, dev is used in stratified folds (METHOD.md §3).
 pub const KFOLD_BELOW: usize = 50;
 const KFOLD_K: usize = 5;
+
+impl std::fmt::Debug for SplitPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SplitPlan")
+            .field("train", &self.train.len())
+            .field("dev", &self.dev.len())
+            .field("dev_folds", &self.dev_folds.as_ref().map(|f| f.len()))
+            .field("test", &self.test.len())
+            .field("data_hash", &self.data_hash)
+            .field("test_commitment", &self.test_commitment)
+            .field("overrides", &self.overrides.len())
+            .finish_non_exhaustive()
+    }
+}
 
 impl SplitPlan {
     /// Train rows, shown in full.

@@ -18,6 +18,7 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 #[non_exhaustive]
 pub enum Event {
     /// The frame was registered (G1, G7).
+    #[non_exhaustive]
     Registered {
         /// Experiment name.
         name: String,
@@ -29,6 +30,7 @@ pub enum Event {
         registration_hash: String,
     },
     /// The rows were split (G14, G15, G19, G21).
+    #[non_exhaustive]
     Split {
         /// What the rows came from.
         dataset: String,
@@ -53,6 +55,7 @@ pub enum Event {
         overrides: Vec<SplitOverride>,
     },
     /// The run manifest: the same judge and versions for every arm (G8, G23).
+    #[non_exhaustive]
     Manifest {
         /// The judge's id.
         judge: String,
@@ -69,6 +72,7 @@ pub enum Event {
         arm_families: Vec<Option<String>>,
     },
     /// A pilot that failed: the arm, the field, and why (G22).
+    #[non_exhaustive]
     PilotFailed {
         /// The arm.
         arm: String,
@@ -78,6 +82,7 @@ pub enum Event {
         why: String,
     },
     /// The pilot passed on one row for every arm (G22).
+    #[non_exhaustive]
     PilotPassed {
         /// The row used.
         row: RowId,
@@ -87,6 +92,7 @@ pub enum Event {
     /// One call.
     Call(CallRecord),
     /// The baseline's dev score, recorded before any arm is compared.
+    #[non_exhaustive]
     BaselineScored {
         /// Mean over rows of per-row mean scores.
         mean: f64,
@@ -97,6 +103,7 @@ pub enum Event {
     },
     /// Dev scoring finished: every call is scored or recorded as failed (G31), with the noise
     /// floor (G26).
+    #[non_exhaustive]
     DevScored {
         /// Calls in the dev cube.
         calls: usize,
@@ -106,6 +113,7 @@ pub enum Event {
         noise: Vec<ArmNoise>,
     },
     /// The cross-judge check (G29).
+    #[non_exhaustive]
     CrossJudge {
         /// The primary judge.
         judge: String,
@@ -121,11 +129,13 @@ pub enum Event {
         passed: bool,
     },
     /// A dev row's raw input was revealed; it joins the seen set (G17).
+    #[non_exhaustive]
     Reveal {
         /// The row.
         row: RowId,
     },
     /// A new arm version, recorded with its hypothesis BEFORE it is scored (G33).
+    #[non_exhaustive]
     Iteration {
         /// Arm id.
         arm: String,
@@ -147,6 +157,7 @@ pub enum Event {
         diff: String,
     },
     /// The iteration's outcome from the CI of (new − previous) on dev (G33, G34).
+    #[non_exhaustive]
     IterationOutcome {
         /// Arm id.
         arm: String,
@@ -168,6 +179,7 @@ pub enum Event {
     /// The generalization gate ran (G35).
     Gate(GateReport),
     /// A new sprint was opened after a gate (G36: a 4th needs an audit).
+    #[non_exhaustive]
     SprintOpened {
         /// Its number.
         sprint: u32,
@@ -175,6 +187,7 @@ pub enum Event {
         audit: Option<String>,
     },
     /// The power of the test set for T, computed from dev before the test pass (G20).
+    #[non_exhaustive]
     PowerChecked {
         /// Per candidate arm: (arm, SE expected on test, minimum detectable effect, powered).
         arms: Vec<(String, f64, f64, bool)>,
@@ -183,6 +196,7 @@ pub enum Event {
         note: String,
     },
     /// The sealed test set is opened: written before the first test call (G15, G39).
+    #[non_exhaustive]
     SealedOpened {
         /// The versions that run on test (baseline + locked arms).
         arms: Vec<ArmKey>,
@@ -192,6 +206,7 @@ pub enum Event {
         test_commitment: String,
     },
     /// The verdict (G40). Nothing may follow it (G46).
+    #[non_exhaustive]
     VerdictReached {
         /// The decision.
         decision: crate::journal::record::Decision,
@@ -205,6 +220,7 @@ pub enum Event {
         data_hash: String,
     },
     /// Arms locked at their latest gate-passed versions (G37).
+    #[non_exhaustive]
     Sealed {
         /// The locked versions.
         locked: Vec<ArmKey>,
@@ -215,6 +231,7 @@ pub enum Event {
 
 /// One (arm version × row × trial) call, judged — or failed after its retries (G24, G31).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct CallRecord {
     /// Arm id.
     pub arm: String,

@@ -122,6 +122,7 @@ pub struct ArmGate {
 
 /// One gate run, journaled with its evidence.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct GateReport {
     /// The sprint the gate closes.
     pub sprint: u32,

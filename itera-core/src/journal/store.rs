@@ -202,7 +202,7 @@ impl Store {
 
     /// Appends an event. The line is written and flushed before this returns: once it returns
     /// `Ok`, the event counts.
-    pub fn append(&self, event: Event) -> Result<Entry, StoreError> {
+    pub(crate) fn append(&self, event: Event) -> Result<Entry, StoreError> {
         let mut inner = self.lock();
         let (entry, line) = event::seal_entry(
             inner.next_seq,
@@ -291,7 +291,7 @@ impl Store {
     }
 
     /// Writes a file into the experiment (atomically: temp file, then rename).
-    pub fn write_file(&self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
+    pub(crate) fn write_file(&self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
         let mut inner = self.lock();
         match &mut inner.backend {
             Backend::Dir { root, .. } => {

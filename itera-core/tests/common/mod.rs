@@ -292,3 +292,49 @@ pub fn standard_arms() -> [TestArm; 3] {
         TestArm::new("arm-beta-9c1", 0.55),
     ]
 }
+
+/// Canonical JSON as the journal writes it: keys sorted at every depth, no whitespace.
+pub fn canonical(v: &Value) -> String {
+    match v {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            let items: Vec<String> = keys
+                .iter()
+                .map(|k| format!("{}:{}", Value::String((*k).clone()), canonical(&map[*k])))
+                .collect();
+            format!("{{{}}}", items.join(","))
+        }
+        Value::Array(xs) => format!(
+            "[{}]",
+            xs.iter().map(canonical).collect::<Vec<_>>().join(",")
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// Appends `event` to a directory's journal file the way another tool would: a correctly
+/// chained line (sequence, previous hash, SHA-256 of the body). No library API can do this; the
+/// tests use it to show what the checks beyond the chain catch.
+pub fn append_chained(journal: &std::path::Path, event: Value) {
+    use sha2::{Digest, Sha256};
+    let text = std::fs::read_to_string(journal).unwrap();
+    let last: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    let seq = last["seq"].as_u64().unwrap() + 1;
+    let body = serde_json::json!({
+        "seq": seq, "prev": last["hash"], "at": "2026-12-01T00:00:00Z", "event": event
+    });
+    let hash: String = Sha256::digest(canonical(&body).as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let mut entry = body;
+    entry["hash"] = Value::String(hash);
+    let mut line = canonical(&entry);
+    line.push('\n');
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(journal)
+        .unwrap();
+    std::io::Write::write_all(&mut file, line.as_bytes()).unwrap();
+}
