@@ -18,6 +18,9 @@
 // side is as large as the state it returns; that is the point, not an accident.
 #![allow(clippy::result_large_err)]
 
+mod gate;
+mod iterate;
+mod seal;
 pub(crate) mod sprint;
 pub(crate) mod testpass;
 
