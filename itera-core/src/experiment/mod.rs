@@ -18,6 +18,11 @@
 // side is as large as the state it returns; that is the point, not an accident.
 #![allow(clippy::result_large_err)]
 
+mod evidence;
+mod gate;
+mod iterate;
+mod report_data;
+mod seal;
 pub(crate) mod sprint;
 pub(crate) mod testpass;
 

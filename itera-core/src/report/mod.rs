@@ -42,13 +42,12 @@ pub fn rewrite_conclusion(dir: &std::path::Path) -> Result<String, StoreError> {
             why: "not a registered experiment".into(),
         })?;
     let read = |name: &str| -> Result<Vec<u8>, StoreError> {
-        store.read_file(name)?.ok_or_else(|| {
-            StoreError::BadRegistration {
+        store
+            .read_file(name)?
+            .ok_or_else(|| StoreError::BadRegistration {
                 file: name.into(),
                 why: "missing: the experiment has no verdict yet".into(),
-            }
-            .into()
-        })
+            })
     };
     let bad = |name: &str, e: serde_json::Error| StoreError::BadRegistration {
         file: name.into(),

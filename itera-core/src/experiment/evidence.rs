@@ -1,0 +1,210 @@
+//! The evidence of the test pass, gathered from the test cube: the planned test SE per locked
+//! arm from dev's per-row differences (G20), per-slice effects with the major slices (R3),
+//! failure-mode counts (R4) and severity-weighted scores (R5), and the registered rules applied
+//! to it (G40–G45).
+
+use crate::data::row::Row;
+use crate::decide::rules::{self, ArmEvidence, Rules, SliceEvidence, Verdict};
+use crate::experiment::{Experiment, Sealed};
+use crate::frame::Frame;
+use crate::report::EffectSize;
+use crate::run::cube::{ArmKey, ScoreCube};
+use crate::run::effect::paired_effect;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Per locked arm: the SE of the paired difference expected on test, from dev's per-row
+/// difference variance (clustered by the dev design effect when clusters are declared).
+pub(super) fn power_rows(
+    frame: &Frame,
+    dev: &crate::experiment::DevResults,
+    keys: &[ArmKey],
+    n_test: usize,
+) -> Vec<(String, f64)> {
+    let _ = frame;
+    let cube = &dev.cube;
+    keys.iter()
+        .skip(1)
+        .map(|k| {
+            let se = cube
+                .arms()
+                .iter()
+                .position(|c| c.spec_hash == k.spec_hash && c.arm == k.arm)
+                .and_then(|a| {
+                    let p = cube.paired(a, 0);
+                    let d = p.diffs();
+                    if d.len() < 2 || n_test == 0 {
+                        return None;
+                    }
+                    let m = d.iter().sum::<f64>() / d.len() as f64;
+                    let var = d.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (d.len() - 1) as f64;
+                    let clusters: Vec<&str> = p
+                        .rows
+                        .iter()
+                        .filter_map(|&r| cube.clusters()[r].as_deref())
+                        .collect();
+                    let deff = if clusters.len() == d.len() {
+                        itera_stats::power::design_effect_from_dev(&d, &clusters)
+                            .unwrap_or(1.0)
+                            .max(1.0)
+                    } else {
+                        1.0
+                    };
+                    itera_stats::power::se_test_clustered(var, n_test, deff).ok()
+                })
+                .unwrap_or(f64::INFINITY);
+            (k.arm.clone(), se)
+        })
+        .collect()
+}
+
+pub(super) fn major(frame: &Frame, slice: &str) -> bool {
+    frame.major_slices.is_empty() || frame.major_slices.iter().any(|s| s == slice)
+}
+
+pub(super) fn size(e: &crate::run::effect::PairedEffect) -> EffectSize {
+    EffectSize {
+        delta: e.estimate.point,
+        ci_low: e.estimate.ci.lower,
+        ci_high: e.estimate.ci.upper,
+        n: e.n,
+    }
+}
+
+/// Failed test rows per failure-mode category for a cube arm: the judge assigned the category
+/// on some trial, or the row is tagged with it and the arm's per-row mean is below 0.5.
+pub(super) fn mode_failures(
+    frame: &Frame,
+    rows: &[Row],
+    cube: &ScoreCube,
+    arm: usize,
+) -> BTreeMap<String, usize> {
+    let means = cube.row_means(arm);
+    frame
+        .failure_modes
+        .iter()
+        .map(|m| {
+            let n = rows
+                .iter()
+                .enumerate()
+                .filter(|(i, r)| {
+                    cube.has_mode(arm, *i, &m.id)
+                        || (r.failure_modes.contains(&m.id) && means[*i].is_some_and(|s| s < 0.5))
+                })
+                .count();
+            (m.id.clone(), n)
+        })
+        .collect()
+}
+
+/// Severity-weighted mean score (severity capped), or `None` without a severity spec.
+pub(super) fn weighted_score(
+    frame: &Frame,
+    rows: &[Row],
+    cube: &ScoreCube,
+    arm: usize,
+) -> Option<f64> {
+    let cap = frame.severity.as_ref()?.cap;
+    let means = cube.row_means(arm);
+    let (mut num, mut den) = (0.0, 0.0);
+    for (r, m) in rows.iter().zip(means) {
+        if let Some(m) = m {
+            let w = r.severity.min(cap);
+            num += w * m;
+            den += w;
+        }
+    }
+    (den > 0.0).then(|| num / den)
+}
+
+pub(super) fn decide(
+    exp: &Experiment<Sealed>,
+    keys: &[ArmKey],
+    test: &ScoreCube,
+    power: &[(String, f64)],
+) -> Verdict {
+    let frame = &exp.frame;
+    let plan = &exp.state.scored.split.plan;
+    let dev = &exp.state.scored.dev;
+    let level = frame.ci_level();
+    let base_mean = test.summary(0).mean;
+    let rules = Rules {
+        threshold: frame.threshold.effect.as_fraction(base_mean),
+        floor: frame.threshold.slice_loss_floor_pp / 100.0,
+        rule: frame.threshold.rule,
+        alpha: frame.alpha,
+        power: frame.power,
+    };
+    let slices: BTreeSet<&str> = plan.test.iter().map(|r| r.slice.as_str()).collect();
+    let highest = frame.highest_severity_mode().map(|m| m.id.clone());
+    let base_modes = mode_failures(frame, &plan.test, test, 0);
+    let base_weighted = weighted_score(frame, &plan.test, test, 0);
+    let dev_noise = |k: &ArmKey| {
+        dev.cube
+            .arms()
+            .iter()
+            .position(|c| c.spec_hash == k.spec_hash && c.arm == k.arm)
+            .and_then(|i| dev.noise.get(i))
+            .map_or(0.0, |n| n.aggregate_sd)
+    };
+    let base_noise = dev.noise.first().map_or(0.0, |n| n.aggregate_sd);
+    let mut evidence = Vec::new();
+    for (i, key) in keys.iter().enumerate().skip(1) {
+        let dev_idx = dev
+            .cube
+            .arms()
+            .iter()
+            .position(|c| c.spec_hash == key.spec_hash && c.arm == key.arm);
+        let dev_effect = dev_idx.and_then(|a| paired_effect(&dev.cube, a, 0, &|_| true, level));
+        let modes = mode_failures(frame, &plan.test, test, i);
+        evidence.push(ArmEvidence {
+            arm: key.arm.clone(),
+            version: key.version,
+            killed_by_gate: false,
+            effect: paired_effect(test, i, 0, &|_| true, level)
+                .as_ref()
+                .map(size),
+            slices: slices
+                .iter()
+                .map(|s| SliceEvidence {
+                    slice: s.to_string(),
+                    effect: paired_effect(test, i, 0, &|r| test.slices()[r] == *s, level)
+                        .as_ref()
+                        .map(size),
+                    major: major(frame, s),
+                })
+                .collect(),
+            noise_sd: dev_noise(key).max(base_noise),
+            se_test_planned: power
+                .iter()
+                .find(|p| p.0 == key.arm)
+                .map_or(f64::INFINITY, |p| p.1),
+            highest_mode_failures: highest.as_ref().map(|h| {
+                (
+                    modes.get(h).copied().unwrap_or(0),
+                    base_modes.get(h).copied().unwrap_or(0),
+                )
+            }),
+            weighted: weighted_score(frame, &plan.test, test, i).zip(base_weighted),
+            cost_per_1k_usd: test.summary(i).cost_per_1k_rows_usd,
+            dev_delta: dev_effect.as_ref().map(|e| e.estimate.point),
+            dev_se: dev_effect.as_ref().and_then(|e| e.estimate.se),
+        });
+    }
+    for killed in &exp.state.killed {
+        evidence.push(ArmEvidence {
+            arm: killed.clone(),
+            version: 0,
+            killed_by_gate: true,
+            effect: None,
+            slices: Vec::new(),
+            noise_sd: 0.0,
+            se_test_planned: f64::INFINITY,
+            highest_mode_failures: None,
+            weighted: None,
+            cost_per_1k_usd: None,
+            dev_delta: None,
+            dev_se: None,
+        });
+    }
+    rules::decide(&rules, &evidence)
+}

@@ -1,0 +1,408 @@
+//! Iterating on `Experiment<Scored>`: the accessors, revealing a dev row (G17), the diagnosis
+//! of every arm's current version (G32), and recording and re-scoring one iteration — its
+//! hypothesis journaled before any call, one change (G33), at most three per sprint (G34) —
+//! directly or through a [`Refiner`].
+
+// A refused move hands the experiment back inside its error (see `experiment/mod.rs`).
+#![allow(clippy::result_large_err)]
+
+use crate::data::row::{Row, RowId};
+use crate::data::split::Part;
+use crate::experiment::seal::dev_from_journal;
+use crate::experiment::sprint::SprintError;
+use crate::experiment::{DevResults, Error, Experiment, Rejected, Scored};
+use crate::hash;
+use crate::iterate::diagnosis::{self, Diagnosis, DiagnosisInput, Flag};
+use crate::iterate::gate::ChangeClass;
+use crate::iterate::iteration::{IterationVerdict, Ledger, SPRINT_CAP, VersionRecord, line_diff};
+use crate::iterate::refiner::Refiner;
+use crate::journal::event::Event;
+use crate::journal::store::Store;
+use crate::run::arm::Arm;
+use crate::run::cube::{ArmKey, ScoreCube};
+use crate::run::effect::paired_effect;
+use crate::run::exec::RunOptions;
+use crate::run::judge::Judge;
+use crate::run::runner::{self, PartJob, Roster};
+use std::collections::BTreeSet;
+
+impl Experiment<Scored> {
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.state.split.registered.store
+    }
+
+    /// The split.
+    pub fn plan(&self) -> &crate::data::split::SplitPlan {
+        &self.state.split.plan
+    }
+
+    /// The dev results: every version scored so far.
+    pub fn dev(&self) -> &DevResults {
+        &self.state.dev
+    }
+
+    /// Train rows, shown in full.
+    pub fn train_rows(&self) -> &[Row] {
+        &self.state.split.plan.train
+    }
+
+    /// Versions, sprints, reveals and gates, replayed from the journal.
+    pub fn ledger(&self) -> Result<Ledger, Error> {
+        Ok(Ledger::from_entries(&self.store().entries()?))
+    }
+
+    /// Reveals a dev row's raw input: journaled, and the row joins the seen set the gate checks
+    /// (G17). Train rows are returned without a journal entry. Test rows are never revealed.
+    pub fn reveal(&self, id: &RowId) -> Result<Row, Error> {
+        if self.ledger()?.concluded {
+            return Err(SprintError::Concluded.into());
+        }
+        let plan = &self.state.split.plan;
+        if let Some(r) = plan.train.iter().find(|r| &r.id == id) {
+            return Ok(r.clone());
+        }
+        let row = plan
+            .dev
+            .iter()
+            .find(|r| &r.id == id)
+            .ok_or_else(|| SprintError::NotRevealable(id.clone()))?;
+        self.store().append(Event::Reveal { row: id.clone() })?;
+        Ok(row.clone())
+    }
+
+    /// The diagnosis of every arm's current version against the baseline (G32).
+    pub fn diagnose(&self) -> Result<Diagnosis, Error> {
+        let ledger = self.ledger()?;
+        let current = current_indices(&self.state.dev.cube, &ledger);
+        Ok(diagnose_with(
+            &self.frame,
+            &self.state.dev,
+            &self.state.split.plan.dev,
+            &ledger,
+            &current,
+        ))
+    }
+
+    /// Records a new version of a candidate arm — its hypothesis journaled BEFORE it is scored,
+    /// its one change as a line diff of `spec()` (G33) — re-scores it on dev, and records the
+    /// outcome from the CI of (new − previous) per-row differences: supported, neutral or
+    /// falsified. A falsified iteration, or a neutral one after which the diagnosis shows nothing
+    /// new, closes the sprint; a sprint holds at most 3 iterations (G34). Re-running the same
+    /// version resumes it without new calls for what is journaled.
+    pub async fn iterate(
+        self,
+        version: &dyn Arm,
+        hypothesis: &str,
+        class: Option<ChangeClass>,
+        judge: &dyn Judge,
+        opts: &RunOptions,
+    ) -> Result<Experiment<Scored>, Rejected<Scored>> {
+        match iterate_inner(&self, version, hypothesis, class, judge, opts).await {
+            Ok(dev) => Ok(Experiment {
+                frame: self.frame,
+                state: Scored {
+                    split: self.state.split,
+                    dev,
+                },
+            }),
+            Err(e) => Err(self.reject(e)),
+        }
+    }
+
+    /// Asks a [`Refiner`] for the next version of `arm` and iterates with it. Returns the
+    /// experiment and whether the refiner proposed anything.
+    pub async fn refine(
+        self,
+        refiner: &dyn Refiner,
+        arm: &str,
+        judge: &dyn Judge,
+        opts: &RunOptions,
+    ) -> Result<(Experiment<Scored>, bool), Rejected<Scored>> {
+        let prepared = (|| {
+            let diagnosis = self.diagnose()?;
+            let ledger = self.ledger()?;
+            let spec = ledger
+                .latest(arm)
+                .map(|v| v.spec.clone())
+                .ok_or_else(|| SprintError::UnknownArm(arm.to_string()))?;
+            Ok::<_, Error>((diagnosis, spec))
+        })();
+        let (diagnosis, spec) = match prepared {
+            Ok(p) => p,
+            Err(e) => return Err(self.reject(e)),
+        };
+        let proposal = refiner
+            .propose(&diagnosis, arm, &spec, self.train_rows())
+            .await;
+        match proposal {
+            None => Ok((self, false)),
+            Some(p) => {
+                let exp = self
+                    .iterate(p.arm.as_ref(), &p.hypothesis, p.class, judge, opts)
+                    .await?;
+                Ok((exp, true))
+            }
+        }
+    }
+}
+
+/// Cube indices of each candidate arm's latest version.
+fn current_indices(cube: &ScoreCube, ledger: &Ledger) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut seen = BTreeSet::new();
+    for v in ledger.versions.iter().skip(1) {
+        if seen.insert(v.key.arm.clone())
+            && let Some(i) = cube.arm_index(&v.key.arm)
+        {
+            out.push(i);
+        }
+    }
+    out
+}
+
+fn diagnose_with(
+    frame: &crate::frame::Frame,
+    dev: &DevResults,
+    rows: &[Row],
+    ledger: &Ledger,
+    current: &[usize],
+) -> Diagnosis {
+    let noise_sd: Vec<f64> = dev
+        .noise
+        .iter()
+        .map(|n| {
+            n.aggregate_sd
+                .max(dev.noise.first().map_or(0.0, |b| b.aggregate_sd))
+        })
+        .collect();
+    diagnosis::diagnose(&DiagnosisInput {
+        cube: &dev.cube,
+        rows,
+        current: current.to_vec(),
+        noise_sd,
+        seen: &ledger.seen,
+        level: frame.ci_level(),
+    })
+}
+
+/// Rebuilds the dev results for every version in the ledger from the journal.
+fn rebuild_dev(exp: &Experiment<Scored>, ledger: &Ledger) -> Result<DevResults, Error> {
+    dev_from_journal(
+        &exp.frame,
+        &exp.state.split.plan.dev,
+        exp.store(),
+        ledger,
+        exp.state.dev.cross_judge.clone(),
+    )
+}
+
+fn flag_signature(d: &Diagnosis) -> BTreeSet<String> {
+    d.flags
+        .iter()
+        .map(|f| match f {
+            Flag::MixedRegime { arm, .. } => format!("mixed:{arm}"),
+            Flag::SharedFailures { .. } => "shared".to_string(),
+            Flag::SmallUniformWin { arm, .. } => format!("small:{arm}"),
+            Flag::WinsOnSeenRows { arm, .. } => format!("seen:{arm}"),
+        })
+        .collect()
+}
+
+async fn iterate_inner(
+    exp: &Experiment<Scored>,
+    version: &dyn Arm,
+    hypothesis: &str,
+    class: Option<ChangeClass>,
+    judge: &dyn Judge,
+    opts: &RunOptions,
+) -> Result<DevResults, Error> {
+    let store = exp.store();
+    let arm = version.id().to_string();
+    if arm == exp.frame.baseline.id {
+        return Err(SprintError::BaselineIteration(arm).into());
+    }
+    if !exp.frame.arms.iter().any(|a| a.id == arm) {
+        return Err(SprintError::UnknownArm(arm).into());
+    }
+    let spec = version.spec();
+    let spec_hash = hash::sha256_hex(spec.as_bytes());
+    let ledger = Ledger::from_entries(&store.entries()?);
+    let existing = ledger
+        .versions
+        .iter()
+        .find(|v| v.key.arm == arm && v.key.spec_hash == spec_hash)
+        .cloned();
+    let record = match existing {
+        // Already recorded: resume it (and do nothing if it has its outcome).
+        Some(v) if v.outcome.is_some() => return rebuild_dev(exp, &ledger),
+        Some(v) if v.key.version > 0 => v,
+        Some(_) => return Err(SprintError::NothingChanged(arm).into()),
+        None => record_iteration(exp, &ledger, &arm, &spec, &spec_hash, hypothesis, class)?,
+    };
+    let roster = Roster::single(version, record.key.version);
+    let job = PartJob {
+        frame: &exp.frame,
+        rows: &exp.state.split.plan.dev,
+        part: Part::Dev,
+        roster: &roster,
+        judge,
+        store,
+        opts,
+    };
+    runner::score_part(&job, "iteration").await?;
+
+    let ledger = Ledger::from_entries(&store.entries()?);
+    let dev = rebuild_dev(exp, &ledger)?;
+    let cube = &dev.cube;
+    let new = cube
+        .arms()
+        .iter()
+        .position(|k| k.spec_hash == spec_hash && k.arm == arm)
+        .unwrap_or(0);
+    let prev_version = ledger
+        .previous(&arm, record.key.version)
+        .map(|v| v.key.spec_hash.clone())
+        .unwrap_or_default();
+    let prev = cube
+        .arms()
+        .iter()
+        .position(|k| k.spec_hash == prev_version && k.arm == arm)
+        .unwrap_or(0);
+    let effect = paired_effect(cube, new, prev, &|_| true, exp.frame.ci_level());
+    let (outcome, delta, lower, upper) = match &effect {
+        Some(e) if e.estimate.ci.lower > 0.0 => (
+            IterationVerdict::Supported,
+            e.estimate.point,
+            e.estimate.ci.lower,
+            e.estimate.ci.upper,
+        ),
+        Some(e) if e.estimate.ci.upper < 0.0 => (
+            IterationVerdict::Falsified,
+            e.estimate.point,
+            e.estimate.ci.lower,
+            e.estimate.ci.upper,
+        ),
+        Some(e) => (
+            IterationVerdict::Neutral,
+            e.estimate.point,
+            e.estimate.ci.lower,
+            e.estimate.ci.upper,
+        ),
+        None => (IterationVerdict::Neutral, 0.0, 0.0, 0.0),
+    };
+    // "Nothing new": the diagnosis after the change raises no flag it did not raise before.
+    let mut before_idx = current_indices(cube, &ledger);
+    if let Some(slot) = before_idx.iter_mut().find(|i| **i == new) {
+        *slot = prev;
+    }
+    let rows = &exp.state.split.plan.dev;
+    let before = flag_signature(&diagnose_with(&exp.frame, &dev, rows, &ledger, &before_idx));
+    let after_idx = current_indices(cube, &ledger);
+    let after = flag_signature(&diagnose_with(&exp.frame, &dev, rows, &ledger, &after_idx));
+    let nothing_new = after.is_subset(&before);
+    let (closes, reason) = match outcome {
+        IterationVerdict::Falsified => (
+            true,
+            "falsified: the CI of new − previous lies below 0".to_string(),
+        ),
+        IterationVerdict::Neutral if nothing_new => (
+            true,
+            "neutral and the diagnosis shows nothing new: signal saturated".to_string(),
+        ),
+        IterationVerdict::Neutral => (false, "neutral, but the diagnosis changed".to_string()),
+        IterationVerdict::Supported => (
+            false,
+            "supported: the CI of new − previous lies above 0".to_string(),
+        ),
+    };
+    store.append(Event::IterationOutcome {
+        arm: arm.clone(),
+        version: record.key.version,
+        outcome,
+        delta,
+        lower,
+        upper,
+        closes_sprint: closes,
+        reason,
+    })?;
+    Ok(dev)
+}
+
+/// Checks the sprint rules and journals the iteration before any call (G33, G34).
+fn record_iteration(
+    exp: &Experiment<Scored>,
+    ledger: &Ledger,
+    arm: &str,
+    spec: &str,
+    spec_hash: &str,
+    hypothesis: &str,
+    class: Option<ChangeClass>,
+) -> Result<VersionRecord, Error> {
+    if ledger.concluded {
+        return Err(SprintError::Concluded.into());
+    }
+    if ledger.killed.contains(arm) {
+        return Err(SprintError::ArmClosed {
+            arm: arm.to_string(),
+            how: "killed",
+        }
+        .into());
+    }
+    if ledger.locked.contains(arm) {
+        return Err(SprintError::ArmClosed {
+            arm: arm.to_string(),
+            how: "locked",
+        }
+        .into());
+    }
+    if ledger.sprint_iterations >= SPRINT_CAP {
+        return Err(SprintError::SprintCap {
+            sprint: ledger.sprint,
+        }
+        .into());
+    }
+    if ledger.sprint_closed {
+        let why = if ledger.gated {
+            "the gate has run".to_string()
+        } else {
+            "an iteration was falsified or saturated".to_string()
+        };
+        return Err(SprintError::SprintClosed {
+            sprint: ledger.sprint,
+            why,
+        }
+        .into());
+    }
+    if hypothesis.trim().is_empty() {
+        return Err(crate::frame::FrameError::Missing("hypothesis").into());
+    }
+    let current = ledger
+        .latest(arm)
+        .ok_or_else(|| SprintError::UnknownArm(arm.to_string()))?;
+    let version = current.key.version + 1;
+    exp.store().append(Event::Iteration {
+        arm: arm.to_string(),
+        version,
+        sprint: ledger.sprint,
+        hypothesis: hypothesis.trim().to_string(),
+        class,
+        old_spec_hash: current.key.spec_hash.clone(),
+        spec: spec.to_string(),
+        spec_hash: spec_hash.to_string(),
+        diff: line_diff(&current.spec, spec),
+    })?;
+    Ok(VersionRecord {
+        key: ArmKey {
+            arm: arm.to_string(),
+            version,
+            spec_hash: spec_hash.to_string(),
+        },
+        spec: spec.to_string(),
+        sprint: ledger.sprint,
+        hypothesis: Some(hypothesis.to_string()),
+        class,
+        diff: None,
+        outcome: None,
+    })
+}

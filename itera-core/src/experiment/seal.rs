@@ -1,0 +1,119 @@
+//! Sealing, `Gated -> Sealed`: every surviving arm locked at its latest gate-reviewed version
+//! (G37), never the best-scoring one; the accessors of `Experiment<Sealed>`; and the dev results
+//! rebuilt from the journal, shared with the iteration and the test pass.
+
+// A refused move hands the experiment back inside its error (see `experiment/mod.rs`).
+#![allow(clippy::result_large_err)]
+
+use crate::data::row::Row;
+use crate::data::split::Part;
+use crate::experiment::{DevResults, Error, Experiment, Gated, Rejected, Sealed};
+use crate::iterate::iteration::{Ledger, VersionRecord};
+use crate::journal::event::Event;
+use crate::journal::store::Store;
+use crate::run::cube::{ArmKey, ArmSummary, ScoreCube};
+use crate::run::runner;
+use std::collections::BTreeSet;
+
+impl Experiment<Gated> {
+    /// Locks every surviving arm at its latest gate-passed version (G37) — never the best
+    /// scoring one: there is no API that selects a version by score — and journals it.
+    /// Killed arms do not reach the test set.
+    pub fn seal(self) -> Result<Experiment<Sealed>, Rejected<Gated>> {
+        let result = (|| {
+            let store = &self.state.scored.split.registered.store;
+            let entries = store.entries()?;
+            if let Some((locked, killed)) = entries.iter().find_map(|e| match &e.event {
+                Event::Sealed { locked, killed } => Some((locked.clone(), killed.clone())),
+                _ => None,
+            }) {
+                return Ok((locked, killed));
+            }
+            let ledger = Ledger::from_entries(&entries);
+            let mut locked = Vec::new();
+            for arm in self.frame.arm_ids().into_iter().skip(1) {
+                if ledger.killed.contains(arm) {
+                    continue;
+                }
+                if let Some(v) = latest_gated(&ledger, arm) {
+                    locked.push(v.key.clone());
+                }
+            }
+            let killed: Vec<String> = ledger.killed.iter().cloned().collect();
+            store.append(Event::Sealed {
+                locked: locked.clone(),
+                killed: killed.clone(),
+            })?;
+            Ok::<_, Error>((locked, killed))
+        })();
+        match result {
+            Ok((locked, killed)) => Ok(Experiment {
+                frame: self.frame,
+                state: Sealed {
+                    scored: self.state.scored,
+                    locked,
+                    killed,
+                },
+            }),
+            Err(e) => Err(self.reject(e)),
+        }
+    }
+}
+
+impl Experiment<Sealed> {
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.state.scored.split.registered.store
+    }
+
+    /// The locked arm versions, one per surviving arm (G37).
+    pub fn locked(&self) -> &[ArmKey] {
+        &self.state.locked
+    }
+
+    /// Arms the gate killed.
+    pub fn killed(&self) -> &[String] {
+        &self.state.killed
+    }
+
+    /// The dev results.
+    pub fn dev(&self) -> &DevResults {
+        &self.state.scored.dev
+    }
+}
+
+/// The latest version of an arm that a gate reviewed (G37).
+fn latest_gated<'a>(ledger: &'a Ledger, arm: &str) -> Option<&'a VersionRecord> {
+    let reviewed: BTreeSet<u32> = ledger
+        .gates
+        .iter()
+        .flat_map(|g| g.arms.iter())
+        .filter(|a| a.arm == arm)
+        .map(|a| a.version)
+        .collect();
+    ledger
+        .versions
+        .iter()
+        .filter(|v| v.key.arm == arm && reviewed.iter().any(|r| *r >= v.key.version))
+        .max_by_key(|v| v.key.version)
+}
+
+/// The dev results of every version the ledger knows, rebuilt from the journal (no calls).
+pub(crate) fn dev_from_journal(
+    frame: &crate::frame::Frame,
+    rows: &[Row],
+    store: &Store,
+    ledger: &Ledger,
+    cross_judge: Option<crate::run::crossjudge::CrossJudgeReport>,
+) -> Result<DevResults, Error> {
+    let entries = store.entries()?;
+    let cube = ScoreCube::from_entries(frame, rows, ledger.keys(), &entries, Part::Dev);
+    let summaries: Vec<ArmSummary> = (0..cube.arms().len()).map(|i| cube.summary(i)).collect();
+    let noise = runner::noise(&cube)?;
+    Ok(DevResults {
+        cube,
+        summaries,
+        noise,
+        cross_judge,
+    })
+}

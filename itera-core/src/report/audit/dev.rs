@@ -1,0 +1,183 @@
+//! The dev-measurement items of the self-audit (METHOD.md §6): the noise floor measured over
+//! enough trials (G25), every claimed effect at least twice the noise, the cross-judge check for
+//! an LLM judge that shares a family with an arm (G11, G29), and the blind judge (G30).
+
+use super::{AuditItem, AuditStatus, ITEMS, Journal, line, pp_abs};
+use crate::journal::event::Event;
+
+pub(super) fn noise_floor(j: &Journal<'_>) -> AuditItem {
+    let item = ITEMS[4];
+    let Some((e, noise)) = j.entries.iter().find_map(|e| match &e.event {
+        Event::DevScored { noise, .. } => Some((e, noise)),
+        _ => None,
+    }) else {
+        return AuditItem::new(
+            item,
+            AuditStatus::Fail,
+            "no dev-scored event: no noise floor",
+        );
+    };
+    let ids = j.frame.arm_ids();
+    let missing: Vec<&str> = ids
+        .iter()
+        .copied()
+        .filter(|a| !noise.iter().any(|n| n.arm == *a))
+        .collect();
+    let per_arm: Vec<String> = noise
+        .iter()
+        .map(|n| {
+            format!(
+                "{} v{} σ = {} over {} trial(s)",
+                n.arm,
+                n.version,
+                pp_abs(n.aggregate_sd),
+                n.per_trial.len()
+            )
+        })
+        .collect();
+    let mut ev = vec![format!("journal line {}: {}", line(e), per_arm.join(", "))];
+    if !missing.is_empty() {
+        ev.push(format!("no noise for {}", missing.join(", ")));
+    }
+    let trials = j.frame.trials;
+    let ok = missing.is_empty() && (trials >= 3 || j.frame.deterministic);
+    if trials < 3 && j.frame.deterministic {
+        ev.push(format!(
+            "{trials} trial(s) per arm with arms declared deterministic: σ = 0 by declaration, so power is the binding constraint"
+        ));
+    } else if trials < 3 {
+        ev.push(format!(
+            "{trials} trial(s) per arm for non-deterministic arms (G25 needs 3)"
+        ));
+    }
+    AuditItem::pass_if(item, ok, ev.join("; "))
+}
+
+pub(super) fn effect_vs_noise(j: &Journal<'_>) -> AuditItem {
+    let item = ITEMS[5];
+    let verdict = j.verdict();
+    let claimed = verdict.and_then(|(_, d, arm)| {
+        matches!(
+            d,
+            crate::decide::rules::Decision::Ship | crate::decide::rules::Decision::ShipNarrowly
+        )
+        .then_some(arm)
+        .flatten()
+    });
+    let mut ev = Vec::new();
+    let mut ok = true;
+    let mut any = false;
+    for arm in j.candidates() {
+        if j.ledger.killed.contains(arm) {
+            ev.push(format!("{arm}: killed by the gate"));
+            continue;
+        }
+        let (Some((d, n, part, v)), Some(s)) = (j.effect(arm), j.sigma(arm)) else {
+            ev.push(format!("{arm}: no paired scores or noise floor"));
+            continue;
+        };
+        any = true;
+        let signal = d.abs() >= 2.0 * s;
+        let words = if signal {
+            "≥ 2σ: signal"
+        } else {
+            "< 2σ: within noise, counted as no effect"
+        };
+        ev.push(format!(
+            "{arm} v{v}: |Δ_{part}| = {} over {n} rows vs 2σ = {} ({words})",
+            pp_abs(d),
+            pp_abs(2.0 * s)
+        ));
+        if claimed == Some(arm) && !signal {
+            ok = false;
+            ev.push(format!(
+                "the verdict claims an effect for {arm} that is within noise"
+            ));
+        }
+    }
+    let all_killed = j.candidates().iter().all(|a| j.ledger.killed.contains(*a));
+    if all_killed {
+        ev.push("no effect is claimed".into());
+    }
+    AuditItem::pass_if(item, ok && (any || all_killed), ev.join("; "))
+}
+
+pub(super) fn cross_judge(j: &Journal<'_>) -> AuditItem {
+    let item = ITEMS[6];
+    let Some((m, judge, family, arm_families)) = j.entries.iter().find_map(|e| match &e.event {
+        Event::Manifest {
+            judge,
+            judge_family,
+            arm_families,
+            ..
+        } => Some((e, judge, judge_family, arm_families)),
+        _ => None,
+    }) else {
+        return AuditItem::new(item, AuditStatus::Fail, "no run manifest: judge unknown");
+    };
+    let Some(family) = family else {
+        return AuditItem::new(
+            item,
+            AuditStatus::Pass,
+            format!(
+                "journal line {}: judge {judge} is a deterministic scorer (no model family): the cross-judge check does not apply (G11)",
+                line(m)
+            ),
+        );
+    };
+    if !arm_families.is_empty()
+        && !arm_families
+            .iter()
+            .any(|f| f.as_deref() == Some(family.as_str()))
+    {
+        return AuditItem::new(
+            item,
+            AuditStatus::Pass,
+            format!(
+                "journal line {}: LLM judge {judge} (family {family}) shares no arm's model family: the cross-judge check is not required (G29)",
+                line(m)
+            ),
+        );
+    }
+    match j.entries.iter().find_map(|e| match &e.event {
+        Event::CrossJudge {
+            second_judge,
+            rows,
+            agree,
+            disagree,
+            passed,
+            ..
+        } => Some((e, second_judge, rows.len(), agree, disagree, *passed)),
+        _ => None,
+    }) {
+        Some((e, second, n, agree, disagree, passed)) => AuditItem::pass_if(
+            item,
+            passed,
+            format!(
+                "journal line {}: {second} re-scored {n} dev rows; direction agrees on {agree}, disagrees on {disagree} ({})",
+                line(e),
+                if passed {
+                    "judge trusted"
+                } else {
+                    "metric too subjective"
+                }
+            ),
+        ),
+        None => AuditItem::new(
+            item,
+            AuditStatus::Fail,
+            format!(
+                "journal line {}: LLM judge {judge} (family {family}) and no cross-judge event; the journal does not record the arms' families, so it cannot show the check was not required",
+                line(m)
+            ),
+        ),
+    }
+}
+
+pub(super) fn blind_judge() -> AuditItem {
+    AuditItem::new(
+        ITEMS[7],
+        AuditStatus::Pass,
+        "by construction: Judge::score receives a JudgeView (the row's input and expected value) and the output, never an arm id or name (G30); asserted by itera-core/tests/runner.rs `the_judge_never_sees_an_arm_id`",
+    )
+}

@@ -1,0 +1,196 @@
+//! The verdict sections of `conclusion.md`: each arm's rule marks R1–R5 with per-slice effects,
+//! the rationale from the rule trace (G40) and the overfit alarm (G44); then failure-mode
+//! deltas, severity-weighted scores with any ranking disagreement (G43), and cost (G28).
+
+use super::{arm_effect, cell, effect, pct, pp, rule_mark, signed, thousands, usd};
+use crate::decide::rules::Verdict;
+use crate::report::{EffectSize, ReportData};
+use std::fmt::Write as _;
+
+pub(super) fn verdict_section(md: &mut String, r: &ReportData, v: &Verdict) {
+    let _ = writeln!(md, "## Verdict\n");
+    let _ = writeln!(
+        md,
+        "| Arm | Δ vs baseline [CI] | R1 | R2 | R3 | R4 | R5 | Decision |\n|---|---|---|---|---|---|---|---|"
+    );
+    for a in &v.arms {
+        let d = arm_effect(r, v, &a.arm).map_or("—".to_string(), |e| effect(&e));
+        let decision = if a.rules.iter().any(|c| c.rule == "gate") {
+            "kill (gate)".to_string()
+        } else {
+            a.decision.as_str().to_string()
+        };
+        let _ = writeln!(
+            md,
+            "| {} v{} | {d} | {} | {} | {} | {} | {} | {decision} |",
+            cell(&a.arm),
+            a.version,
+            rule_mark(a, "R1"),
+            rule_mark(a, "R2"),
+            rule_mark(a, "R3"),
+            rule_mark(a, "R4"),
+            rule_mark(a, "R5"),
+        );
+    }
+    let slices: Vec<(&String, &EffectSize, &str)> = v
+        .arms
+        .iter()
+        .flat_map(|a| {
+            r.effect_sizes
+                .get(&a.arm)
+                .into_iter()
+                .flat_map(|e| e.per_slice.iter())
+                .map(move |(s, e)| (s, e, a.arm.as_str()))
+        })
+        .collect();
+    if !slices.is_empty() {
+        let floor = r.experiment.slice_loss_floor_pp / 100.0;
+        let _ = writeln!(
+            md,
+            "\n| Arm | Slice | Test rows | Δ [CI] | CI low vs F = {} |\n|---|---|---|---|---|",
+            pp(floor)
+        );
+        for (s, e, arm) in slices {
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} | {} |",
+                cell(arm),
+                cell(s),
+                e.n,
+                effect(e),
+                if e.ci_low >= floor {
+                    "above"
+                } else {
+                    "**below**"
+                }
+            );
+        }
+    }
+    let _ = writeln!(md, "\n![forest-plot](charts/forest-plot.png)\n");
+    let _ = writeln!(md, "{}\n", v.rationale);
+    if let Some(c) = &v.choice {
+        let _ = writeln!(md, "Choice among passing arms: {c}.\n");
+    }
+    if v.overfit_alarm {
+        let _ = writeln!(
+            md,
+            "**Overfit alarm (G44):** the dev and test effects differ by more than 2σ.\n"
+        );
+    }
+}
+
+pub(super) fn failure_modes(md: &mut String, r: &ReportData) {
+    let _ = writeln!(md, "## Failure-mode deltas\n");
+    let fm = &r.failure_modes;
+    if fm.taxonomy.is_empty() {
+        let _ = writeln!(md, "No failure-mode taxonomy was registered.\n");
+        return;
+    }
+    let base = r.baseline().map(|b| b.id.clone()).unwrap_or_default();
+    let cands: Vec<&str> = r.candidates().map(|a| a.id.as_str()).collect();
+    let mut head = format!("| Category | Weight | {} (baseline) |", cell(&base));
+    let mut rule = "|---|---|---|".to_string();
+    for c in &cands {
+        let _ = write!(head, " {} | Δ {} |", cell(c), cell(c));
+        rule.push_str("---|---|");
+    }
+    let _ = writeln!(
+        md,
+        "Test rows failed per category, and each arm's signed difference from the baseline.\n"
+    );
+    let _ = writeln!(md, "{head}\n{rule}");
+    let count = |arm: &str, mode: &str| {
+        fm.test_counts
+            .get(arm)
+            .and_then(|m| m.get(mode))
+            .copied()
+            .unwrap_or(0)
+    };
+    for m in &fm.taxonomy {
+        let b = count(&base, &m.id);
+        let name = if fm.highest.as_deref() == Some(m.id.as_str()) {
+            format!("**{}** (highest severity, R4)", cell(&m.id))
+        } else {
+            cell(&m.id)
+        };
+        let mut row = format!("| {name} | {} | {b} |", m.weight);
+        for c in &cands {
+            let n = count(c, &m.id);
+            let _ = write!(row, " {n} | {} |", signed(n as i64 - b as i64));
+        }
+        let _ = writeln!(md, "{row}");
+    }
+    md.push('\n');
+}
+
+pub(super) fn severity(md: &mut String, r: &ReportData, v: &Verdict) {
+    let Some(s) = &r.severity else {
+        return;
+    };
+    let _ = writeln!(md, "## Severity\n");
+    let _ = writeln!(
+        md,
+        "Severity field `{}`, capped at {}.\n\n| Arm | Weighted score | Unweighted score | Weighted Δ | Unweighted Δ |\n|---|---|---|---|---|",
+        s.field, s.cap
+    );
+    let base = r.baseline().map(|b| b.id.as_str()).unwrap_or_default();
+    let bw = s.weighted_scores.get(base).copied();
+    let bu = s.unweighted_scores.get(base).copied();
+    for a in &r.arms {
+        let w = s.weighted_scores.get(&a.id).copied();
+        let u = s.unweighted_scores.get(&a.id).copied();
+        let d = |x: Option<f64>, b: Option<f64>| match (x, b) {
+            (Some(x), Some(b)) if !a.baseline => pp(x - b),
+            _ => "—".to_string(),
+        };
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} |",
+            cell(&a.id),
+            w.map_or("—".to_string(), pct),
+            u.map_or("—".to_string(), pct),
+            d(w, bw),
+            d(u, bu)
+        );
+    }
+    if v.severity_disagreements.is_empty() {
+        let _ = writeln!(
+            md,
+            "\nWeighted and unweighted rankings agree for every arm.\n"
+        );
+    } else {
+        let _ = writeln!(
+            md,
+            "\nWeighted and unweighted rankings disagree for {} (G43): the weighted winner ships only if its unweighted Δ also clears T.\n",
+            v.severity_disagreements.join(", ")
+        );
+    }
+}
+
+pub(super) fn cost(md: &mut String, r: &ReportData) {
+    let _ = writeln!(md, "## Cost\n");
+    let _ = writeln!(
+        md,
+        "Steady-state means over all test rows (G28).\n\n| Arm | Test score | Cost per 1k rows | Input tokens | Output tokens | Mean latency |\n|---|---|---|---|---|---|"
+    );
+    for a in &r.arms {
+        let score = r
+            .test_aggregate
+            .get(&a.id)
+            .map_or("—".to_string(), |g| pct(g.mean));
+        let _ = writeln!(
+            md,
+            "| {} | {score} | {} | {} | {} | {} |",
+            cell(&a.id),
+            a.cost_per_1k_usd.map_or("—".to_string(), usd),
+            thousands(a.tokens.input),
+            thousands(a.tokens.output),
+            if a.killed {
+                "—".to_string()
+            } else {
+                format!("{:.0} ms", a.latency_ms_mean)
+            }
+        );
+    }
+    let _ = writeln!(md, "\n![cost-vs-accuracy](charts/cost-vs-accuracy.png)\n");
+}
