@@ -33,7 +33,7 @@ impl std::fmt::Debug for Proposal {
 /// ```
 /// use async_trait::async_trait;
 /// use itera_core::iterate::refiner::{Proposal, Refiner};
-/// use itera_core::{diagnosis::Diagnosis, Row};
+/// use itera_core::{iterate::diagnosis::Diagnosis, Row};
 ///
 /// struct GiveUp;
 /// #[async_trait]
