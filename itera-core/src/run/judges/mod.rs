@@ -13,7 +13,8 @@
 //!   it is not an error.
 //! - A judge that needs ground truth and gets a row without one (no expected value, or `null`)
 //!   returns [`JudgeError::Unscorable`] naming the judge and the fix; it never guesses.
-//! - Expected values, like outputs, are compared through their text when they are not strings.//!
+//! - Expected values, like outputs, are compared through their text when they are not strings.
+//!
 //! This file holds the ids, the configuration error, [`normalize`], the ground-truth helpers every
 //! judge uses, and [`builtin_judge`]; each judge lives in its own file (`exact.rs` for
 //! [`ExactMatch`] and [`Normalized`], `set.rs`, `regex.rs`, `numeric.rs`, `json_field.rs`) and is
