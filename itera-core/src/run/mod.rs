@@ -16,4 +16,5 @@ pub(crate) mod effect;
 pub mod exec;
 pub mod judge;
 pub mod judges;
+pub(crate) mod pilot;
 pub(crate) mod runner;

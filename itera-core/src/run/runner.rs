@@ -3,21 +3,26 @@
 //! (G24–G31). Reopening an experiment replays the journal and calls only what is missing, so a
 //! finished run re-run makes zero calls. Also the noise floor (G26) and the cross-judge check
 //! (G29).
+//!
+//! This file holds the run's errors, the [`Roster`] of arms, and the part scoring (journal
+//! replay, then the missing calls); the gate before it — the manifest check and the pilot — is
+//! in `pilot.rs`, re-exported here.
 
 use crate::data::row::{Row, RowId};
 use crate::data::split::Part;
 use crate::frame::Frame;
 use crate::hash;
-use crate::journal::event::{ArmNoise, CallOutcome, CallRecord, Event, PilotArm};
+use crate::journal::event::{ArmNoise, CallOutcome, CallRecord, Event};
 use crate::journal::store::{Store, StoreError};
 use crate::run::arm::{Arm, CallCtx};
 use crate::run::cube::{ArmKey, ScoreCube};
 use crate::run::exec::{self, Limits, Progress, RunOptions};
 use crate::run::judge::{Judge, JudgeView};
 use futures::StreamExt;
-use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
+
+pub(crate) use crate::run::pilot::{manifest, pilot};
 
 /// Why a run stopped. Each message names the arm, field or row and what to do.
 #[derive(Debug, thiserror::Error)]
@@ -182,201 +187,17 @@ impl<'a> Roster<'a> {
     }
 }
 
-fn judge_tag(judge: &dyn Judge) -> (String, Option<String>) {
+pub(crate) fn judge_tag(judge: &dyn Judge) -> (String, Option<String>) {
     (
         judge.id().to_string(),
         judge.rubric().map(|r| hash::sha256_hex(r.as_bytes())),
     )
 }
 
-/// Writes the manifest, or checks the arms and judge against the one written before (G8, G23).
-pub(crate) fn manifest(
-    store: &Store,
-    roster: &Roster<'_>,
-    judge: &dyn Judge,
-) -> Result<(), RunError> {
-    let (judge_id, rubric_hash) = judge_tag(judge);
-    let arms: Vec<(String, String)> = roster
-        .arms
-        .iter()
-        .zip(&roster.hashes)
-        .map(|(a, h)| (a.id().to_string(), h.clone()))
-        .collect();
-    let mut recorded = None;
-    store.scan(|e| match e.event {
-        Event::Manifest {
-            judge,
-            rubric_hash,
-            arms,
-            ..
-        } if recorded.is_none() => recorded = Some((judge, rubric_hash, arms)),
-        _ => {}
-    })?;
-    match recorded {
-        Some((j, r, recorded_arms)) => {
-            if j != judge_id || r != rubric_hash {
-                return Err(RunError::JudgeChanged {
-                    recorded: format!("{j} rubric {r:?}"),
-                    found: format!("{judge_id} rubric {rubric_hash:?}"),
-                });
-            }
-            for ((id, h), (_, rh)) in arms.iter().zip(&recorded_arms) {
-                if h != rh {
-                    return Err(RunError::SpecChanged {
-                        arm: id.clone(),
-                        recorded: rh.clone(),
-                        found: h.clone(),
-                    });
-                }
-            }
-            Ok(())
-        }
-        None => {
-            store.append(Event::Manifest {
-                judge: judge_id,
-                judge_family: judge.family().map(str::to_string),
-                rubric_hash,
-                arms,
-                specs: roster.specs.clone(),
-                arm_families: roster
-                    .arms
-                    .iter()
-                    .map(|a| a.family().map(str::to_string))
-                    .collect(),
-            })?;
-            Ok(())
-        }
-    }
-}
-
 /// A per-call seed from the experiment seed, the arm version, the row and the trial.
-fn call_seed(seed: u64, spec_hash: &str, row: &RowId, trial: u32) -> u64 {
+pub(crate) fn call_seed(seed: u64, spec_hash: &str, row: &RowId, trial: u32) -> u64 {
     let h = hash::sha256_hex(format!("{seed}|{spec_hash}|{row}|{trial}").as_bytes());
     u64::from_str_radix(&h[..16], 16).unwrap_or(seed)
-}
-
-const PLACEHOLDERS: [&str; 8] = [
-    "todo",
-    "placeholder",
-    "lorem",
-    "(…)",
-    "(...)",
-    "tbd",
-    "<stub>",
-    "fixme",
-];
-
-/// An output that looks like a stub rather than an answer (G22). An empty answer is a real
-/// "no answer", not a placeholder.
-fn looks_like_placeholder(output: &Value) -> Option<String> {
-    let text = match output {
-        Value::String(s) => s.trim().to_lowercase(),
-        Value::Null => return None,
-        other => other.to_string().to_lowercase(),
-    };
-    PLACEHOLDERS
-        .iter()
-        .find(|p| text == **p || text.contains(&format!("{p} ")) || text.starts_with(*p))
-        .map(|p| format!("the output looks like a placeholder ('{p}')"))
-}
-
-/// Runs the pilot (G22), or finds the passed pilot in the journal.
-pub(crate) async fn pilot(
-    frame: &Frame,
-    row: Option<&Row>,
-    roster: &Roster<'_>,
-    judge: &dyn Judge,
-    store: &Store,
-    opts: &RunOptions,
-) -> Result<(), RunError> {
-    manifest(store, roster, judge)?;
-    let mut passed = false;
-    store.scan(|e| {
-        if let Event::PilotPassed { arms, .. } = e.event {
-            passed |= arms.iter().map(|a| &a.spec_hash).eq(roster.hashes.iter());
-        }
-    })?;
-    if passed {
-        return Ok(());
-    }
-    let row = row.ok_or(RunError::NoPilotRow)?;
-    let limits = Limits::new(opts);
-    let mut checked = Vec::new();
-    for (arm, spec_hash) in roster.arms.iter().zip(&roster.hashes) {
-        let fail = |field: &str, why: String| -> RunError {
-            let event = Event::PilotFailed {
-                arm: arm.id().to_string(),
-                field: field.to_string(),
-                why: why.clone(),
-            };
-            match store.append(event) {
-                Ok(_) => RunError::Pilot {
-                    arm: arm.id().to_string(),
-                    field: field.to_string(),
-                    why,
-                },
-                Err(e) => RunError::Store(e),
-            }
-        };
-        let ctx = CallCtx {
-            row_id: row.id.clone(),
-            trial: 0,
-            seed: call_seed(frame.seed, spec_hash, &row.id, 0),
-        };
-        let out = match exec::call_arm(*arm, &row.input, &ctx, opts, &limits)
-            .await
-            .result
-        {
-            Ok(o) => o,
-            Err(e) => return Err(fail("output", format!("the call failed: {e}"))),
-        };
-        if let Some(why) = looks_like_placeholder(&out.output) {
-            return Err(fail("output", why));
-        }
-        let reports = arm.reports();
-        if reports.tokens && (out.usage.input_tokens.is_none() || out.usage.output_tokens.is_none())
-        {
-            return Err(fail(
-                "usage.tokens",
-                "the arm declares it reports tokens but the call returned none".into(),
-            ));
-        }
-        if reports.cost && out.usage.cost_usd.is_none_or(|c| !c.is_finite() || c < 0.0) {
-            return Err(fail(
-                "usage.cost_usd",
-                "the arm declares it reports cost but the call returned none (or a negative / non-finite one)".into(),
-            ));
-        }
-        if reports.latency
-            && out
-                .recorded_latency_ms
-                .is_none_or(|l| !l.is_finite() || l < 0.0)
-        {
-            return Err(fail(
-                "recorded_latency_ms",
-                "the arm declares a recorded latency but the call returned none".into(),
-            ));
-        }
-        let view = JudgeView {
-            input: &row.input,
-            expected: row.expected.as_ref(),
-        };
-        let judged = exec::call_judge(judge, view, &out.output, ctx.seed, opts).await;
-        let score = match judged.result {
-            Ok(j) => j.score,
-            Err(e) => return Err(fail("score", e)),
-        };
-        checked.push(PilotArm {
-            arm: arm.id().to_string(),
-            spec_hash: spec_hash.clone(),
-            score,
-        });
-    }
-    store.append(Event::PilotPassed {
-        row: row.id.clone(),
-        arms: checked,
-    })?;
-    Ok(())
 }
 
 /// Everything needed to score one part.

@@ -1,0 +1,199 @@
+//! The gate before any scored call: the manifest, written on the first run and checked on every
+//! later one, so the arms' specs and the judge and its rubric never change under a run (G8,
+//! G23); and the pilot on one train row (G22), which calls every arm once and refuses a failed
+//! call, a placeholder output, a declared token / cost / latency report that is missing, or a
+//! judge that cannot score. A passed pilot is journaled and not run again.
+
+use crate::data::row::Row;
+use crate::frame::Frame;
+use crate::journal::event::{Event, PilotArm};
+use crate::journal::store::Store;
+use crate::run::arm::CallCtx;
+use crate::run::exec::{self, Limits, RunOptions};
+use crate::run::judge::{Judge, JudgeView};
+use crate::run::runner::{Roster, RunError, call_seed, judge_tag};
+use serde_json::Value;
+
+/// Writes the manifest, or checks the arms and judge against the one written before (G8, G23).
+pub(crate) fn manifest(
+    store: &Store,
+    roster: &Roster<'_>,
+    judge: &dyn Judge,
+) -> Result<(), RunError> {
+    let (judge_id, rubric_hash) = judge_tag(judge);
+    let arms: Vec<(String, String)> = roster
+        .arms
+        .iter()
+        .zip(&roster.hashes)
+        .map(|(a, h)| (a.id().to_string(), h.clone()))
+        .collect();
+    let mut recorded = None;
+    store.scan(|e| match e.event {
+        Event::Manifest {
+            judge,
+            rubric_hash,
+            arms,
+            ..
+        } if recorded.is_none() => recorded = Some((judge, rubric_hash, arms)),
+        _ => {}
+    })?;
+    match recorded {
+        Some((j, r, recorded_arms)) => {
+            if j != judge_id || r != rubric_hash {
+                return Err(RunError::JudgeChanged {
+                    recorded: format!("{j} rubric {r:?}"),
+                    found: format!("{judge_id} rubric {rubric_hash:?}"),
+                });
+            }
+            for ((id, h), (_, rh)) in arms.iter().zip(&recorded_arms) {
+                if h != rh {
+                    return Err(RunError::SpecChanged {
+                        arm: id.clone(),
+                        recorded: rh.clone(),
+                        found: h.clone(),
+                    });
+                }
+            }
+            Ok(())
+        }
+        None => {
+            store.append(Event::Manifest {
+                judge: judge_id,
+                judge_family: judge.family().map(str::to_string),
+                rubric_hash,
+                arms,
+                specs: roster.specs.clone(),
+                arm_families: roster
+                    .arms
+                    .iter()
+                    .map(|a| a.family().map(str::to_string))
+                    .collect(),
+            })?;
+            Ok(())
+        }
+    }
+}
+
+const PLACEHOLDERS: [&str; 8] = [
+    "todo",
+    "placeholder",
+    "lorem",
+    "(…)",
+    "(...)",
+    "tbd",
+    "<stub>",
+    "fixme",
+];
+
+/// An output that looks like a stub rather than an answer (G22). An empty answer is a real
+/// "no answer", not a placeholder.
+fn looks_like_placeholder(output: &Value) -> Option<String> {
+    let text = match output {
+        Value::String(s) => s.trim().to_lowercase(),
+        Value::Null => return None,
+        other => other.to_string().to_lowercase(),
+    };
+    PLACEHOLDERS
+        .iter()
+        .find(|p| text == **p || text.contains(&format!("{p} ")) || text.starts_with(*p))
+        .map(|p| format!("the output looks like a placeholder ('{p}')"))
+}
+
+/// Runs the pilot (G22), or finds the passed pilot in the journal.
+pub(crate) async fn pilot(
+    frame: &Frame,
+    row: Option<&Row>,
+    roster: &Roster<'_>,
+    judge: &dyn Judge,
+    store: &Store,
+    opts: &RunOptions,
+) -> Result<(), RunError> {
+    manifest(store, roster, judge)?;
+    let mut passed = false;
+    store.scan(|e| {
+        if let Event::PilotPassed { arms, .. } = e.event {
+            passed |= arms.iter().map(|a| &a.spec_hash).eq(roster.hashes.iter());
+        }
+    })?;
+    if passed {
+        return Ok(());
+    }
+    let row = row.ok_or(RunError::NoPilotRow)?;
+    let limits = Limits::new(opts);
+    let mut checked = Vec::new();
+    for (arm, spec_hash) in roster.arms.iter().zip(&roster.hashes) {
+        let fail = |field: &str, why: String| -> RunError {
+            let event = Event::PilotFailed {
+                arm: arm.id().to_string(),
+                field: field.to_string(),
+                why: why.clone(),
+            };
+            match store.append(event) {
+                Ok(_) => RunError::Pilot {
+                    arm: arm.id().to_string(),
+                    field: field.to_string(),
+                    why,
+                },
+                Err(e) => RunError::Store(e),
+            }
+        };
+        let ctx = CallCtx {
+            row_id: row.id.clone(),
+            trial: 0,
+            seed: call_seed(frame.seed, spec_hash, &row.id, 0),
+        };
+        let out = match exec::call_arm(*arm, &row.input, &ctx, opts, &limits)
+            .await
+            .result
+        {
+            Ok(o) => o,
+            Err(e) => return Err(fail("output", format!("the call failed: {e}"))),
+        };
+        if let Some(why) = looks_like_placeholder(&out.output) {
+            return Err(fail("output", why));
+        }
+        let reports = arm.reports();
+        if reports.tokens && (out.usage.input_tokens.is_none() || out.usage.output_tokens.is_none())
+        {
+            return Err(fail(
+                "usage.tokens",
+                "the arm declares it reports tokens but the call returned none".into(),
+            ));
+        }
+        if reports.cost && out.usage.cost_usd.is_none_or(|c| !c.is_finite() || c < 0.0) {
+            return Err(fail(
+                "usage.cost_usd",
+                "the arm declares it reports cost but the call returned none (or a negative / non-finite one)".into(),
+            ));
+        }
+        if reports.latency
+            && out
+                .recorded_latency_ms
+                .is_none_or(|l| !l.is_finite() || l < 0.0)
+        {
+            return Err(fail(
+                "recorded_latency_ms",
+                "the arm declares a recorded latency but the call returned none".into(),
+            ));
+        }
+        let view = JudgeView {
+            input: &row.input,
+            expected: row.expected.as_ref(),
+        };
+        let judged = exec::call_judge(judge, view, &out.output, ctx.seed, opts).await;
+        let score = match judged.result {
+            Ok(j) => j.score,
+            Err(e) => return Err(fail("score", e)),
+        };
+        checked.push(PilotArm {
+            arm: arm.id().to_string(),
+            spec_hash: spec_hash.clone(),
+            score,
+        });
+    }
+    store.append(Event::PilotPassed {
+        row: row.id.clone(),
+        arms: checked,
+    })?;
+    Ok(())
+}
