@@ -167,7 +167,7 @@ fn effect_words(e: &EffectSize) -> String {
 }
 
 /// Applies R1–R5 to one arm.
-pub fn judge_arm(rules: &Rules, ev: &ArmEvidence) -> ArmVerdict {
+pub(crate) fn judge_arm(rules: &Rules, ev: &ArmEvidence) -> ArmVerdict {
     let mut checks = Vec::new();
     let mut v = ArmVerdict {
         arm: ev.arm.clone(),
@@ -444,7 +444,7 @@ pub fn decide(rules: &Rules, arms: &[ArmEvidence]) -> Verdict {
 }
 
 /// The rationale, generated from the rule trace: every sentence cites a registered rule.
-pub fn rationale(v: &Verdict) -> String {
+pub(crate) fn rationale(v: &Verdict) -> String {
     let mut out = String::new();
     match (v.decision, &v.arm) {
         (Decision::Ship, Some(a)) => {

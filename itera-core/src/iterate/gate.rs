@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 
 /// Splits text into the literals the leak detector looks for: numbers, quoted strings, id-like
 /// tokens (letters with digits, `_` or `-`), capitalized names, and word 3-grams.
-pub fn literals(text: &str) -> BTreeSet<String> {
+pub(crate) fn literals(text: &str) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     // Quoted strings.
     for quote in ['"', '\'', '`'] {
@@ -133,7 +133,7 @@ fn contains_word(hay: &str, needle: &str) -> bool {
 
 /// Permutation test of "the gain on seen rows exceeds the gain on unseen rows" (one-sided),
 /// seeded; `None` with fewer than two seen or two unseen rows.
-pub fn seen_unseen(gains: &[(f64, bool)], seed: u64) -> Option<SeenUnseen> {
+pub(crate) fn seen_unseen(gains: &[(f64, bool)], seed: u64) -> Option<SeenUnseen> {
     let seen: Vec<f64> = gains.iter().filter(|g| g.1).map(|g| g.0).collect();
     let unseen: Vec<f64> = gains.iter().filter(|g| !g.1).map(|g| g.0).collect();
     if seen.len() < 2 || unseen.len() < 2 {

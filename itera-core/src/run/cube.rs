@@ -261,7 +261,7 @@ impl ScoreCube {
     }
 
     /// Rows × trials scores of the rows that count, row-major (for itera-stats' trial functions).
-    pub fn row_trial_matrix(&self, arm: usize) -> Vec<f64> {
+    pub(crate) fn row_trial_matrix(&self, arm: usize) -> Vec<f64> {
         let mut out = Vec::with_capacity(self.rows.len() * self.trials());
         for r in 0..self.rows.len() {
             let row: Option<Vec<f64>> = (0..self.trials())
@@ -293,7 +293,7 @@ impl ScoreCube {
     }
 
     /// Whether a row's calls for an arm were tagged with failure mode `mode` in any trial.
-    pub fn has_mode(&self, arm: usize, row: usize, mode: &str) -> bool {
+    pub(crate) fn has_mode(&self, arm: usize, row: usize, mode: &str) -> bool {
         let Some(i) = self.modes.iter().position(|m| m == mode) else {
             return false;
         };
@@ -351,7 +351,7 @@ impl ScoreCube {
     }
 
     /// The aggregate (mean over counted rows) of each trial index.
-    pub fn per_trial_aggregates(&self, arm: usize) -> Vec<f64> {
+    pub(crate) fn per_trial_aggregates(&self, arm: usize) -> Vec<f64> {
         let k = self.trials();
         let m = self.row_trial_matrix(arm);
         let rows = m.len() / k.max(1);

@@ -91,7 +91,7 @@ impl AuditItem {
 }
 
 /// The self-audit items, in METHOD.md §6 order (each is one entry of [`self_audit`]'s result).
-pub const ITEMS: [&str; 20] = [
+pub(crate) const ITEMS: [&str; 20] = [
     "test sealed and opened once",
     "frame and metric registered before data, no drift",
     "pilot passed",
@@ -117,7 +117,7 @@ pub const ITEMS: [&str; 20] = [
 /// Computes the self-audit from a verified journal (entries are only obtained from a
 /// [`crate::Store`], which checks the hash chain as it reads), the registered frame and where the
 /// journal was kept. One item per entry of [`ITEMS`], in that order.
-pub fn self_audit(entries: &[Entry], frame: &Frame, storage: Storage) -> Vec<AuditItem> {
+pub(crate) fn self_audit(entries: &[Entry], frame: &Frame, storage: Storage) -> Vec<AuditItem> {
     let j = Journal::new(entries, frame);
     vec![
         sealed_once(&j, storage),
