@@ -3,10 +3,10 @@
 //! [`Frame`], [`Columns`] and [`RunOptions`]. Every error names the file, the key and the fix
 //! ([`ConfigError`]); `itera init` writes a commented file documenting every key.
 
-use crate::command::CommandConfig;
-use crate::llm_judge::LlmJudgeConfig;
-use crate::openai::OpenAiArmConfig;
-use crate::replay::ReplayConfig;
+use itera_core::builtin::command::CommandConfig;
+use itera_core::builtin::http::OpenAiArmConfig;
+use itera_core::builtin::llm_judge::LlmJudgeConfig;
+use itera_core::builtin::replay::ReplayConfig;
 use itera_core::data::load::Columns;
 use itera_core::{
     ArmPlan, Baseline, Effect, FailureMode, FailurePolicy, Frame, Metric, Price, RunOptions,
