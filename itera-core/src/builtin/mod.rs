@@ -25,6 +25,17 @@
 //!
 //! With no features (`default = []`) the crate builds without reqwest, rustls or tokio's process
 //! support; a service that calls an endpoint or a command enables `http` and/or `command`.
+//!
+//! (In a build without a feature, its items' links above point back to this page.)
+//!
+#![cfg_attr(
+    not(feature = "command"),
+    doc = "[`command`]: self\n[`CommandArm`]: self\n[`CommandConfig`]: self\n"
+)]
+#![cfg_attr(
+    not(feature = "http"),
+    doc = "[`http`]: self\n[`OpenAiArm`]: self\n[`OpenAiArmConfig`]: self\n[`llm_judge`]: self\n[`LlmJudge`]: self\n[`LlmJudgeConfig`]: self"
+)]
 
 #[cfg(feature = "command")]
 pub mod command;
