@@ -11,8 +11,8 @@
 
 use crate::config::{ArmSection, ConfigError, Loaded};
 use crate::error::CliError;
-use crate::recorded::{RECORDED, RecordedScore};
-use crate::replay::ReplayArm;
+use itera_core::builtin::recorded::{RECORDED, RecordedScore};
+use itera_core::builtin::replay::ReplayArm;
 use itera_core::data::load::load_path;
 use itera_core::iterate::iteration::Ledger;
 use itera_core::run::judges::builtin_judge;
@@ -111,7 +111,7 @@ pub fn build_judge(loaded: &Loaded) -> Result<Box<dyn Judge>, ConfigError> {
                 "scorer = \"llm\" needs the judge's endpoint: add llm = { ... }",
             )
         })?;
-        return crate::llm_judge::LlmJudge::new(cfg)
+        return itera_core::builtin::llm_judge::LlmJudge::new(cfg)
             .map(|j| Box::new(j) as Box<dyn Judge>)
             .map_err(|e| loaded.error("metric.llm", e));
     }
@@ -151,7 +151,7 @@ pub fn build_arm(
         .map_err(|e| loaded.error(format!("{key}.replay"), e));
     }
     if let Some(c) = &section.command {
-        return crate::command::CommandArm::new(
+        return itera_core::builtin::command::CommandArm::new(
             &section.id,
             c,
             &loaded.base_dir,
@@ -161,7 +161,7 @@ pub fn build_arm(
         .map_err(|e| loaded.error(format!("{key}.command"), e));
     }
     if let Some(o) = &section.openai {
-        return crate::openai::OpenAiArm::new(&section.id, o, &loaded.base_dir)
+        return itera_core::builtin::http::OpenAiArm::new(&section.id, o, &loaded.base_dir)
             .map(|a| Box::new(a) as Box<dyn Arm>)
             .map_err(|e| loaded.error(format!("{key}.openai"), e));
     }
@@ -222,7 +222,7 @@ pub async fn setup(loaded: Loaded) -> Result<Setup, CliError> {
     let judge = build_judge(&loaded)?;
     let mut opts = loaded.run_options()?;
     if let Some(cfg) = &loaded.file.metric.second_judge {
-        let j = crate::llm_judge::LlmJudge::new(cfg)
+        let j = itera_core::builtin::llm_judge::LlmJudge::new(cfg)
             .map_err(|e| loaded.error("metric.second_judge", e))?;
         opts.second_judge = Some(Arc::new(j));
     }

@@ -5,7 +5,9 @@
 //! ([`Row`], [`Frame`]), the traits a user implements ([`Arm`], [`Judge`], [`Dataset`]), the
 //! built-in deterministic judges, the CSV/JSONL loaders, the typestate [`Experiment`] that walks
 //! the method's phases in order, the seeded stratified split with its distribution audit and test
-//! commitment, and the tamper-evident journal ([`Store`]).
+//! commitment, and the tamper-evident journal ([`Store`]). The built-in arms and judges that
+//! replay recordings, run a command or call an OpenAI-compatible endpoint are in [`builtin`]
+//! (the last two behind the cargo features `command` and `http`).
 //!
 //! Guards from `METHOD.md` are cited as G1…G46 where they are enforced.
 //!
@@ -31,6 +33,7 @@
 //! assert_eq!(exp.audit().count("test", "smb"), 10);
 //! ```
 
+pub mod builtin;
 pub mod data;
 pub mod decide;
 pub mod experiment;

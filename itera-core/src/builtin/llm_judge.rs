@@ -10,7 +10,7 @@
 //! scores given under two different texts, so editing the prompt template is as visible as
 //! editing the rubric. The endpoint's address and the API key are not part of it.
 //!
-//! **Templates** use the syntax of [`crate::openai::Template`] with exactly four placeholders:
+//! **Templates** use the syntax of [`super::http::Template`] with exactly four placeholders:
 //! `{rubric}`, `{input}`, `{expected}` and `{output}` (any other name is a configuration error).
 //! Without `system`, the rubric is sent as the system message; with one, `{rubric}` must appear
 //! in `system` or `prompt`, so the locked rubric always reaches the model.
@@ -19,12 +19,12 @@
 //! first number of the reply) divided by `scale`. A value outside [0, 1] is refused (the row is
 //! unscorable) unless `out_of_range = "clamp"`; a reply without a number is unscorable.
 
-use crate::openai::{
+use super::http::{
     ChatClient, ChatError, ClientSettings, EnvLookup, Template, process_env, value_text,
 };
+use crate::hash::{canonical_json, sha256_hex};
+use crate::{Judge, JudgeError, JudgeView, Judgement};
 use async_trait::async_trait;
-use itera_core::hash::{canonical_json, sha256_hex};
-use itera_core::{Judge, JudgeError, JudgeView, Judgement};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -48,7 +48,7 @@ pub enum OutOfRange {
 /// The configuration of an [`LlmJudge`] (an experiment file's `[judge.llm]` table).
 ///
 /// ```
-/// use itera_cli::llm_judge::LlmJudgeConfig;
+/// use itera_core::builtin::llm_judge::LlmJudgeConfig;
 /// let cfg: LlmJudgeConfig = serde_json::from_value(serde_json::json!({
 ///     "base_url": "http://127.0.0.1:8089/v1",
 ///     "model": "smollm2-135m",
@@ -113,7 +113,7 @@ fn one() -> f64 {
 /// A [`Judge`] that asks a chat model for a grade.
 ///
 /// ```no_run
-/// use itera_cli::llm_judge::{LlmJudge, LlmJudgeConfig};
+/// use itera_core::builtin::llm_judge::{LlmJudge, LlmJudgeConfig};
 /// use itera_core::{Judge, JudgeView};
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 /// let cfg: LlmJudgeConfig = serde_json::from_value(serde_json::json!({
@@ -153,7 +153,7 @@ impl LlmJudge {
     /// [`LlmJudge::new`] reading the environment through `env` (for tests and embedding).
     ///
     /// ```
-    /// use itera_cli::llm_judge::{LlmJudge, LlmJudgeConfig};
+    /// use itera_core::builtin::llm_judge::{LlmJudge, LlmJudgeConfig};
     /// let cfg: LlmJudgeConfig = serde_json::from_value(serde_json::json!({
     ///     "base_url": "${JUDGE_URL}", "model": "m", "family": "f",
     ///     "rubric": "r", "prompt": "{output} vs {expected}"
@@ -254,7 +254,7 @@ impl LlmJudge {
     /// Turns a reply into a score in [0, 1], or says why it cannot.
     ///
     /// ```
-    /// # use itera_cli::llm_judge::{LlmJudge, LlmJudgeConfig};
+    /// # use itera_core::builtin::llm_judge::{LlmJudge, LlmJudgeConfig};
     /// # let cfg: LlmJudgeConfig = serde_json::from_value(serde_json::json!({
     /// #     "base_url": "http://127.0.0.1:1/v1", "model": "m", "family": "f",
     /// #     "rubric": "r", "prompt": "{output}", "scale": 10 })).unwrap();
@@ -399,7 +399,7 @@ impl Judge for LlmJudge {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::openai::mock::{Canned, serve};
+    use crate::builtin::http::mock::{Canned, serve};
     use serde_json::json;
 
     fn cfg(url: &str) -> LlmJudgeConfig {

@@ -18,8 +18,8 @@
 //! directory as written, plus the text of every file listed in `files` (the prompt the script
 //! reads, say): editing one of them is a new version.
 
+use crate::{Arm, ArmError, ArmOutput, CallCtx, Reports, Usage};
 use async_trait::async_trait;
-use itera_core::{Arm, ArmError, ArmOutput, CallCtx, Reports, Usage};
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};

@@ -2,7 +2,7 @@
 //! in a published run, a human rating), read instead of computed.
 //!
 //! Judges are blind by construction: they see the row's input and expected value and the arm's
-//! output, never the [`itera_core::ArmOutput`] around it. So a replay arm that declares a
+//! output, never the [`crate::ArmOutput`] around it. So a replay arm that declares a
 //! `score` column answers `{"output": <recorded output>, "score": <recorded score>}`, and this
 //! judge reads `/score` from that output (any other arm kind may answer the same shape). The
 //! options rescale the recorded value linearly onto [0, 1]:
@@ -17,8 +17,8 @@
 //! call is recorded as failed under the registered failure policy. A value outside
 //! [`min`, `max`] is refused the same way.
 
+use crate::{Judge, JudgeError, JudgeView, Judgement};
 use async_trait::async_trait;
-use itera_core::{Judge, JudgeError, JudgeView, Judgement};
 use serde_json::Value;
 
 /// The scorer id.

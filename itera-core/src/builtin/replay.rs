@@ -15,13 +15,13 @@
 //! - **score**, **input_tokens**, **output_tokens**, **cost**, **latency_ms** or **latency_s** (optional): recorded
 //!   columns. The arm's [`Arm::reports`] declares the usage it has, so the pilot checks it. A
 //!   recorded `score` is read by the `recorded` scorer: the arm then answers
-//!   `{"output": <recorded output>, "score": <recorded score>}` (see [`crate::recorded`]).
+//!   `{"output": <recorded output>, "score": <recorded score>}` (see [`super::recorded`]).
 //!
 //! Every row id of the data needs a recording (for every trial when a trial column is given): a
 //! missing one is an error when the arm is built, with the count and a few examples.
 
+use crate::{Arm, ArmError, ArmOutput, CallCtx, Reports, RowId, Usage};
 use async_trait::async_trait;
-use itera_core::{Arm, ArmError, ArmOutput, CallCtx, Reports, RowId, Usage};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -35,7 +35,7 @@ pub struct ReplayConfig {
     /// The recording (CSV, or JSONL / NDJSON), relative to the experiment file.
     pub path: String,
     /// Id column(s), joined with `/` like the data's composite ids.
-    #[serde(deserialize_with = "itera_core::data::load::one_or_many")]
+    #[serde(deserialize_with = "crate::data::load::one_or_many")]
     pub id: Vec<String>,
     /// The recorded output column.
     pub output: String,
@@ -373,7 +373,7 @@ impl ReplayArm {
                 missing.join(", ")
             ));
         }
-        let spec = spec_text(cfg, &crate::hex_sha256(&bytes));
+        let spec = spec_text(cfg, &crate::hash::sha256_hex(&bytes));
         Ok(ReplayArm {
             id: id.to_string(),
             spec,

@@ -1,0 +1,224 @@
+//! The subcommands that work on a scored experiment directory: `diagnose` and `reveal` (through
+//! [`scored_from_dir`], which refuses a directory without scored dev and, for anything that
+//! writes, one that has its verdict, G46), `iterate` (an edited arm becomes a new version with its
+//! hypothesis, G33) and `gate` (the generalization gate with the user's change classes, G35).
+
+use crate::config::Loaded;
+use crate::error::CliError;
+use crate::pipeline::{self, Setup};
+use itera_core::iterate::gate::ChangeClass;
+use itera_core::{Event, RowId};
+use std::path::{Path, PathBuf};
+
+pub(super) async fn scored_from_dir(
+    dir: &Path,
+    experiment: Option<&Path>,
+    bars: bool,
+    mutates: bool,
+) -> Result<
+    (
+        itera_core::Experiment<itera_core::Scored>,
+        Setup,
+        pipeline::Pool,
+    ),
+    CliError,
+> {
+    let store = pipeline::open_existing(dir)?;
+    let mut dev_scored = false;
+    store.scan(|e| dev_scored |= matches!(e.event, Event::DevScored { .. }))?;
+    if !dev_scored {
+        return Err(CliError::bad(format!(
+            "{}: dev is not scored yet: run `itera run FILE --out {} --stop-after dev` first",
+            dir.display(),
+            dir.display()
+        )));
+    }
+    if mutates && pipeline::has_verdict(&store)? {
+        return Err(CliError::bad(format!(
+            "{}: the experiment has its verdict (G46): nothing follows it; a follow-up is a new experiment with fresh rows",
+            dir.display()
+        )));
+    }
+    drop(store);
+    let loaded = pipeline::load_for_dir(dir, experiment)?;
+    let mut setup = pipeline::setup(loaded).await?;
+    setup.opts.progress = crate::progress::bars(bars);
+    let pool = pipeline::pool(dir, &setup)?;
+    let exp = pipeline::to_scored(dir, &setup, &pool).await?;
+    Ok((exp, setup, pool))
+}
+
+fn parse_class(s: &str) -> Result<ChangeClass, CliError> {
+    match s {
+        "universal" => Ok(ChangeClass::Universal),
+        "lifted-out" => Ok(ChangeClass::LiftedOut),
+        "deleted" => Ok(ChangeClass::Deleted),
+        "hardcode" => Ok(ChangeClass::Hardcode),
+        other => Err(CliError::bad(format!(
+            "class '{other}': use universal, lifted-out, deleted or hardcode"
+        ))),
+    }
+}
+
+pub(super) async fn iterate(
+    dir: &Path,
+    arm: &str,
+    hypothesis: &str,
+    class: Option<&str>,
+    experiment: Option<PathBuf>,
+    bars: bool,
+) -> Result<i32, CliError> {
+    let class = class.map(parse_class).transpose()?;
+    // The edited file: --experiment, else the file the run started from.
+    let edited = match experiment {
+        Some(p) => p,
+        None => {
+            let meta = pipeline::read_meta(dir)?;
+            if !meta.source.is_file() {
+                return Err(CliError::bad(format!(
+                    "{} (the file the run started from) is gone: pass the edited file with --experiment FILE",
+                    meta.source.display()
+                )));
+            }
+            meta.source
+        }
+    };
+    let edited_loaded = Loaded::read(&edited)?;
+    let (index, section) = edited_loaded
+        .file
+        .arms
+        .iter()
+        .enumerate()
+        .find(|(_, a)| a.id == arm)
+        .ok_or_else(|| {
+            CliError::bad(format!(
+                "{}: no arm '{arm}' in [[arms]]: give the id of a candidate arm",
+                edited.display()
+            ))
+        })?;
+    let (exp, setup, _pool) = scored_from_dir(dir, None, bars, true).await?;
+    let store = pipeline::open_existing(dir)?;
+    pipeline::check_frame(
+        &store,
+        &pipeline::registered_frame(&edited_loaded)?,
+        &edited,
+    )?;
+    let ids: Vec<RowId> = setup.rows.iter().map(|r| r.id.clone()).collect();
+    let new_arm = pipeline::build_arm(&edited_loaded, index, section, &ids, setup.frame.trials)?;
+    let spec_hash = crate::hex_sha256(new_arm.spec().as_bytes());
+    let ledger = exp.ledger()?;
+    if ledger
+        .versions
+        .iter()
+        .any(|v| v.key.arm == arm && v.key.spec_hash == spec_hash && v.key.version == 0)
+    {
+        return Err(CliError::bad(format!(
+            "{}: arm '{arm}' is unchanged (its definition is the registered version): edit the arm in the file, then iterate (G33)",
+            edited.display()
+        )));
+    }
+    if let Some(raw) = edited_loaded.raw_arms.get(index) {
+        pipeline::save_version(dir, arm, &spec_hash, raw)?;
+    }
+    let exp = exp
+        .iterate(
+            new_arm.as_ref(),
+            hypothesis,
+            class,
+            setup.judge.as_ref(),
+            &setup.opts,
+        )
+        .await?;
+    let ledger = exp.ledger()?;
+    let entries = pipeline::entries(exp.store())?;
+    let outcome = entries.iter().rev().find_map(|e| match &e.event {
+        Event::IterationOutcome {
+            arm: a,
+            version,
+            outcome,
+            delta,
+            lower,
+            upper,
+            closes_sprint,
+            reason,
+            ..
+        } if a == arm => Some(format!(
+            "{arm} v{version}: {outcome:?}, Δ vs previous {:+.2}pp [{:+.2}, {:+.2}]{}: {reason}",
+            delta * 100.0,
+            lower * 100.0,
+            upper * 100.0,
+            if *closes_sprint {
+                " — closes the sprint"
+            } else {
+                ""
+            }
+        )),
+        _ => None,
+    });
+    println!(
+        "{}",
+        outcome.unwrap_or_else(|| format!("{arm}: recorded (sprint {})", ledger.sprint))
+    );
+    Ok(0)
+}
+
+pub(super) async fn gate(
+    dir: &Path,
+    classify: &[String],
+    experiment: Option<&Path>,
+    bars: bool,
+) -> Result<i32, CliError> {
+    let mut parsed: Vec<(String, u32, ChangeClass)> = Vec::new();
+    for c in classify {
+        let parts: Vec<&str> = c.split(':').collect();
+        let [a, v, k] = parts.as_slice() else {
+            return Err(CliError::bad(format!(
+                "--classify {c}: use ARM:VERSION:CLASS, e.g. v2:1:universal"
+            )));
+        };
+        let v: u32 = v
+            .parse()
+            .map_err(|_| CliError::bad(format!("--classify {c}: VERSION must be a number")))?;
+        parsed.push((a.to_string(), v, parse_class(k)?));
+    }
+    let (exp, _setup, _pool) = scored_from_dir(dir, experiment, bars, true).await?;
+    let classes: Vec<(&str, u32, ChangeClass)> = parsed
+        .iter()
+        .map(|(a, v, k)| (a.as_str(), *v, *k))
+        .collect();
+    let gated = exp.gate(&classes)?;
+    let report = gated.gate_report();
+    println!("gate, sprint {}:", report.sprint);
+    for a in &report.arms {
+        println!("  {} v{}: {:?} — {}", a.arm, a.version, a.outcome, a.reason);
+        for c in &a.changes {
+            println!(
+                "    v{}: counted as {:?}{}{}",
+                c.version,
+                c.class,
+                if c.leaks.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; leaks: {}",
+                        c.leaks
+                            .iter()
+                            .map(|l| l.literal.clone())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                },
+                c.seen_unseen
+                    .as_ref()
+                    .map(|s| format!(
+                        "; seen gain {:+.2}pp vs unseen {:+.2}pp (p = {:.3})",
+                        s.seen_gain * 100.0,
+                        s.unseen_gain * 100.0,
+                        s.p_value
+                    ))
+                    .unwrap_or_default()
+            );
+        }
+    }
+    Ok(0)
+}

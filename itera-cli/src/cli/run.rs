@@ -1,0 +1,182 @@
+//! The subcommands that start and finish an experiment: `init` (the commented file), `run` and
+//! `verdict` (the whole walk, resumable from the journal, into the default
+//! `experiments/<date>-<name>/` directory of the registered frame), the summary that ends them
+//! with the decision's exit code, and `report` (charts and the conclusion recomputed from the
+//! journal).
+
+use crate::config::Loaded;
+use crate::error::{CliError, decision_str_code};
+use crate::pipeline;
+use itera_core::report::ReportData;
+use std::path::{Path, PathBuf};
+
+pub(super) fn init(path: Option<PathBuf>) -> Result<i32, CliError> {
+    let path = path.unwrap_or_else(|| PathBuf::from("experiment.toml"));
+    if path.exists() {
+        return Err(CliError::bad(format!(
+            "{} exists: choose another path (init never overwrites)",
+            path.display()
+        )));
+    }
+    std::fs::write(&path, crate::init::TEMPLATE)
+        .map_err(|e| CliError::run(format!("cannot write {}: {e}", path.display())))?;
+    println!(
+        "wrote {}: fill it in, then `itera run {}`",
+        path.display(),
+        path.display()
+    );
+    Ok(0)
+}
+
+/// Today's date as YYYY-MM-DD (UTC).
+fn today() -> String {
+    itera_core::time::now_rfc3339()[..10].to_string()
+}
+
+fn slug(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    s.trim_matches('-').to_string()
+}
+
+/// The default directory: an existing `experiments/*-<name>` registered with this frame (so a
+/// re-run on another day resumes), else `experiments/<today>-<name>`.
+fn default_dir(frame: &itera_core::Frame) -> PathBuf {
+    let name = slug(&frame.name);
+    let root = Path::new("experiments");
+    if let Ok(hash) = itera_core::hash::hash_value(frame)
+        && let Ok(rd) = std::fs::read_dir(root)
+    {
+        let mut candidates: Vec<PathBuf> = rd
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.len() > 11 && n[11..] == name)
+            })
+            .collect();
+        candidates.sort();
+        for c in candidates.into_iter().rev() {
+            let reg = std::fs::read(c.join(itera_core::journal::store::REGISTRATION_FILE))
+                .ok()
+                .and_then(|b| serde_json::from_slice::<itera_core::Registration>(&b).ok());
+            if reg.is_some_and(|r| r.frame_hash == hash) {
+                return c;
+            }
+        }
+    }
+    root.join(format!("{}-{name}", today()))
+}
+
+/// Prints a finished experiment's summary and returns its exit code.
+fn finish(dir: &Path, json: bool) -> Result<i32, CliError> {
+    let report = ReportData::load(dir).map_err(|e| CliError::bad(e.to_string()))?;
+    if json {
+        let v = crate::summary::json(&report, dir);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&v).map_err(|e| CliError::run(e.to_string()))?
+        );
+    } else {
+        print!("{}", crate::summary::text(&report, dir));
+    }
+    Ok(decision_str_code(&report.verdict.decision))
+}
+
+/// Writes the three charts (PNG and SVG) for a finished directory.
+fn render_report(dir: &Path, report: &ReportData) -> Result<Vec<PathBuf>, CliError> {
+    itera_charts::write_all(report, dir).map_err(|e| {
+        CliError::run(format!(
+            "charts: {e}; the verdict stands — fix the cause and run `itera report {}`",
+            dir.display()
+        ))
+    })
+}
+
+pub(super) fn report(dir: &Path) -> Result<i32, CliError> {
+    let report = ReportData::load(dir).map_err(|e| CliError::bad(e.to_string()))?;
+    for p in render_report(dir, &report)? {
+        println!("{}", p.display());
+    }
+    // The conclusion, with its self-audit recomputed from the journal.
+    itera_core::rewrite_conclusion(dir).map_err(|e| CliError::bad(e.to_string()))?;
+    println!(
+        "{}",
+        dir.join(itera_core::report::CONCLUSION_FILE).display()
+    );
+    Ok(0)
+}
+
+/// `itera run` (and `itera verdict`).
+pub(super) async fn run(
+    file: &Path,
+    out: Option<PathBuf>,
+    json: bool,
+    stop_after: Option<&str>,
+    bars: bool,
+) -> Result<i32, CliError> {
+    let loaded = Loaded::read(file)?;
+    let frame = pipeline::registered_frame(&loaded)?;
+    let dir = out.unwrap_or_else(|| default_dir(&frame));
+    if pipeline::is_experiment_dir(&dir) {
+        let store = pipeline::open_existing(&dir)?;
+        pipeline::check_frame(&store, &frame, file)?;
+        if pipeline::has_verdict(&store)? {
+            tracing::info!(
+                "{}: concluded; printing the recorded verdict",
+                dir.display()
+            );
+            drop(store);
+            if !dir.join("charts").is_dir()
+                && let Ok(report) = ReportData::load(&dir)
+                && let Err(e) = render_report(&dir, &report)
+            {
+                eprintln!("itera: warning: {}", e.message);
+            }
+            return finish(&dir, json);
+        }
+    }
+    let mut setup = pipeline::setup(loaded).await?;
+    setup.opts.progress = crate::progress::bars(bars);
+    let pool = pipeline::pool(&dir, &setup)?;
+    if pipeline::is_experiment_dir(&dir) {
+        let store = pipeline::open_existing(&dir)?;
+        pipeline::check_current_arms(&store, &setup, &pool)?;
+    }
+    pipeline::save_copy(&dir, &setup.loaded)?;
+    let exp = pipeline::to_scored(&dir, &setup, &pool).await?;
+    if stop_after == Some("dev") {
+        let v = crate::status::status(&dir)?;
+        eprint!("{}", crate::status::status_text(&v));
+        return Ok(0);
+    }
+    let conclusion = pipeline::conclude(exp, &setup, pool).await?;
+    if let Err(e) = render_report(&dir, &conclusion.report) {
+        eprintln!("itera: warning: {}", e.message);
+    }
+    finish(&dir, json)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn today_is_a_date() {
+        let t = super::today();
+        assert_eq!(t.len(), 10);
+        assert!(t.starts_with("20"));
+    }
+
+    #[test]
+    fn slug_keeps_names_readable() {
+        assert_eq!(super::slug("bbh-direct-vs-cot"), "bbh-direct-vs-cot");
+        assert_eq!(super::slug("My Test!"), "my-test");
+    }
+}

@@ -1,0 +1,202 @@
+//! From a checked experiment file to the library's inputs: the registered [`Frame`] (defaults:
+//! 3 trials, or 1 when deterministic; a −2 pp slice loss floor; α 0.05, power 0.8), the data
+//! file's [`Columns`] and the [`RunOptions`]. A frame error is reported under the file's key it
+//! is about.
+
+use super::{ConfigError, Loaded};
+use itera_core::data::load::Columns;
+use itera_core::{
+    ArmPlan, Baseline, Effect, FailureMode, FailurePolicy, Frame, Metric, Price, RunOptions,
+    SeveritySpec, SplitRatios, Threshold, ThresholdRule,
+};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+impl Loaded {
+    /// The frame the file registers.
+    pub fn frame(&self) -> Result<Frame, ConfigError> {
+        let f = &self.file;
+        let base = self.baseline();
+        let deterministic = f
+            .experiment
+            .deterministic
+            .unwrap_or_else(|| self.all_replay());
+        let trials = f.metric.trials.unwrap_or(if deterministic { 1 } else { 3 });
+        let effect = match (f.threshold.min_effect_pp, f.threshold.min_effect_rel_pct) {
+            (Some(pp), _) => Effect::AbsolutePp(pp),
+            (None, Some(pct)) => Effect::RelativePct(pct),
+            (None, None) => Effect::AbsolutePp(0.0),
+        };
+        let rule = match f.threshold.rule.as_deref() {
+            None | Some("point") => ThresholdRule::Point,
+            Some("ci-lower") => ThresholdRule::CiLower,
+            Some(other) => {
+                return Err(self.error(
+                    "threshold.rule",
+                    format!("'{other}' is not a rule: use \"point\" or \"ci-lower\""),
+                ));
+            }
+        };
+        let failure_policy = match f.run.failure_policy.as_deref() {
+            None | Some("score-zero") => FailurePolicy::ScoreZero,
+            Some("exclude") => FailurePolicy::Exclude,
+            Some(other) => {
+                return Err(self.error(
+                    "run.failure_policy",
+                    format!("'{other}' is not a policy: use \"score-zero\" or \"exclude\""),
+                ));
+            }
+        };
+        let mut prices = BTreeMap::new();
+        for a in &f.arms {
+            if let Some(p) = a.price {
+                prices.insert(
+                    a.id.clone(),
+                    Price {
+                        input_per_mtok_usd: p.input_per_mtok_usd,
+                        output_per_mtok_usd: p.output_per_mtok_usd,
+                    },
+                );
+            }
+        }
+        let frame = Frame {
+            name: f.experiment.name.clone(),
+            question: f.experiment.question.clone(),
+            hypothesis: f.experiment.hypothesis.clone(),
+            baseline: Baseline {
+                id: base.id.clone(),
+                source: base.source.clone().unwrap_or_default(),
+            },
+            arms: f
+                .arms
+                .iter()
+                .filter(|a| !a.baseline)
+                .map(|a| ArmPlan {
+                    id: a.id.clone(),
+                    parent: a.parent.clone().unwrap_or_else(|| base.id.clone()),
+                    change: a.change.clone().unwrap_or_default(),
+                    negative_control: a.negative_control,
+                })
+                .collect(),
+            metric: Metric {
+                name: f.metric.name.clone(),
+                scorer: f.metric.scorer.clone(),
+                rubric: f.metric.rubric.clone(),
+                secondaries: f.metric.secondaries.clone(),
+            },
+            threshold: Threshold {
+                effect,
+                rule,
+                slice_loss_floor_pp: f.threshold.slice_loss_floor_pp.unwrap_or(-2.0),
+            },
+            major_slices: f.threshold.major_slices.clone(),
+            failure_modes: f
+                .failure_modes
+                .iter()
+                .map(|m| FailureMode {
+                    id: m.id.clone(),
+                    weight: m.weight,
+                    description: m.description.clone(),
+                })
+                .collect(),
+            severity: f.severity.as_ref().map(|s| SeveritySpec {
+                field: s.field.clone(),
+                cap: s.cap,
+            }),
+            trials,
+            deterministic,
+            alpha: f.experiment.alpha.unwrap_or(0.05),
+            power: f.experiment.power.unwrap_or(0.8),
+            split: f.split.map_or_else(SplitRatios::default, |s| SplitRatios {
+                train: s.train,
+                dev: s.dev,
+                test: s.test,
+            }),
+            seed: f.experiment.seed,
+            failure_policy,
+            synthetic_source: f.experiment.synthetic_source,
+            prices,
+        };
+        frame
+            .validate()
+            .map_err(|e| self.error(frame_key(&e), format!("{e}")))?;
+        Ok(frame)
+    }
+
+    /// The data file's column spec.
+    pub fn columns(&self) -> Columns {
+        let d = &self.file.data;
+        Columns {
+            id: d.id.clone(),
+            input: d.input.clone(),
+            expected: d.expected.clone(),
+            slice: d.slice.clone(),
+            cluster: d.cluster.clone(),
+            severity: d
+                .severity
+                .clone()
+                .or_else(|| self.file.severity.as_ref().map(|s| s.field.clone())),
+            failure_modes: d.failure_modes.clone(),
+            filter: d.filter.clone(),
+        }
+    }
+
+    /// How calls are executed.
+    pub fn run_options(&self) -> Result<RunOptions, ConfigError> {
+        let r = &self.file.run;
+        let mut o = RunOptions::default();
+        if let Some(c) = r.concurrency {
+            if c == 0 {
+                return Err(self.error("run.concurrency", "must be at least 1"));
+            }
+            o.arm_concurrency = c;
+        }
+        if let Some(c) = r.judge_concurrency {
+            if c == 0 {
+                return Err(self.error("run.judge_concurrency", "must be at least 1"));
+            }
+            o.judge_concurrency = c;
+        }
+        if let Some(t) = r.timeout_s {
+            if !(t.is_finite() && t > 0.0) {
+                return Err(self.error("run.timeout_s", "must be a number of seconds > 0"));
+            }
+            o.timeout = Duration::from_secs_f64(t);
+        }
+        if let Some(m) = r.max_attempts {
+            if m == 0 {
+                return Err(self.error("run.max_attempts", "must be at least 1"));
+            }
+            o.max_attempts = m;
+        }
+        if let Some(rps) = r.requests_per_second {
+            if !(rps.is_finite() && rps > 0.0) {
+                return Err(self.error("run.requests_per_second", "must be a number > 0"));
+            }
+            o.requests_per_second = Some(rps);
+        }
+        o.tokens_per_minute = r.tokens_per_minute;
+        Ok(o)
+    }
+}
+
+/// The experiment-file key a frame error is about.
+fn frame_key(e: &itera_core::FrameError) -> String {
+    use itera_core::FrameError as E;
+    match e {
+        E::Missing(f) => (*f).to_string(),
+        E::BaselineWithoutSource(_) => "arms.source (the baseline's)".into(),
+        E::ArmCount(_) | E::DuplicateArm(_) => "arms".into(),
+        E::UnknownParent { .. } => "arms.parent".into(),
+        E::NoChange(_) => "arms.change".into(),
+        E::TooManySecondaries(_) => "metric.secondaries".into(),
+        E::BadThreshold(_) => "threshold".into(),
+        E::TaxonomySize(_) | E::BadFailureMode { .. } => "failure_modes".into(),
+        E::BadSeverity(_) => "severity".into(),
+        E::TooFewTrials(_) => "metric.trials".into(),
+        E::OutOfRange { field, .. } => (*field).to_string(),
+        E::UnknownPriceArm(_) => "arms.price".into(),
+        E::BadMajorSlice(_) => "threshold.major_slices".into(),
+        _ => "frame".into(),
+    }
+}

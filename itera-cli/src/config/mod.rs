@@ -1,0 +1,243 @@
+//! The experiment file: its TOML schema ([`ExperimentFile`]), how it is read (every table
+//! `deny_unknown_fields`, paths relative to the file) and how it becomes the library's
+//! [`Frame`], [`Columns`] and [`RunOptions`]. Every error names the file, the key and the fix
+//! ([`ConfigError`]); `itera init` writes a commented file documenting every key.
+//!
+//! Here: the error type and [`Loaded`] (reading, parsing, the structural checks); the schema is
+//! in `schema.rs`, the conversion to the frame, columns and run options in `frame.rs`.
+//!
+//! [`Frame`]: itera_core::Frame
+//! [`Columns`]: itera_core::data::load::Columns
+//! [`RunOptions`]: itera_core::RunOptions
+
+mod frame;
+mod schema;
+
+pub use schema::{
+    ArmSection, DataSection, ExperimentFile, ExperimentSection, FailureModeSection, MetricSection,
+    PriceSection, RunSection, SeveritySection, SplitSection, ThresholdSection,
+};
+
+use std::path::{Path, PathBuf};
+
+/// A bad experiment file: the file, the key, what is wrong and the fix. Always exit code 2.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigError {
+    /// The experiment file.
+    pub file: PathBuf,
+    /// The key (e.g. `arms[1].replay.path`), when known.
+    pub key: Option<String>,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.key {
+            Some(k) => write!(f, "{}: {}: {}", self.file.display(), k, self.message),
+            None => write!(f, "{}: {}", self.file.display(), self.message),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+/// An experiment file, read and checked: the parsed schema, the raw arm tables (kept to record
+/// versions), the file's bytes and hash, and the directory relative paths start from.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The file as given.
+    pub path: PathBuf,
+    /// The directory relative paths are resolved against.
+    pub base_dir: PathBuf,
+    /// The file's text.
+    pub text: String,
+    /// SHA-256 of the text.
+    pub sha256: String,
+    /// The parsed file.
+    pub file: ExperimentFile,
+    /// The raw `[[arms]]` tables, same order.
+    pub raw_arms: Vec<toml::Value>,
+}
+
+impl Loaded {
+    /// Reads and parses an experiment file (paths relative to it).
+    pub fn read(path: &Path) -> Result<Loaded, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: path.to_path_buf(),
+            key: None,
+            message: format!("cannot read the experiment file: {e}; check the path"),
+        })?;
+        let base_dir = path
+            .parent()
+            .map(Path::to_path_buf)
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or_else(|| PathBuf::from("."));
+        Loaded::parse(path, &base_dir, text)
+    }
+
+    /// Parses experiment text; `base_dir` resolves relative paths.
+    pub fn parse(path: &Path, base_dir: &Path, text: String) -> Result<Loaded, ConfigError> {
+        let err = |message: String| ConfigError {
+            file: path.to_path_buf(),
+            key: None,
+            message,
+        };
+        let file: ExperimentFile = toml::from_str(&text).map_err(|e| {
+            err(format!(
+                "{}fix the key or value (`itera init` writes a file documenting every key)",
+                e.to_string().trim_start_matches("TOML parse error ")
+            ))
+        })?;
+        let table: toml::Table = toml::from_str(&text).map_err(|e| err(e.to_string()))?;
+        let raw_arms = match table.get("arms") {
+            Some(toml::Value::Array(a)) => a.clone(),
+            _ => Vec::new(),
+        };
+        let sha256 = crate::hex_sha256(text.as_bytes());
+        let loaded = Loaded {
+            path: path.to_path_buf(),
+            base_dir: base_dir.to_path_buf(),
+            text,
+            sha256,
+            file,
+            raw_arms,
+        };
+        loaded.check()?;
+        Ok(loaded)
+    }
+
+    /// An error about `key` in this file.
+    pub fn error(&self, key: impl Into<String>, message: impl Into<String>) -> ConfigError {
+        ConfigError {
+            file: self.path.clone(),
+            key: Some(key.into()),
+            message: message.into(),
+        }
+    }
+
+    /// A path from the file, resolved against its directory.
+    pub fn resolve(&self, p: &str) -> PathBuf {
+        let path = Path::new(p);
+        if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            self.base_dir.join(path)
+        }
+    }
+
+    /// Structural checks the frame does not make: arms, baseline, arm kinds, paths.
+    fn check(&self) -> Result<(), ConfigError> {
+        let f = &self.file;
+        if f.arms.is_empty() {
+            return Err(self.error(
+                "arms",
+                "no [[arms]] given: add the baseline (baseline = true, source = \"...\") and 1 to 3 candidate arms",
+            ));
+        }
+        let baselines: Vec<&str> = f
+            .arms
+            .iter()
+            .filter(|a| a.baseline)
+            .map(|a| a.id.as_str())
+            .collect();
+        match baselines.len() {
+            0 => {
+                return Err(self.error(
+                    "arms.baseline",
+                    "no arm has baseline = true: mark the deployed behaviour as the baseline",
+                ));
+            }
+            1 => {}
+            _ => {
+                return Err(self.error(
+                    "arms.baseline",
+                    format!(
+                        "{} arms have baseline = true ({}): exactly one arm is the deployed behaviour; set baseline = true on one of them only",
+                        baselines.len(),
+                        baselines.join(", ")
+                    ),
+                ));
+            }
+        }
+        for (i, arm) in f.arms.iter().enumerate() {
+            let key = format!("arms[{i}] (id \"{}\")", arm.id);
+            let kinds = [
+                arm.replay.is_some(),
+                arm.command.is_some(),
+                arm.openai.is_some(),
+            ]
+            .iter()
+            .filter(|k| **k)
+            .count();
+            if kinds != 1 {
+                return Err(self.error(
+                    key,
+                    format!(
+                        "{kinds} arm kinds given: give exactly one of replay = {{...}}, command = {{...}}, openai = {{...}}"
+                    ),
+                ));
+            }
+            if arm.baseline && (arm.parent.is_some() || arm.change.is_some()) {
+                return Err(self.error(
+                    format!("{key}.parent"),
+                    "the baseline has no parent and no change: remove them (or remove baseline = true)",
+                ));
+            }
+            if !arm.baseline && arm.source.is_some() {
+                return Err(self.error(
+                    format!("{key}.source"),
+                    "only the baseline carries a source reference; describe a candidate with parent and change",
+                ));
+            }
+            if !arm.baseline && arm.change.as_deref().is_none_or(|c| c.trim().is_empty()) {
+                return Err(self.error(
+                    format!("{key}.change"),
+                    "a candidate arm states its ONE change versus its parent (G3): add change = \"...\"",
+                ));
+            }
+            if let Some(r) = &arm.replay {
+                let p = self.resolve(&r.path);
+                if !p.is_file() {
+                    return Err(self.error(
+                        format!("{key}.replay.path"),
+                        format!(
+                            "{} does not exist: paths are relative to the experiment file",
+                            p.display()
+                        ),
+                    ));
+                }
+            }
+        }
+        let data = self.resolve(&f.data.path);
+        if !data.is_file() {
+            return Err(self.error(
+                "data.path",
+                format!(
+                    "{} does not exist: paths are relative to the experiment file",
+                    data.display()
+                ),
+            ));
+        }
+        if f.threshold.min_effect_pp.is_some() == f.threshold.min_effect_rel_pct.is_some() {
+            return Err(self.error(
+                "threshold",
+                "give exactly one of min_effect_pp (absolute pp) or min_effect_rel_pct (% of the baseline)",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether every arm is a replay (then `deterministic` defaults to true).
+    pub fn all_replay(&self) -> bool {
+        self.file.arms.iter().all(|a| a.replay.is_some())
+    }
+
+    /// The baseline arm.
+    pub fn baseline(&self) -> &ArmSection {
+        self.file
+            .arms
+            .iter()
+            .find(|a| a.baseline)
+            .unwrap_or(&self.file.arms[0])
+    }
+}

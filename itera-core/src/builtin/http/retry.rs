@@ -1,0 +1,214 @@
+//! The chat client shared by the `openai` arm and the LLM judge: one endpoint, one model. It
+//! validates the client settings, sets the per-call time-out, sends one request and classifies
+//! the failure — HTTP 429, 5xx, time-outs and connection failures are retryable (with the
+//! `Retry-After` seconds), anything else is fatal — so the runner's retries and failure policy
+//! (G31) see the right kind. Every message is scrubbed of the API key and carries the error's
+//! whole source chain.
+
+use super::request::{EnvLookup, RESERVED_FIELDS, Secret, interpolate_env, read_key};
+use super::response::{Completion, parse_completion, snippet};
+use serde_json::{Map, Value};
+use std::sync::Once;
+use std::time::Duration;
+
+/// The default time-out of one HTTP call, in seconds.
+pub const DEFAULT_TIMEOUT_S: f64 = 60.0;
+
+/// Installs rustls' `ring` crypto provider as the process default, once. Every HTTP client of this
+/// crate is built after calling it (reqwest is built with `rustls-no-provider`, so that the
+/// aws-lc C library is not compiled); calling it again, or after another crate installed a
+/// provider, does nothing.
+///
+/// ```
+/// itera_core::builtin::http::install_crypto_provider();
+/// itera_core::builtin::http::install_crypto_provider(); // idempotent
+/// ```
+pub fn install_crypto_provider() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // Err means a provider is already installed: that one is used.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+/// The shared HTTP side of the openai arm and the LLM judge: one endpoint, one model.
+#[derive(Debug, Clone)]
+pub(crate) struct ChatClient {
+    pub(super) url: String,
+    pub(super) model: String,
+    pub(super) temperature: f64,
+    pub(super) max_tokens: Option<u32>,
+    pub(super) extra: Map<String, Value>,
+    key: Option<Secret>,
+    http: reqwest::Client,
+}
+
+/// A failed chat call, already scrubbed of the key.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum ChatError {
+    Retryable {
+        message: String,
+        retry_after: Option<Duration>,
+    },
+    Fatal(String),
+}
+
+/// The client settings shared by the arm and judge configurations.
+pub(crate) struct ClientSettings<'a> {
+    pub(crate) base_url: &'a str,
+    pub(crate) model: &'a str,
+    pub(crate) temperature: f64,
+    pub(crate) max_tokens: Option<u32>,
+    pub(crate) api_key_env: Option<&'a str>,
+    pub(crate) extra: Option<&'a Map<String, Value>>,
+    pub(crate) timeout_s: Option<f64>,
+}
+
+impl ChatClient {
+    pub(crate) fn new(s: &ClientSettings<'_>, env: EnvLookup<'_>) -> Result<ChatClient, String> {
+        let base = interpolate_env(s.base_url.trim(), env)?;
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(format!(
+                "base_url must start with http:// or https:// (got {base:?})"
+            ));
+        }
+        if s.model.trim().is_empty() {
+            return Err("model must not be empty".into());
+        }
+        if !(s.temperature.is_finite() && (0.0..=2.0).contains(&s.temperature)) {
+            return Err(format!(
+                "temperature must be in [0, 2] (got {})",
+                s.temperature
+            ));
+        }
+        if s.max_tokens == Some(0) {
+            return Err("max_tokens must be at least 1".into());
+        }
+        let extra = s.extra.cloned().unwrap_or_default();
+        if let Some(k) = RESERVED_FIELDS.iter().find(|k| extra.contains_key(**k)) {
+            return Err(format!(
+                "extra must not set '{k}': it has its own setting (model, system/user, temperature, max_tokens; streaming is not supported)"
+            ));
+        }
+        let timeout = s.timeout_s.unwrap_or(DEFAULT_TIMEOUT_S);
+        if !(timeout.is_finite() && timeout > 0.0 && timeout <= 3600.0) {
+            return Err(format!("timeout_s must be in (0, 3600] (got {timeout})"));
+        }
+        let key = read_key(s.api_key_env, env)?;
+        install_crypto_provider();
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs_f64(timeout))
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        Ok(ChatClient {
+            url: format!("{}/chat/completions", base.trim_end_matches('/')),
+            model: s.model.to_string(),
+            temperature: s.temperature,
+            max_tokens: s.max_tokens,
+            extra,
+            key,
+            http,
+        })
+    }
+
+    /// The `extra` fields (part of the version).
+    pub(crate) fn extra(&self) -> &Map<String, Value> {
+        &self.extra
+    }
+
+    /// Removes the key from a message (defence in depth: no error carries it).
+    fn scrub(&self, msg: String) -> String {
+        match &self.key {
+            Some(Secret(k)) if !k.is_empty() => msg.replace(k.as_str(), "***"),
+            _ => msg,
+        }
+    }
+
+    pub(crate) async fn complete(
+        &self,
+        system: Option<&str>,
+        user: &str,
+        seed: Option<u64>,
+    ) -> Result<Completion, ChatError> {
+        let body = self.body(system, user, seed);
+        let mut req = self.http.post(&self.url).json(&body);
+        if let Some(Secret(k)) = &self.key {
+            req = req.bearer_auth(k);
+        }
+        let resp = match req.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                let kind = if e.is_timeout() {
+                    "timed out"
+                } else if e.is_connect() {
+                    "could not connect"
+                } else {
+                    "failed"
+                };
+                return Err(ChatError::Retryable {
+                    message: self.scrub(format!(
+                        "POST {} {kind}: {}",
+                        self.url,
+                        error_chain(&e.without_url())
+                    )),
+                    retry_after: None,
+                });
+            }
+        };
+        let status = resp.status();
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .map(|s| Duration::from_secs_f64(s.min(3600.0)));
+        let text = match resp.text().await {
+            Ok(t) => t,
+            Err(e) => {
+                return Err(ChatError::Retryable {
+                    message: self.scrub(format!(
+                        "POST {}: reading the response failed: {}",
+                        self.url,
+                        error_chain(&e.without_url())
+                    )),
+                    retry_after,
+                });
+            }
+        };
+        if !status.is_success() {
+            let message = self.scrub(format!(
+                "POST {} answered HTTP {}: {}",
+                self.url,
+                status.as_u16(),
+                snippet(&text)
+            ));
+            return Err(if status.as_u16() == 429 || status.is_server_error() {
+                ChatError::Retryable {
+                    message,
+                    retry_after,
+                }
+            } else {
+                ChatError::Fatal(message)
+            });
+        }
+        parse_completion(&text).map_err(|why| {
+            ChatError::Fatal(self.scrub(format!(
+                "POST {}: the response is not a chat completion ({why}): {}",
+                self.url,
+                snippet(&text)
+            )))
+        })
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(inner) = src {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        src = inner.source();
+    }
+    s
+}
