@@ -11,6 +11,25 @@
 //!
 //! Guards from `METHOD.md` are cited as G1…G46 where they are enforced.
 //!
+//! ## The module map
+//!
+//! The tree follows the method's phases (METHOD.md §2). Each module uses only the modules listed
+//! before it in this table (and the crate's hashing and clock helpers): the journal and the data
+//! layer know nothing of later phases. `tests/layers.rs` reads every `crate::` path in the
+//! sources and fails on an import against this order.
+//!
+//! | module | phase | owns | guards |
+//! |---|---|---|---|
+//! | [`frame`] | 0 frame | the pre-registered [`Frame`], its builder and validation | G2–G6, G9, G10, G25 |
+//! | [`data`] | 1 source + split | [`Row`], [`Dataset`], CSV/JSONL loaders, the seeded stratified split, distribution audit, test commitment | G13–G15, G19, G21 |
+//! | [`journal`] | all | the hash-chained [`Store`]: events, records, verification; appended only by phase methods | G1, G7, G15, G46 |
+//! | [`run`] | 2 pilot, 3 score dev | [`Arm`], [`Judge`], built-in judges, the runner (trials, retries, limits, resume), score cube, noise floor, cross-judge | G22–G31 |
+//! | [`builtin`] | 2–3 | ready-made arms and judges: replay, recorded score; `command` and `http` (OpenAI-compatible, LLM judge) behind features | G8, G23, G28, G30 |
+//! | [`iterate`] | 4 diagnose + sprints | diagnosis flags, reveals, iterations, sprints, the generalization gate and leak detector, [`Refiner`](iterate::refiner::Refiner) | G17, G32–G38 |
+//! | [`decide`] | 5 verdict rules | R1–R5 as a pure function, the multi-arm choice, overfit alarm, rationale | G40–G45 |
+//! | [`report`] | 6 report | `data.json` ([`ReportData`](report::ReportData)), `conclusion.md`, the self-audit from the journal | G40, G44, §6 |
+//! | [`experiment`] | 0 → 5 | the typestate [`Experiment`] that walks the phases in order, and the one test pass | G1, G15, G16, G20, G37, G39, G46 |
+//!
 //! ```
 //! use itera_core::{Experiment, Frame, Row, Store, VecDataset};
 //!
