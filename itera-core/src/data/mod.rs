@@ -8,6 +8,7 @@
 //! overridden), G21 (stratify by failure mode). This layer uses only [`crate::frame`] and the
 //! hashing helpers.
 
+pub mod audit;
 pub mod dataset;
 pub mod load;
 pub mod row;

@@ -1,4 +1,4 @@
-//! Phase 6, the report: the `data.json` model ([`ReportData`](data::ReportData)) that tests and
+//! Phase 6, the report: the `data.json` model ([`ReportData`]) that tests and
 //! charts read, `conclusion.md`, and the self-audit computed from the journal — every item
 //! derived from recorded evidence, never from a flag the caller sets.
 //!

@@ -1,7 +1,7 @@
 //! Executing one call the way a paid API deserves: per-call timeout, retries with exponential
 //! backoff and full jitter on retryable errors (honouring a retry-after hint), panics caught and
 //! retried, optional request-rate and token-rate limits. [`RunOptions`] holds the knobs and the
-//! progress callback; the orchestration lives in [`crate::run::runner`].
+//! progress callback; the orchestration lives in the runner (`run::runner`, crate-private).
 
 use crate::run::arm::{Arm, ArmError, ArmOutput, CallCtx};
 use crate::run::judge::{Judge, JudgeError, JudgeView, Judgement};
