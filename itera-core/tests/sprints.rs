@@ -8,7 +8,7 @@ mod common;
 use async_trait::async_trait;
 use common::*;
 use itera_core::iterate::diagnosis::{Diagnosis, Flag};
-use itera_core::iterate::gate::{ChangeClass, GateOutcome, detect_leaks};
+use itera_core::iterate::gate::{ChangeClass, GateOutcome, LeakScope, detect_leaks};
 use itera_core::iterate::refiner::{Proposal, Refiner};
 use itera_core::*;
 
@@ -518,8 +518,16 @@ fn leak_detector_catches_planted_literals_and_spares_train_words() {
         };
         let train: Vec<Row> = (0..30).map(|i| make(i, "t")).collect();
         let dev: Vec<Row> = (0..50).map(|i| make(i, "d")).collect();
-        let test: Vec<Row> = (0..20).map(|i| make(i, "s")).collect();
         let baseline = "Categorize the transaction into travel, software or supplies.";
+        // Nothing revealed: the planted literals are distinctive, searched in every dev row.
+        let revealed = Default::default();
+        let scope = LeakScope {
+            baseline_spec: baseline,
+            registration: "",
+            train: &train,
+            dev: &dev,
+            revealed: &revealed,
+        };
         let old = format!("{baseline}\nAnswer with one word.");
 
         // Planted: a literal copied from a random dev row (an amount, an invoice id or a phrase).
@@ -532,7 +540,7 @@ fn leak_detector_catches_planted_literals_and_spares_train_words() {
             _ => format!("{} {} {}", words[1], words[2], words[3]), // "paid <vendor> <amount>"
         };
         let planted = format!("{old}\nIf you see {literal}, answer travel.");
-        let leaks = detect_leaks(&old, &planted, baseline, &train, &dev, &test);
+        let leaks = detect_leaks(&old, &planted, &scope);
         let literal_lc = literal.to_lowercase();
         if leaks
             .iter()
@@ -556,7 +564,7 @@ fn leak_detector_catches_planted_literals_and_spares_train_words() {
             tw[3],
             tw[tw.len() - 1]
         );
-        if !detect_leaks(&old, &control, baseline, &train, &dev, &test).is_empty() {
+        if !detect_leaks(&old, &control, &scope).is_empty() {
             alarms += 1;
         }
     }

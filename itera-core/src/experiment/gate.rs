@@ -1,6 +1,6 @@
 //! The generalization gate (G35), `Scored -> Gated`: every change of the sprint is classified,
-//! checked by the leak detector and the seen-vs-unseen test, and each arm is continued, locked
-//! or killed; from `Gated`, the next sprint opens (beyond the third only with a recorded gate
+//! checked by the leak detector and the seen-vs-unseen test, and each arm is continued, locked,
+//! blocked (a hardcode remains) or killed; from `Gated`, the next sprint opens (beyond the third only with a recorded gate
 //! audit, G36).
 
 // A refused move hands the experiment back inside its error (see `experiment/mod.rs`).
@@ -8,8 +8,9 @@
 
 use crate::experiment::sprint::SprintError;
 use crate::experiment::{DevResults, Error, Experiment, Gated, Rejected, Scored};
-use crate::iterate::gate::{self, ArmGate, ChangeClass, ChangeReview, GateReport};
+use crate::iterate::gate::{self, ArmGate, ChangeClass, ChangeReview, GateOutcome, GateReport};
 use crate::iterate::iteration::{IterationVerdict, Ledger, SPRINTS_WITHOUT_AUDIT, VersionRecord};
+use crate::iterate::leak::contains_word;
 use crate::journal::event::Event;
 
 impl Experiment<Scored> {
@@ -17,7 +18,11 @@ impl Experiment<Scored> {
     /// iteration at all, each arm's registered change against the baseline) is classified —
     /// `classes` gives `(arm, version, class)` for changes not classified when recorded;
     /// unclassified iterations count as hardcodes — then checked by the leak detector and the
-    /// seen-vs-unseen test. Each arm is continued, locked or killed; the report is journaled.
+    /// seen-vs-unseen test. The changes reviewed are those still in effect since the arm's last
+    /// gate-passed version (a revert undoes the versions it goes back over). Each arm is
+    /// continued or locked (every change general), blocked (a hardcode remains among mostly
+    /// general changes: it must be removed or reverted before sealing) or killed (most changes
+    /// are hardcodes); the report is journaled.
     pub fn gate(
         self,
         classes: &[(&str, u32, ChangeClass)],
@@ -44,6 +49,42 @@ impl Experiment<Gated> {
     /// The dev results.
     pub fn dev(&self) -> &DevResults {
         &self.state.scored.dev
+    }
+
+    /// Gives up an arm the gate blocked (G35): instead of removing its hardcode, the arm is
+    /// killed and does not reach the test set. Journaled as the latest gate's report with this
+    /// arm's outcome turned to kill and `reason` recorded.
+    pub fn give_up(self, arm: &str, reason: &str) -> Result<Experiment<Gated>, Rejected<Gated>> {
+        let result = (|| {
+            let store = &self.state.scored.split.registered.store;
+            let ledger = Ledger::from_entries(&store.entries()?);
+            if ledger.concluded {
+                return Err(Error::from(SprintError::Concluded));
+            }
+            if reason.trim().is_empty() {
+                return Err(crate::frame::FrameError::Missing("reason").into());
+            }
+            let (Some(last), true) = (ledger.gates.last(), ledger.blocked.contains(arm)) else {
+                return Err(SprintError::NotBlocked(arm.to_string()).into());
+            };
+            let mut report = last.clone();
+            for a in report.arms.iter_mut().filter(|a| a.arm == arm) {
+                a.outcome = GateOutcome::Kill;
+                a.reason = format!("given up by the user: {} — {}", reason.trim(), a.reason);
+            }
+            store.append(Event::Gate(report.clone()))?;
+            Ok(report)
+        })();
+        match result {
+            Ok(report) => Ok(Experiment {
+                frame: self.frame,
+                state: Gated {
+                    scored: self.state.scored,
+                    report,
+                },
+            }),
+            Err(e) => Err(self.reject(e)),
+        }
     }
 
     /// Opens the next sprint (`Gated -> Scored`). Beyond the third sprint a gate audit — why
@@ -93,12 +134,22 @@ fn gate_inner(
         return Err(SprintError::Concluded.into());
     }
     let plan = &exp.state.split.plan;
-    let cube = &exp.state.dev.cube;
     let baseline_spec = ledger
         .versions
         .first()
         .map(|v| v.spec.clone())
         .unwrap_or_default();
+    // The registration's text: literals it has were fixed before any row was sampled (G1, G12).
+    let registration = serde_json::to_string(&exp.frame).unwrap_or_default();
+    // Evidence is train and dev only: the sealed test rows are not an input of the gate (G35,
+    // G39; `tests/integrity_gate.rs::the_gate_never_reads_test_rows`).
+    let scope = gate::LeakScope {
+        baseline_spec: &baseline_spec,
+        registration: &registration,
+        train: &plan.train,
+        dev: &plan.dev,
+        revealed: &ledger.seen,
+    };
     let seed = exp.frame.seed;
     let mut arms = Vec::new();
     for plan_arm in &exp.frame.arms {
@@ -109,87 +160,28 @@ fn gate_inner(
         if ledger.killed.contains(arm) {
             continue;
         }
-        let this_sprint: Vec<&VersionRecord> = ledger
-            .versions
-            .iter()
-            .filter(|v| v.key.arm == arm && v.sprint == ledger.sprint && v.key.version > 0)
-            .collect();
-        let registered_only = this_sprint.is_empty() && ledger.gates.is_empty();
-        let reviewed: Vec<&VersionRecord> = if registered_only {
-            vec![latest]
-        } else {
-            this_sprint
-        };
+        // Every change still in effect since the last version a gate passed — not only this
+        // sprint's: a hardcode that blocked an earlier gate stays under review until it is
+        // removed or reverted (`tests/integrity_gate.rs::
+        // a_blocked_hardcode_cannot_slip_through_a_later_sprint`).
+        let passed = ledger.passed.get(arm).copied();
+        let mut reviewed = ledger.live_changes(arm, passed.unwrap_or(0));
+        if reviewed.is_empty() && passed.is_none() {
+            reviewed = vec![latest];
+        }
+        let latest_text = latest.spec.to_lowercase();
         let mut changes = Vec::new();
         for v in &reviewed {
-            let prev_spec = if v.key.version == 0 {
-                baseline_spec.clone()
-            } else {
-                ledger
-                    .previous(arm, v.key.version)
-                    .map(|p| p.spec.clone())
-                    .unwrap_or_default()
-            };
-            let leaks = gate::detect_leaks(
-                &prev_spec,
-                &v.spec,
-                &baseline_spec,
-                &plan.train,
-                &plan.dev,
-                &plan.test,
-            );
-            let seen_unseen = if v.key.version == 0 {
-                None
-            } else {
-                let new = cube
-                    .arms()
-                    .iter()
-                    .position(|k| k.spec_hash == v.key.spec_hash);
-                let prev_hash = ledger
-                    .previous(arm, v.key.version)
-                    .map(|p| p.key.spec_hash.clone());
-                let prev =
-                    prev_hash.and_then(|h| cube.arms().iter().position(|k| k.spec_hash == h));
-                match (new, prev) {
-                    (Some(n), Some(p)) => {
-                        let pair = cube.paired(n, p);
-                        let gains: Vec<(f64, bool)> = pair
-                            .rows
-                            .iter()
-                            .zip(pair.diffs())
-                            .map(|(&r, d)| (d, ledger.seen.contains(&cube.rows()[r])))
-                            .collect();
-                        gate::seen_unseen(&gains, seed ^ u64::from(v.key.version))
-                    }
-                    _ => None,
-                }
-            };
-            let declared = classes
-                .iter()
-                .find(|(a, ver, _)| *a == arm && *ver == v.key.version)
-                .map(|c| c.2)
-                .or(v.class);
-            // A registered arm was fixed before any row was sampled (G1, G12): it cannot encode
-            // dev rows by iteration, so unless declared otherwise it is a universal change and
-            // only the leak detector applies to it. An unclassified iteration is a hardcode.
-            let default = if v.key.version == 0 {
-                ChangeClass::Universal
-            } else {
-                ChangeClass::Hardcode
-            };
-            let memorizing = seen_unseen.as_ref().is_some_and(|s| s.memorization);
-            let class = if !leaks.is_empty() || memorizing {
-                ChangeClass::Hardcode
-            } else {
-                declared.unwrap_or(default)
-            };
-            changes.push(ChangeReview {
-                version: v.key.version,
-                declared,
-                class,
-                leaks,
-                seen_unseen,
-            });
+            changes.push(review(
+                exp,
+                &ledger,
+                arm,
+                v,
+                &scope,
+                &latest_text,
+                classes,
+                seed,
+            ));
         }
         let saturated = ledger.locked.contains(arm)
             || matches!(
@@ -211,4 +203,89 @@ fn gate_inner(
     };
     store.append(Event::Gate(report.clone()))?;
     Ok(report)
+}
+
+/// Reviews one change: its leaks still present in the latest spec, its seen-vs-unseen test, and
+/// the class the gate counts (G35).
+#[allow(clippy::too_many_arguments)]
+fn review(
+    exp: &Experiment<Scored>,
+    ledger: &Ledger,
+    arm: &str,
+    v: &VersionRecord,
+    scope: &gate::LeakScope<'_>,
+    latest_text: &str,
+    classes: &[(&str, u32, ChangeClass)],
+    seed: u64,
+) -> ChangeReview {
+    let version = v.key.version;
+    // An explicit revert goes back to a spec already reviewed: it adds nothing and is a
+    // deleted change (`tests/integrity_gate.rs::a_revert_is_a_deleted_change_and_is_locked`).
+    if let Some(to) = v.reverts_to {
+        return ChangeReview {
+            version,
+            declared: v.class,
+            class: ChangeClass::Deleted,
+            leaks: Vec::new(),
+            seen_unseen: None,
+            reverts_to: Some(to),
+        };
+    }
+    let prev = if version == 0 {
+        None
+    } else {
+        ledger.previous(arm, version)
+    };
+    let prev_spec = prev.map_or(scope.baseline_spec, |p| p.spec.as_str());
+    // A leak the latest spec no longer carries was removed by a later change.
+    let leaks: Vec<_> = gate::detect_leaks(prev_spec, &v.spec, scope)
+        .into_iter()
+        .filter(|l| contains_word(latest_text, &l.literal))
+        .collect();
+    let cube = &exp.state.dev.cube;
+    let seen_unseen = prev.and_then(|p| {
+        let new = cube
+            .arms()
+            .iter()
+            .position(|k| k.arm == arm && k.spec_hash == v.key.spec_hash)?;
+        let old = cube
+            .arms()
+            .iter()
+            .position(|k| k.arm == arm && k.spec_hash == p.key.spec_hash)?;
+        let pair = cube.paired(new, old);
+        let gains: Vec<(f64, bool)> = pair
+            .rows
+            .iter()
+            .zip(pair.diffs())
+            .map(|(&r, d)| (d, ledger.seen.contains(&cube.rows()[r])))
+            .collect();
+        gate::seen_unseen(&gains, seed ^ u64::from(version))
+    });
+    let declared = classes
+        .iter()
+        .find(|(a, ver, _)| *a == arm && *ver == version)
+        .map(|c| c.2)
+        .or(v.class);
+    // A registered arm was fixed before any row was sampled (G1, G12): it cannot encode dev rows
+    // by iteration, so unless declared otherwise it is a universal change and only the leak
+    // detector applies to it. An unclassified iteration is a hardcode.
+    let default = if version == 0 {
+        ChangeClass::Universal
+    } else {
+        ChangeClass::Hardcode
+    };
+    let memorizing = seen_unseen.as_ref().is_some_and(|s| s.memorization);
+    let class = if !leaks.is_empty() || memorizing {
+        ChangeClass::Hardcode
+    } else {
+        declared.unwrap_or(default)
+    };
+    ChangeReview {
+        version,
+        declared,
+        class,
+        leaks,
+        seen_unseen,
+        reverts_to: None,
+    }
 }

@@ -89,7 +89,8 @@ impl Experiment<Scored> {
     /// outcome from the CI of (new − previous) per-row differences: supported, neutral or
     /// falsified. A falsified iteration, or a neutral one after which the diagnosis shows nothing
     /// new, closes the sprint; a sprint holds at most 3 iterations (G34). Re-running the same
-    /// version resumes it without new calls for what is journaled.
+    /// version resumes it without new calls for what is journaled. A spec equal to an earlier
+    /// version's is refused: going back is [`revert`](Self::revert), on purpose and journaled.
     pub async fn iterate(
         self,
         version: &dyn Arm,
@@ -99,6 +100,31 @@ impl Experiment<Scored> {
         opts: &RunOptions,
     ) -> Result<Experiment<Scored>, Rejected<Scored>> {
         match iterate_inner(&self, version, hypothesis, class, judge, opts).await {
+            Ok(dev) => Ok(Experiment {
+                frame: self.frame,
+                state: Scored {
+                    split: self.state.split,
+                    dev,
+                },
+            }),
+            Err(e) => Err(self.reject(e)),
+        }
+    }
+
+    /// Reverts `arm` to its earlier version `to_version`, on purpose: a journaled iteration (its
+    /// hypothesis "revert to v…: reason") whose spec is that version's and whose change the gate
+    /// counts as deleted (G35); sealing then locks the revert if the gate passes it (G37). Its
+    /// outcome against the current version comes from the scores already journaled for that
+    /// spec — no call is made. Submitting an earlier spec through [`iterate`](Self::iterate) is
+    /// refused: going back is never silent. Allowed in a sprint an iteration closed and on a
+    /// locked arm; not beyond the sprint cap, after this sprint's gate, or on a killed arm.
+    pub fn revert(
+        self,
+        arm: &str,
+        to_version: u32,
+        reason: &str,
+    ) -> Result<Experiment<Scored>, Rejected<Scored>> {
+        match revert_inner(&self, arm, to_version, reason) {
             Ok(dev) => Ok(Experiment {
                 frame: self.frame,
                 state: Scored {
@@ -145,6 +171,82 @@ impl Experiment<Scored> {
             }
         }
     }
+}
+
+/// Checks the rules of a revert and journals it as an iteration whose change is `Deleted` and
+/// whose spec is the earlier version's, then records its outcome from the journaled scores of
+/// that spec (no new calls). A revert is allowed in a sprint an iteration closed (falsified or
+/// saturated) and on an arm the gate locked — going back to a version already measured fits
+/// nothing new — but not beyond the sprint cap, not after this sprint's gate, and not on a
+/// killed arm.
+fn revert_inner(
+    exp: &Experiment<Scored>,
+    arm: &str,
+    to_version: u32,
+    reason: &str,
+) -> Result<DevResults, Error> {
+    if arm == exp.frame.baseline.id {
+        return Err(SprintError::BaselineIteration(arm.to_string()).into());
+    }
+    if !exp.frame.arms.iter().any(|a| a.id == arm) {
+        return Err(SprintError::UnknownArm(arm.to_string()).into());
+    }
+    let ledger = exp.ledger()?;
+    if ledger.concluded {
+        return Err(SprintError::Concluded.into());
+    }
+    if ledger.killed.contains(arm) {
+        return Err(SprintError::ArmClosed {
+            arm: arm.to_string(),
+            how: "killed",
+        }
+        .into());
+    }
+    if ledger.sprint_iterations >= SPRINT_CAP {
+        return Err(SprintError::SprintCap {
+            sprint: ledger.sprint,
+        }
+        .into());
+    }
+    if ledger.gated {
+        return Err(SprintError::SprintClosed {
+            sprint: ledger.sprint,
+            why: "the gate has run".to_string(),
+        }
+        .into());
+    }
+    if reason.trim().is_empty() {
+        return Err(crate::frame::FrameError::Missing("reason").into());
+    }
+    let current = ledger
+        .latest(arm)
+        .ok_or_else(|| SprintError::UnknownArm(arm.to_string()))?;
+    let target = ledger
+        .versions
+        .iter()
+        .find(|v| v.key.arm == arm && v.key.version == to_version)
+        .filter(|v| v.key.version < current.key.version)
+        .ok_or_else(|| SprintError::NoSuchVersion {
+            arm: arm.to_string(),
+            version: to_version,
+            current: current.key.version,
+        })?;
+    if target.key.spec_hash == current.key.spec_hash {
+        return Err(SprintError::NothingChanged(arm.to_string()).into());
+    }
+    let version = current.key.version + 1;
+    exp.store().append(Event::Iteration {
+        arm: arm.to_string(),
+        version,
+        sprint: ledger.sprint,
+        hypothesis: format!("revert to v{to_version}: {}", reason.trim()),
+        class: Some(ChangeClass::Deleted),
+        old_spec_hash: current.key.spec_hash.clone(),
+        spec: target.spec.clone(),
+        spec_hash: target.key.spec_hash.clone(),
+        diff: line_diff(&current.spec, &target.spec),
+    })?;
+    record_outcome(exp, arm, version)
 }
 
 /// Cube indices of each candidate arm's latest version.
@@ -228,17 +330,27 @@ async fn iterate_inner(
     let spec = version.spec();
     let spec_hash = hash::sha256_hex(spec.as_bytes());
     let ledger = Ledger::from_entries(&store.entries()?);
-    let existing = ledger
+    let same_spec = |v: &&VersionRecord| v.key.arm == arm && v.key.spec_hash == spec_hash;
+    let first = ledger
         .versions
         .iter()
-        .find(|v| v.key.arm == arm && v.key.spec_hash == spec_hash)
-        .cloned();
-    let record = match existing {
-        // Already recorded: resume it (and do nothing if it has its outcome).
-        Some(v) if v.outcome.is_some() => return rebuild_dev(exp, &ledger),
-        Some(v) if v.key.version > 0 => v,
-        Some(_) => return Err(SprintError::NothingChanged(arm).into()),
-        None => record_iteration(exp, &ledger, &arm, &spec, &spec_hash, hypothesis, class)?,
+        .find(same_spec)
+        .map(|v| v.key.version);
+    let latest = ledger.latest(&arm).cloned();
+    let record = match (first, latest) {
+        (Some(_), Some(v)) if v.key.spec_hash == spec_hash => match v {
+            // The current version again: resume it (and do nothing if it has its outcome).
+            v if v.outcome.is_some() => return rebuild_dev(exp, &ledger),
+            v if v.key.version > 0 => v,
+            _ => return Err(SprintError::NothingChanged(arm).into()),
+        },
+        // An earlier version's spec: going back is an explicit, journaled revert, never a silent
+        // no-op (G33, G37; `tests/integrity_gate.rs::
+        // submitting_an_earlier_spec_is_refused_not_silently_ignored`).
+        (Some(version), _) => {
+            return Err(SprintError::EqualsEarlierVersion { arm, version }.into());
+        }
+        _ => record_iteration(exp, &ledger, &arm, &spec, &spec_hash, hypothesis, class)?,
     };
     let roster = Roster::single(version, record.key.version);
     let job = PartJob {
@@ -251,15 +363,27 @@ async fn iterate_inner(
         opts,
     };
     runner::score_part(&job, "iteration").await?;
+    record_outcome(exp, &arm, record.key.version)
+}
 
+/// Computes and journals an iteration's outcome from the CI of (new − previous) per-row
+/// differences on dev (G33), and whether it closes the sprint (G34).
+fn record_outcome(exp: &Experiment<Scored>, arm: &str, version: u32) -> Result<DevResults, Error> {
+    let store = exp.store();
+    let arm = arm.to_string();
     let ledger = Ledger::from_entries(&store.entries()?);
     let dev = rebuild_dev(exp, &ledger)?;
     let cube = &dev.cube;
     let new = cube
         .arms()
         .iter()
-        .position(|k| k.spec_hash == spec_hash && k.arm == arm)
+        .rposition(|k| k.version == version && k.arm == arm)
         .unwrap_or(0);
+    let record = ledger
+        .versions
+        .iter()
+        .find(|v| v.key.arm == arm && v.key.version == version)
+        .ok_or_else(|| SprintError::UnknownArm(arm.clone()))?;
     let prev_version = ledger
         .previous(&arm, record.key.version)
         .map(|v| v.key.spec_hash.clone())
@@ -404,5 +528,6 @@ fn record_iteration(
         class,
         diff: None,
         outcome: None,
+        reverts_to: None,
     })
 }

@@ -7,18 +7,20 @@
 
 use crate::data::row::Row;
 use crate::data::split::Part;
+use crate::experiment::sprint::SprintError;
 use crate::experiment::{DevResults, Error, Experiment, Gated, Rejected, Sealed};
 use crate::iterate::iteration::{Ledger, VersionRecord};
 use crate::journal::event::Event;
 use crate::journal::store::Store;
 use crate::run::cube::{ArmKey, ArmSummary, ScoreCube};
 use crate::run::runner;
-use std::collections::BTreeSet;
 
 impl Experiment<Gated> {
     /// Locks every surviving arm at its latest gate-passed version (G37) — never the best
     /// scoring one: there is no API that selects a version by score — and journals it.
-    /// Killed arms do not reach the test set.
+    /// Killed arms do not reach the test set. Refused while the gate blocks an arm (a hardcode
+    /// remains, G35): remove it in a new iteration (or revert) and re-run the gate, or give the
+    /// arm up ([`give_up`](Self::give_up)).
     pub fn seal(self) -> Result<Experiment<Sealed>, Rejected<Gated>> {
         let result = (|| {
             let store = &self.state.scored.split.registered.store;
@@ -30,12 +32,37 @@ impl Experiment<Gated> {
                 return Ok((locked, killed));
             }
             let ledger = Ledger::from_entries(&entries);
+            // A blocked arm carries a hardcode: none of its versions is locked until a later gate
+            // passes it (G35; `tests/integrity_gate.rs::
+            // a_minority_hardcode_blocks_the_gate_and_is_never_locked`).
+            for arm in self.frame.arm_ids().into_iter().skip(1) {
+                if ledger.blocked.contains(arm) && !ledger.killed.contains(arm) {
+                    let gate = ledger
+                        .gates
+                        .iter()
+                        .rev()
+                        .flat_map(|g| g.arms.iter())
+                        .find(|a| a.arm == arm);
+                    return Err(SprintError::Blocked {
+                        arm: arm.to_string(),
+                        version: gate.map_or(0, |g| g.version),
+                        changes: gate.map_or(String::new(), |g| {
+                            g.reason
+                                .rsplit(" — ")
+                                .next()
+                                .unwrap_or_default()
+                                .to_string()
+                        }),
+                    }
+                    .into());
+                }
+            }
             let mut locked = Vec::new();
             for arm in self.frame.arm_ids().into_iter().skip(1) {
                 if ledger.killed.contains(arm) {
                     continue;
                 }
-                if let Some(v) = latest_gated(&ledger, arm) {
+                if let Some(v) = latest_passed(&ledger, arm) {
                     locked.push(v.key.clone());
                 }
             }
@@ -82,19 +109,14 @@ impl Experiment<Sealed> {
     }
 }
 
-/// The latest version of an arm that a gate reviewed (G37).
-fn latest_gated<'a>(ledger: &'a Ledger, arm: &str) -> Option<&'a VersionRecord> {
-    let reviewed: BTreeSet<u32> = ledger
-        .gates
-        .iter()
-        .flat_map(|g| g.arms.iter())
-        .filter(|a| a.arm == arm)
-        .map(|a| a.version)
-        .collect();
+/// The latest version of an arm that a gate passed — continued or locked, never blocked (G35,
+/// G37); after an explicit revert, the revert (whose spec is the earlier version's).
+fn latest_passed<'a>(ledger: &'a Ledger, arm: &str) -> Option<&'a VersionRecord> {
+    let passed = *ledger.passed.get(arm)?;
     ledger
         .versions
         .iter()
-        .filter(|v| v.key.arm == arm && reviewed.iter().any(|r| *r >= v.key.version))
+        .filter(|v| v.key.arm == arm && v.key.version <= passed)
         .max_by_key(|v| v.key.version)
 }
 

@@ -52,6 +52,47 @@ pub enum SprintError {
         "the new version of '{0}' has the same spec as its current version: an iteration changes one thing (G33)"
     )]
     NothingChanged(String),
+    /// A new version's spec equals an earlier version's: going back is a revert, made on purpose
+    /// and journaled (G33, G37), never a silent no-op.
+    #[error(
+        "arm {arm}'s spec equals v{version}: call revert(\"{arm}\", {version}, reason) to go back on purpose, or change the spec"
+    )]
+    EqualsEarlierVersion {
+        /// The arm.
+        arm: String,
+        /// The earlier version whose spec it equals.
+        version: u32,
+    },
+    /// A revert names a version the arm does not have before its current one.
+    #[error(
+        "arm '{arm}' has no version v{version} before its current v{current} to revert to: name an earlier version of this arm"
+    )]
+    NoSuchVersion {
+        /// The arm.
+        arm: String,
+        /// The version asked for.
+        version: u32,
+        /// The arm's current version.
+        current: u32,
+    },
+    /// The gate blocked an arm: a hardcode remains among its changes (G35), so it cannot be
+    /// locked.
+    #[error(
+        "arm '{arm}' v{version} is blocked by the gate (G35): {changes}; remove the hardcode in a new iteration (or revert) and re-run the gate (open the next sprint first)"
+    )]
+    Blocked {
+        /// The arm.
+        arm: String,
+        /// The version the gate reviewed.
+        version: u32,
+        /// The gate's list of changes with their classes.
+        changes: String,
+    },
+    /// Only an arm the gate blocked can be given up.
+    #[error(
+        "arm '{0}' is not blocked by the latest gate: only a blocked arm is given up (an arm with mostly hardcodes is killed by the gate itself)"
+    )]
+    NotBlocked(String),
     /// A sprint beyond the third needs a recorded gate audit (G36).
     #[error(
         "sprint {sprint} would exceed {SPRINTS_WITHOUT_AUDIT} sprints (G36): record a gate audit (why another sprint is not dev-set fitting); it turns the self-audit item red"

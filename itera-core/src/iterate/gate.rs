@@ -1,135 +1,18 @@
 //! The generalization gate (G35): every change is classified (universal mechanism, lifted out,
-//! deleted, hardcode — unclassified counts as hardcode); the leak detector finds literals a change
-//! adds that occur in dev or test rows but in no train row and not in the baseline's spec; the
-//! seen-vs-unseen test compares the gain on revealed dev rows with the gain on the rest. Outcome
-//! per arm: continue, lock, or kill.
+//! deleted, hardcode — unclassified counts as hardcode); the leak detector (`leak.rs`) finds
+//! literals a change adds that occur in dev rows but in no train row, not in the baseline's spec
+//! and not in the registration; the seen-vs-unseen test compares the gain on revealed dev rows
+//! with the gain on the rest. Outcome per arm: continue (every change general, signal not
+//! saturated), lock (every change general, saturated), blocked (a hardcode remains among mostly
+//! general changes: nothing is locked until it is removed or reverted), or kill (most changes
+//! are hardcodes).
 
-use crate::data::row::{Row, RowId};
+pub use super::leak::{LeakScope, detect_leaks, literals};
 pub use crate::journal::record::{
     ArmGate, ChangeClass, ChangeReview, GateOutcome, GateReport, Leak, SeenUnseen,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use std::collections::BTreeSet;
-
-/// Splits text into the literals the leak detector looks for: numbers, quoted strings, id-like
-/// tokens (letters with digits, `_` or `-`), capitalized names, and word 3-grams.
-pub(crate) fn literals(text: &str) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    // Quoted strings.
-    for quote in ['"', '\'', '`'] {
-        let mut parts = text.split(quote);
-        parts.next();
-        while let (Some(inside), Some(_)) = (parts.next(), Some(())) {
-            let t = inside.trim();
-            if t.len() >= 3 && t.len() <= 80 && !t.contains('\n') {
-                out.insert(t.to_lowercase());
-            }
-        }
-    }
-    let words: Vec<&str> = text
-        .split(|c: char| c.is_whitespace() || ",;:()[]{}<>\"'`!?".contains(c))
-        .map(|w| w.trim_matches(|c: char| c == '.' || c == '*'))
-        .filter(|w| !w.is_empty())
-        .collect();
-    for w in &words {
-        let has_digit = w.chars().any(|c| c.is_ascii_digit());
-        let id_like = w.len() >= 3
-            && w.chars().any(|c| c.is_alphabetic())
-            && (has_digit || w.contains('_') || w.contains('-'));
-        let number = has_digit && w.chars().filter(|c| c.is_ascii_digit()).count() >= 2;
-        let name = w.len() >= 4
-            && w.chars().next().is_some_and(|c| c.is_uppercase())
-            && w.chars().skip(1).any(|c| c.is_lowercase());
-        if id_like || number || name {
-            out.insert(w.to_lowercase());
-        }
-    }
-    let lower: Vec<String> = words
-        .iter()
-        .map(|w| w.to_lowercase())
-        .filter(|w| w.chars().any(|c| c.is_alphanumeric()))
-        .collect();
-    for g in lower.windows(3) {
-        out.insert(g.join(" "));
-    }
-    out
-}
-
-/// The text of a row the detector searches: input and expected value.
-fn row_text(row: &Row) -> String {
-    let mut t = match &row.input {
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    if let Some(e) = &row.expected {
-        t.push('\n');
-        match e {
-            serde_json::Value::String(s) => t.push_str(s),
-            other => t.push_str(&other.to_string()),
-        }
-    }
-    t.to_lowercase()
-}
-
-/// Literals the new spec adds (not in the old spec) that occur in dev or test rows but in no
-/// train row and not in the baseline spec. A leak makes the change a hardcode.
-pub fn detect_leaks(
-    old_spec: &str,
-    new_spec: &str,
-    baseline_spec: &str,
-    train: &[Row],
-    dev: &[Row],
-    test: &[Row],
-) -> Vec<Leak> {
-    let old = literals(old_spec);
-    let base = literals(baseline_spec);
-    let (old_text, base_text) = (old_spec.to_lowercase(), baseline_spec.to_lowercase());
-    // Not added: a literal the previous or baseline spec already has, as a literal or as words
-    // in its text (e.g. the output labels a prompt lists, later quoted in a JSON schema).
-    let added: Vec<String> = literals(new_spec)
-        .into_iter()
-        .filter(|l| !old.contains(l) && !base.contains(l))
-        .filter(|l| !contains_word(&old_text, l) && !contains_word(&base_text, l))
-        .collect();
-    if added.is_empty() {
-        return Vec::new();
-    }
-    let train_text: Vec<String> = train.iter().map(row_text).collect();
-    let dev_text: Vec<String> = dev.iter().map(row_text).collect();
-    let test_text: Vec<String> = test.iter().map(row_text).collect();
-    let contains = contains_word;
-    let mut leaks = Vec::new();
-    for lit in added {
-        if train_text.iter().any(|t| contains(t, &lit)) {
-            continue;
-        }
-        let dev_rows: Vec<RowId> = dev
-            .iter()
-            .zip(&dev_text)
-            .filter(|(_, t)| contains(t, &lit))
-            .map(|(r, _)| r.id.clone())
-            .collect();
-        let test_rows = test_text.iter().filter(|t| contains(t, &lit)).count();
-        if !dev_rows.is_empty() || test_rows > 0 {
-            leaks.push(Leak {
-                literal: lit,
-                dev_rows: dev_rows.into_iter().take(20).collect(),
-                test_rows,
-            });
-        }
-    }
-    leaks
-}
-
-/// Whether `needle` occurs in `hay` on word boundaries.
-fn contains_word(hay: &str, needle: &str) -> bool {
-    hay.match_indices(needle).any(|(i, _)| {
-        let before = hay[..i].chars().next_back();
-        let after = hay[i + needle.len()..].chars().next();
-        !before.is_some_and(|c| c.is_alphanumeric()) && !after.is_some_and(|c| c.is_alphanumeric())
-    })
-}
 
 /// Permutation test of "the gain on seen rows exceeds the gain on unseen rows" (one-sided),
 /// seeded; `None` with fewer than two seen or two unseen rows.
@@ -173,31 +56,79 @@ pub(crate) fn seen_unseen(gains: &[(f64, bool)], seed: u64) -> Option<SeenUnseen
     })
 }
 
-/// Decides an arm's outcome from its reviewed changes and whether its signal is saturated.
+/// One change as the gate's reason lists it: "v2 hardcode (leaks: 'stripe')".
+fn describe(c: &ChangeReview) -> String {
+    let class = match c.class {
+        ChangeClass::Universal => "universal",
+        ChangeClass::LiftedOut => "lifted-out",
+        ChangeClass::Deleted => "deleted",
+        ChangeClass::Hardcode => "hardcode",
+    };
+    let why = if let Some(to) = c.reverts_to {
+        format!(" (revert to v{to})")
+    } else if c.class != ChangeClass::Hardcode {
+        String::new()
+    } else if !c.leaks.is_empty() {
+        let lits: Vec<String> = c.leaks.iter().map(|l| format!("'{}'", l.literal)).collect();
+        format!(" (leaks: {})", lits.join(", "))
+    } else if let Some(s) = c.seen_unseen.as_ref().filter(|s| s.memorization) {
+        format!(
+            " (memorizing: gain {:.3} on seen rows vs {:.3} on unseen, p = {:.4})",
+            s.seen_gain, s.unseen_gain, s.p_value
+        )
+    } else if c.declared == Some(ChangeClass::Hardcode) {
+        " (declared)".to_string()
+    } else {
+        " (unclassified)".to_string()
+    };
+    format!("v{} {class}{why}", c.version)
+}
+
+/// Decides an arm's outcome from its reviewed changes and whether its signal is saturated (G35):
+/// continue or lock only when EVERY change is general (universal, lifted out or deleted); kill
+/// when hardcodes are most (more than half) of the changes; otherwise blocked, so that no
+/// version carrying a hardcode is ever locked (`tests/integrity_gate.rs::
+/// a_minority_hardcode_blocks_the_gate_and_is_never_locked` fails without the blocked arm).
 pub(crate) fn decide(changes: &[ChangeReview], saturated: bool) -> (GateOutcome, String) {
+    let n = changes.len();
     let hard = changes
         .iter()
         .filter(|c| c.class == ChangeClass::Hardcode)
         .count();
-    if !changes.is_empty() && 2 * hard >= changes.len() {
+    let listing = if changes.is_empty() {
+        "no change since the last gate-passed version".to_string()
+    } else {
+        changes.iter().map(describe).collect::<Vec<_>>().join(", ")
+    };
+    if 2 * hard > n {
         return (
             GateOutcome::Kill,
             format!(
-                "{hard} of {} change(s) are hardcodes (unclassified, declared, leaking or memorizing)",
-                changes.len()
+                "{hard} of {n} change(s) are hardcodes, most of them: kill the arm — {listing}"
+            ),
+        );
+    }
+    if hard > 0 {
+        return (
+            GateOutcome::Blocked,
+            format!(
+                "{hard} of {n} change(s) are hardcodes: blocked — remove the hardcode in a new iteration (or revert) and re-run the gate — {listing}"
             ),
         );
     }
     if saturated {
         (
             GateOutcome::Lock,
-            "changes are general but the last iteration was neutral or falsified: signal saturated"
-                .into(),
+            format!(
+                "every change is general but the last iteration was neutral or falsified: signal saturated, lock — {listing}"
+            ),
         )
     } else {
         (
             GateOutcome::Continue,
-            format!("{} change(s) reviewed, all general enough", changes.len()),
+            format!(
+                "every change is general and the signal is not saturated: continue — {listing}"
+            ),
         )
     }
 }
@@ -205,33 +136,6 @@ pub(crate) fn decide(changes: &[ChangeReview], saturated: bool) -> (GateOutcome,
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn literals_find_numbers_ids_names_quotes_and_trigrams() {
-        let l = literals(
-            r#"If vendor is "Acme Widgets" and amount 4312.50, use ACCT_991 for Zebulon."#,
-        );
-        for want in [
-            "acme widgets",
-            "4312.50",
-            "acct_991",
-            "zebulon",
-            "if vendor is",
-        ] {
-            assert!(l.contains(want), "{want} not in {l:?}");
-        }
-    }
-
-    #[test]
-    fn labels_the_previous_spec_already_names_are_not_leaks() {
-        let dev = vec![Row::new("d1", "Uber trip").expected("travel")];
-        let old = "Answer with one of: travel, software, transfer.";
-        let new = "Answer with one of: travel, software, transfer.\nschema: {\"enum\": [\"travel\", \"software\", \"transfer\"]}";
-        assert!(detect_leaks(old, new, old, &[], &dev, &[]).is_empty());
-        // A value the previous spec does not name still leaks.
-        let pasted = format!("{old}\nIf the text is \"Uber trip\" answer travel.");
-        assert!(!detect_leaks(old, &pasted, old, &[], &dev, &[]).is_empty());
-    }
 
     #[test]
     fn seen_only_gains_are_flagged_and_uniform_gains_are_not() {
@@ -246,5 +150,51 @@ mod tests {
             .collect();
         let s = seen_unseen(&uniform, 1).unwrap();
         assert!(!s.memorization, "{s:?}");
+    }
+
+    fn change(version: u32, class: ChangeClass) -> ChangeReview {
+        ChangeReview {
+            version,
+            declared: Some(class),
+            class,
+            leaks: Vec::new(),
+            seen_unseen: None,
+            reverts_to: None,
+        }
+    }
+
+    /// G35's outcomes: continue (all general, not saturated), lock (all general, saturated),
+    /// blocked (a hardcode among mostly general changes), kill (more than half hardcodes).
+    #[test]
+    fn outcomes_follow_g35_with_a_blocked_state() {
+        use ChangeClass::*;
+        let general = [
+            change(1, Universal),
+            change(2, LiftedOut),
+            change(3, Deleted),
+        ];
+        assert_eq!(decide(&general, false).0, GateOutcome::Continue);
+        assert_eq!(decide(&general, true).0, GateOutcome::Lock);
+        let one_hard = [
+            change(1, Universal),
+            change(2, Hardcode),
+            change(3, Universal),
+        ];
+        let (outcome, reason) = decide(&one_hard, false);
+        assert_eq!(outcome, GateOutcome::Blocked);
+        assert!(
+            reason.ends_with("v1 universal, v2 hardcode (declared), v3 universal"),
+            "{reason}"
+        );
+        // Saturation does not turn a blocked arm into a locked one.
+        assert_eq!(decide(&one_hard, true).0, GateOutcome::Blocked);
+        let half = [change(1, Universal), change(2, Hardcode)];
+        assert_eq!(decide(&half, false).0, GateOutcome::Blocked);
+        let most = [
+            change(1, Hardcode),
+            change(2, Hardcode),
+            change(3, Universal),
+        ];
+        assert_eq!(decide(&most, false).0, GateOutcome::Kill);
     }
 }

@@ -9,7 +9,7 @@ use crate::journal::event::{Entry, Event};
 pub use crate::journal::record::IterationVerdict;
 use crate::run::cube::ArmKey;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Iterations allowed per sprint (G34).
 pub const SPRINT_CAP: u32 = 3;
@@ -33,6 +33,8 @@ pub struct VersionRecord {
     pub diff: Option<String>,
     /// The outcome, once scored.
     pub outcome: Option<IterationVerdict>,
+    /// The earlier version an explicit revert went back to: its spec equals that version's.
+    pub reverts_to: Option<u32>,
 }
 
 /// Where an experiment stands, replayed from its journal.
@@ -54,6 +56,11 @@ pub struct Ledger {
     pub killed: BTreeSet<String>,
     /// Arms locked by a gate.
     pub locked: BTreeSet<String>,
+    /// Arms whose latest gate outcome is blocked (a hardcode remains, G35): nothing may be
+    /// sealed until a later gate passes them or they are given up.
+    pub blocked: BTreeSet<String>,
+    /// Per arm, the latest version a gate passed (continue or lock): the one sealing locks (G37).
+    pub passed: BTreeMap<String, u32>,
     /// Gate audits recorded to open sprints beyond the third (G36).
     pub audits: Vec<(u32, String)>,
     /// Gate reports, in order.
@@ -85,6 +92,7 @@ impl Ledger {
                             class: None,
                             diff: None,
                             outcome: None,
+                            reverts_to: None,
                         });
                     }
                 }
@@ -102,6 +110,13 @@ impl Ledger {
                     diff,
                     ..
                 } => {
+                    // A spec equal to an earlier version's is an explicit revert: the only way
+                    // the library records one (`Experiment::revert`).
+                    let reverts_to = l
+                        .versions
+                        .iter()
+                        .find(|v| &v.key.arm == arm && &v.key.spec_hash == spec_hash)
+                        .map(|v| v.key.version);
                     l.versions.push(VersionRecord {
                         key: ArmKey {
                             arm: arm.clone(),
@@ -114,6 +129,7 @@ impl Ledger {
                         class: *class,
                         diff: Some(diff.clone()),
                         outcome: None,
+                        reverts_to,
                     });
                     l.sprint_iterations += 1;
                     l.gated = false;
@@ -141,14 +157,21 @@ impl Ledger {
                 }
                 Event::Gate(report) => {
                     for a in &report.arms {
+                        l.blocked.remove(&a.arm);
                         match a.outcome {
                             GateOutcome::Kill => {
                                 l.killed.insert(a.arm.clone());
                             }
                             GateOutcome::Lock => {
                                 l.locked.insert(a.arm.clone());
+                                l.passed.insert(a.arm.clone(), a.version);
                             }
-                            GateOutcome::Continue => {}
+                            GateOutcome::Continue => {
+                                l.passed.insert(a.arm.clone(), a.version);
+                            }
+                            GateOutcome::Blocked => {
+                                l.blocked.insert(a.arm.clone());
+                            }
                         }
                     }
                     l.gates.push(report.clone());
@@ -181,6 +204,23 @@ impl Ledger {
         self.versions
             .iter()
             .rfind(|v| v.key.arm == arm && v.key.version < version)
+    }
+
+    /// The changes of an arm still in effect after `after` (exclusive), in order: versions later
+    /// than `after`, less those an explicit revert undid (a revert to v_k undoes every version
+    /// between v_k and itself; the revert itself stays, as a deleted change).
+    pub fn live_changes(&self, arm: &str, after: u32) -> Vec<&VersionRecord> {
+        let mut live: Vec<&VersionRecord> = Vec::new();
+        for v in self.versions.iter().filter(|v| v.key.arm == arm) {
+            if let Some(to) = v.reverts_to {
+                live.retain(|l| l.key.version <= to);
+            }
+            if v.key.version > after {
+                live.push(v);
+            }
+        }
+        live.retain(|l| l.key.version > after);
+        live
     }
 
     /// Every version's key, in cube order.

@@ -12,4 +12,5 @@
 pub mod diagnosis;
 pub mod gate;
 pub mod iteration;
+pub mod leak;
 pub mod refiner;

@@ -51,16 +51,31 @@ pub enum ChangeClass {
     Hardcode,
 }
 
-/// A literal a change added that occurs in dev or test rows but in no train row and not in the
-/// baseline's spec.
+/// A literal a change added that occurs in dev rows but in no train row, not in the baseline's
+/// spec and not in the registration. Evidence is train and dev only: nothing the gate computes
+/// reads a test row (G35, G39).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Leak {
-    /// The literal (a number, quoted string, id-like token, name or word n-gram).
+    /// The literal (a name, acronym, number, id, quoted string or word n-gram), lower-cased.
     pub literal: String,
     /// Dev rows it occurs in (up to 20).
     pub dev_rows: Vec<RowId>,
-    /// How many sealed test rows it occurs in (their ids stay sealed).
-    pub test_rows: usize,
+    /// Journals written before the gate stopped reading the sealed test set carried a count of
+    /// test rows here; it is kept only so those lines still verify byte for byte (the journal
+    /// re-serializes each line). Never set now, never read.
+    #[serde(default, rename = "test_rows", skip_serializing_if = "Option::is_none")]
+    legacy_test_rows: Option<usize>,
+}
+
+impl Leak {
+    /// A leak of `literal`, found in `dev_rows`.
+    pub(crate) fn new(literal: String, dev_rows: Vec<RowId>) -> Leak {
+        Leak {
+            literal,
+            dev_rows,
+            legacy_test_rows: None,
+        }
+    }
 }
 
 /// The seen-vs-unseen test of one change (G35 b).
@@ -85,12 +100,16 @@ pub struct ChangeReview {
     pub version: u32,
     /// The class given by the user or refiner, if any.
     pub declared: Option<ChangeClass>,
-    /// The class the gate counts: `Hardcode` when undeclared, leaking or memorizing.
+    /// The class the gate counts: `Hardcode` when undeclared, leaking or memorizing; `Deleted`
+    /// for an explicit revert.
     pub class: ChangeClass,
     /// Leaks found.
     pub leaks: Vec<Leak>,
     /// The seen-vs-unseen test, when rows were revealed.
     pub seen_unseen: Option<SeenUnseen>,
+    /// The version an explicit revert went back to (the change is then `Deleted`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reverts_to: Option<u32>,
 }
 
 /// What the gate decides for an arm.
@@ -101,8 +120,11 @@ pub enum GateOutcome {
     Continue,
     /// General but saturated (the last iteration neutral or falsified): no more iterations.
     Lock,
-    /// Half or more of its changes are hardcodes: the arm does not reach the test set.
+    /// Most of its changes (more than half) are hardcodes: the arm does not reach the test set.
     Kill,
+    /// Some but at most half of its changes are hardcodes: the version carrying them cannot be
+    /// locked; remove the hardcode in a new iteration (or revert) and re-run the gate.
+    Blocked,
 }
 
 /// The gate's report for one arm.
@@ -167,5 +189,26 @@ impl Decision {
             Decision::Inconclusive => "inconclusive",
             Decision::Kill => "kill",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Gate lines written before the gate stopped reading test rows carry `test_rows`: they
+    /// still decode and re-encode byte for byte (the journal's chain check), and new leaks never
+    /// write the field.
+    #[test]
+    fn old_gate_lines_with_test_row_counts_still_verify() {
+        let old = r#"{"dev_rows":["d1"],"literal":"acme","test_rows":3}"#;
+        let leak: Leak = serde_json::from_str(old).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            crate::hash::canonical_json(&leak).ok().as_deref(),
+            Some(old)
+        );
+        let new = Leak::new("acme".into(), vec![RowId::from("d1")]);
+        let line = crate::hash::canonical_json(&new).unwrap_or_default();
+        assert!(!line.contains("test_rows"), "{line}");
     }
 }

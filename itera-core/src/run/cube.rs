@@ -121,11 +121,16 @@ impl ScoreCube {
         entries: &[crate::journal::event::Entry],
         part: crate::data::split::Part,
     ) -> ScoreCube {
-        let index: std::collections::BTreeMap<(&str, &str), usize> = keys
-            .iter()
-            .enumerate()
-            .map(|(i, k)| ((k.arm.as_str(), k.spec_hash.as_str()), i))
-            .collect();
+        // An explicit revert is a later version with an earlier version's spec: both columns
+        // hold the calls journaled for that spec.
+        let mut index: std::collections::BTreeMap<(&str, &str), Vec<usize>> =
+            std::collections::BTreeMap::new();
+        for (i, k) in keys.iter().enumerate() {
+            index
+                .entry((k.arm.as_str(), k.spec_hash.as_str()))
+                .or_default()
+                .push(i);
+        }
         let rows_at: std::collections::BTreeMap<&RowId, usize> =
             rows.iter().enumerate().map(|(i, r)| (&r.id, i)).collect();
         let mut cube = ScoreCube::new(
@@ -144,11 +149,13 @@ impl ScoreCube {
             if rec.part != part || rec.trial >= frame.trials {
                 continue;
             }
-            if let (Some(&a), Some(&r)) = (
+            if let (Some(at), Some(&r)) = (
                 index.get(&(rec.arm.as_str(), rec.spec_hash.as_str())),
                 rows_at.get(&rec.row),
             ) {
-                cube.record(a, r, rec);
+                for &a in at {
+                    cube.record(a, r, rec);
+                }
             }
         }
         cube

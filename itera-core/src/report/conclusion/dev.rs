@@ -95,6 +95,7 @@ pub(super) fn diagnostics(md: &mut String, l: &Ledger) {
                 GateOutcome::Continue => "continue",
                 GateOutcome::Lock => "lock",
                 GateOutcome::Kill => "kill",
+                GateOutcome::Blocked => "blocked",
             };
             let _ = writeln!(md, "  - {} v{} → {outcome}: {}", a.arm, a.version, a.reason);
         }
