@@ -188,6 +188,9 @@ pub struct ThresholdSection {
     /// Slices R3 checks (default: every slice).
     #[serde(default)]
     pub major_slices: Vec<String>,
+    /// `"non-inferiority"` (default) or `"no-significant-harm"` (see `itera_core::SliceRule`).
+    #[serde(default)]
+    pub slice_rule: Option<itera_core::frame::SliceRule>,
 }
 
 /// `[[failure_modes]]`.
@@ -580,6 +583,7 @@ impl Loaded {
                 slice_loss_floor_pp: f.threshold.slice_loss_floor_pp.unwrap_or(-2.0),
             },
             major_slices: f.threshold.major_slices.clone(),
+            slice_rule: f.threshold.slice_rule.unwrap_or_default(),
             failure_modes: f
                 .failure_modes
                 .iter()

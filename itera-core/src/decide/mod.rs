@@ -7,4 +7,6 @@
 //! disagreement surfaced), G44 (overfit alarm), G45 (no effect ≠ no power: inconclusive). The test
 //! pass that gathers the evidence is [`crate::experiment`]'s; this module never touches I/O.
 
+pub mod family;
 pub mod rules;
+pub mod slices;
