@@ -13,9 +13,14 @@
 //! Prints a table and one JSON line per scenario (keys `scenario`, `rule`, `runs`,
 //! `true_effect`, the rate — `false_ship_rate`, `subthreshold_ship_rate`, `power`,
 //! `slice_protection_rate` or `coverage_aggregate` + `coverage_slice` — and its binomial SE as
-//! `<key>_se`), then the total time.
+//! `<key>_se`), then the total time. The scenarios for verdicts at real sample sizes
+//! (`itera_examples::validity_ext`: false-narrowing under both slice rules, unknown-not-harm,
+//! null-three-arms, overfit-clean) follow in the same table and JSON lines (keys
+//! `false_narrowing_rate`, `unknown_labelled_harmed_rate`, `false_ship_rate`,
+//! `overfit_alarm_rate`, plus `slice_rule` and `arms`).
 
 use itera_examples::validity::{Measure, Measured, measure, rule_name, scenarios};
+use itera_examples::validity_ext::{ExtMeasure, ExtMeasured, ext_scenarios, measure_ext};
 use std::process::ExitCode;
 
 fn parse<T: std::str::FromStr>(flag: &str, value: Option<String>) -> Result<T, String> {
@@ -52,7 +57,7 @@ fn main() -> ExitCode {
             "--threads" => parse(&a, args.next()).map(|v: usize| threads = v.max(1)),
             "--help" | "-h" => {
                 println!(
-                    "validity [--runs 2000] [--seed 1] [--scenario NAME] [--threads N]\nscenarios: null, null-low-threshold, harm, half-threshold, near-threshold, power, slice-regression, coverage-clustered, coverage-small-slices"
+                    "validity [--runs 2000] [--seed 1] [--scenario NAME] [--threads N]\nscenarios: null, null-low-threshold, harm, half-threshold, near-threshold, power, slice-regression, coverage-clustered, coverage-small-slices, false-narrowing, unknown-not-harm, null-three-arms, overfit-clean"
                 );
                 return ExitCode::SUCCESS;
             }
@@ -76,7 +81,19 @@ fn main() -> ExitCode {
         .filter(|(_, s)| only.as_deref().is_none_or(|o| o == s.name))
         .map(|(i, s)| (i as u64, s))
         .collect();
-    if chosen.is_empty() {
+    let ext: Vec<(u64, _)> = match ext_scenarios() {
+        Ok(s) => s
+            .into_iter()
+            .enumerate()
+            .filter(|(_, s)| only.as_deref().is_none_or(|o| o == s.name))
+            .map(|(i, s)| (i as u64, s))
+            .collect(),
+        Err(e) => {
+            eprintln!("validity: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if chosen.is_empty() && ext.is_empty() {
         eprintln!("validity: no scenario named {:?}", only.unwrap_or_default());
         return ExitCode::from(2);
     }
@@ -95,6 +112,15 @@ fn main() -> ExitCode {
         }
         json.push(m.json().to_string());
         measured.push(m);
+    }
+    let mut ext_measured: Vec<ExtMeasured> = Vec::new();
+    for (i, s) in &ext {
+        let m = measure_ext(s, *i, runs, seed, threads);
+        if let Some(e) = &m.first_error {
+            eprintln!("{}: {} failed runs, e.g. {e}", s.name, m.errors);
+        }
+        json.push(m.json().to_string());
+        ext_measured.push(m);
     }
     let total = start.elapsed().as_secs_f64();
     println!(
@@ -138,15 +164,44 @@ fn main() -> ExitCode {
             );
         }
     }
+    for m in &ext_measured {
+        let target = match (m.scenario.measure, m.scenario.slice_rule) {
+            (ExtMeasure::FalseNarrowing, itera_core::SliceRule::NonInferiority) => "≤ 10%",
+            (ExtMeasure::FalseNarrowing, _) => "≤ 5%",
+            (ExtMeasure::UnknownLabelledHarmed, _) => "≤ 2.5%",
+            (ExtMeasure::FamilyFalseShip, _) => "≤ 2.5% (≤ 5% w/ sim. error)",
+            (ExtMeasure::OverfitAlarm, _) => "5% ± 2pp",
+        };
+        let rule = match m.scenario.slice_rule {
+            itera_core::SliceRule::NonInferiority => "point/NI",
+            itera_core::SliceRule::NoSignificantHarm => "point/NSH",
+        };
+        println!(
+            "{:<22} {:<9} {:>6} {:>+8.4} {:<24} {:>7.2}% {:>6.2}% {:>9} {:<28} {:>6.2}",
+            m.scenario.name,
+            rule,
+            m.runs,
+            m.scenario.design.true_effect(),
+            m.key(),
+            100.0 * m.rate.rate,
+            100.0 * m.rate.se,
+            m.scenario
+                .expected
+                .map_or("-".to_string(), |e| format!("{:.2}%", 100.0 * e)),
+            target,
+            1000.0 * m.seconds / m.runs.max(1) as f64,
+        );
+    }
     for line in &json {
         println!("{line}");
     }
-    let experiments: usize = measured.iter().map(|m| m.runs).sum();
+    let experiments: usize = measured.iter().map(|m| m.runs).sum::<usize>()
+        + ext_measured.iter().map(|m| m.runs).sum::<usize>();
     println!(
         "total: {experiments} simulated experiments in {total:.1} s ({:.2} ms each, {threads} thread(s))",
         1000.0 * total / experiments.max(1) as f64
     );
-    if measured.iter().any(|m| m.errors > 0) {
+    if measured.iter().any(|m| m.errors > 0) || ext_measured.iter().any(|m| m.errors > 0) {
         return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS

@@ -4,3 +4,4 @@
 
 pub mod cross_judge;
 pub mod validity;
+pub mod validity_ext;

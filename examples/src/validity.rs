@@ -691,7 +691,7 @@ pub struct Rate {
 }
 
 impl Rate {
-    fn of(hits: usize, trials: usize) -> Rate {
+    pub(crate) fn of(hits: usize, trials: usize) -> Rate {
         let rate = if trials == 0 {
             f64::NAN
         } else {

@@ -3,8 +3,10 @@
 //! (`effect_sizes[arm].per_slice`, in `slices` order, named by `slices[].name`): Δ vs the baseline
 //! in pp with its CI. A vertical line marks 0, dashed lines the registered threshold
 //! (`experiment.threshold_pp`) and the slice loss floor (`experiment.slice_loss_floor_pp`). A slice
-//! whose CI lower bound is below the floor (R3: at the floor passes) is drawn in red with a cross
-//! marker and a bold red label; passing slices use the arm's colour and a dot.
+//! whose CI lower bound is below the floor (R3: at the floor passes) is drawn in red with a bold red
+//! label, and its marker says which of R3's states it is in: a cross when the slice is *harmed*
+//! (its CI upper bound is below 0: "regressed"), an open ring when it is *unknown* (not shown safe,
+//! not shown harmed: too few rows to tell). Safe slices use the arm's colour and a dot.
 //!
 //! Each row is labelled in two columns, the name (`SMB`) and the effect (`−3.3pp [−8.8, +2.2]`).
 //! The x range always contains every interval, 0, T and F, with a margin; the height grows with
@@ -16,6 +18,7 @@ use crate::style::{
     nice_ticks, palette, pp, pp_ci, signed_tick,
 };
 use crate::{Chart, ChartError};
+use itera_core::decide::slices::{SliceState, slice_state};
 use itera_core::report::{EffectSize, ReportData};
 use plotters::prelude::{DrawingBackend, RGBColor};
 
@@ -32,6 +35,8 @@ struct Row {
     color: RGBColor,
     aggregate: bool,
     failing: bool,
+    /// Harmed (cross) rather than unknown (ring), when failing.
+    harmed: bool,
 }
 
 /// The validated forest plot.
@@ -99,6 +104,7 @@ impl Forest {
                 color,
                 aggregate: true,
                 failing: false,
+                harmed: false,
             }];
             // Slices in registration order, then any the model does not list (by id).
             let mut ids: Vec<(&str, String, bool)> = data
@@ -125,6 +131,7 @@ impl Forest {
                     color,
                     aggregate: false,
                     failing: eff.ci_low < floor,
+                    harmed: slice_state(Some(&eff), floor) == SliceState::Harmed,
                 });
             }
             groups.push(rows);
@@ -140,6 +147,12 @@ impl Forest {
         if any_minor {
             footnotes
                 .push("† minor slice: shown, but not checked by the slice rule (R3)".to_string());
+        }
+        if let Some(agg) = e.aggregate_ci_level {
+            footnotes.push(format!(
+                "Overall rows: {}% CIs, the Bonferroni level over the arms that the decision used; slices: {level_txt}",
+                (agg * 1000.0).round() / 10.0
+            ));
         }
         if !killed.is_empty() {
             footnotes.push(format!(
@@ -202,7 +215,11 @@ impl Chart for Forest {
                 ),
                 (
                     Swatch::Cross(palette::RED),
-                    "slice whose CI lower bound is below the floor".to_string(),
+                    "slice harmed: CI entirely below 0".to_string(),
+                ),
+                (
+                    Swatch::Ring(palette::RED),
+                    "slice not shown safe: CI low below the floor, CI reaches 0".to_string(),
                 ),
             ],
             40,
@@ -367,9 +384,13 @@ impl Chart for Forest {
                 cv.line(&[(xh, y - cap), (xh, y + cap)], c, lw)?;
                 if r.aggregate {
                     cv.diamond((xd, y), 12, c)?;
-                } else if r.failing {
+                } else if r.failing && r.harmed {
                     cv.circle((xd, y), 9, palette::WHITE, true)?;
                     cv.cross((xd, y), 7, c, 4)?;
+                } else if r.failing {
+                    // Unknown: an open ring, distinct from the harmed cross.
+                    cv.circle((xd, y), 9, palette::WHITE, true)?;
+                    cv.circle((xd, y), 8, c, false)?;
                 } else {
                     cv.circle((xd, y), 7, c, true)?;
                 }

@@ -504,6 +504,8 @@ pub(crate) enum Swatch {
     Diamond(RGBColor),
     /// A cross.
     Cross(RGBColor),
+    /// An open ring.
+    Ring(RGBColor),
 }
 
 /// Draws legend entries left to right from `x`, wrapping at `right`; returns the y of the last
@@ -558,6 +560,7 @@ pub(crate) fn legend<DB: DrawingBackend>(
             )?,
             Swatch::Diamond(c) => cv.diamond(mid, 10, *c)?,
             Swatch::Cross(c) => cv.cross(mid, 7, *c, 3)?,
+            Swatch::Ring(c) => cv.circle(mid, 7, *c, false)?,
         }
         cv.text(label, cx + 44, cy, t)?;
         cx += need;

@@ -536,3 +536,34 @@ fn chart_kinds_parse() {
         Err(ChartError::UnknownKind(_))
     ));
 }
+
+/// Red rings (open circles, `fill="none"`) in an SVG: the unknown-slice marker.
+fn red_rings(svg: &str) -> usize {
+    let doc = roxmltree::Document::parse(svg).expect("SVG parses as XML");
+    doc.descendants()
+        .filter(|n| n.has_tag_name("circle"))
+        .filter(|n| n.attribute("fill") == Some("none") && n.attribute("stroke") == Some(RED))
+        .count()
+}
+
+#[test]
+fn an_unknown_slice_gets_a_ring_and_a_harmed_slice_a_cross() {
+    // v3's SMB: [−8.8, +2.2] is below the floor but reaches 0: unknown, a ring.
+    let data = sample::seed_example();
+    let unknown = svg(ChartKind::ForestPlot, &data);
+    assert_eq!(red_rings(&unknown), 2, "the slice's ring and the legend's");
+    // The same slice with its CI entirely below 0: harmed, a cross and no ring.
+    let mut harmed = data.clone();
+    let e = harmed
+        .effect_sizes
+        .get_mut("v3")
+        .unwrap()
+        .per_slice
+        .get_mut("smb")
+        .unwrap();
+    e.ci_high = -0.005;
+    let h = svg(ChartKind::ForestPlot, &harmed);
+    assert_eq!(red_rings(&h), 1, "the legend's only");
+    assert!(h.contains("slice harmed: CI entirely below 0"));
+    assert!(h.contains("slice not shown safe"));
+}

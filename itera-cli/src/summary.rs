@@ -108,11 +108,7 @@ pub fn text(report: &ReportData, dir: &Path) -> String {
         }
     }
     if !v.failing_slices.is_empty() {
-        let _ = writeln!(
-            s,
-            "  slices below the loss floor: {}",
-            v.failing_slices.join(", ")
-        );
+        let _ = writeln!(s, "  slices excluded: {}", v.excluded_words().join("; "));
     }
     if !v.killed.is_empty() {
         let _ = writeln!(s, "  killed: {}", v.killed.join(", "));
@@ -123,7 +119,7 @@ pub fn text(report: &ReportData, dir: &Path) -> String {
     if v.overfit_alarm {
         let _ = writeln!(
             s,
-            "  overfit alarm: |\u{394}dev \u{2212} \u{394}test| > 2\u{3c3}"
+            "  overfit alarm: |\u{394}dev \u{2212} \u{394}test| > z\u{b7}SE of their difference"
         );
     }
     let _ = writeln!(s, "\n{}\n", v.rationale.trim());

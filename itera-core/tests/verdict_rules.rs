@@ -2,7 +2,7 @@
 //! the issue names, with the numbers written out.
 
 use itera_core::decide::rules::{ArmEvidence, Decision, Rules, SliceEvidence, decide};
-use itera_core::frame::ThresholdRule;
+use itera_core::frame::{SliceRule, ThresholdRule};
 use itera_core::report::EffectSize;
 
 fn rules() -> Rules {
@@ -12,6 +12,7 @@ fn rules() -> Rules {
         rule: ThresholdRule::Point,
         alpha: 0.05,
         power: 0.8,
+        slice_rule: Default::default(),
     }
 }
 
@@ -50,6 +51,10 @@ fn arm(id: &str) -> ArmEvidence {
         cost_per_1k_usd: Some(1.0),
         dev_delta: Some(0.08),
         dev_se: Some(0.01),
+        test_se: None,
+        noise_basis: String::new(),
+        slice_row_variance: Some(0.1),
+        ci_level: None,
     }
 }
 
@@ -78,7 +83,9 @@ fn a_slice_ci_lower_bound_exactly_at_the_floor_passes_and_just_below_fails() {
     assert_eq!(v.slices, vec!["enterprise"]);
     assert_eq!(v.failing_slices, vec!["smb"]);
     assert!(
-        v.rationale.contains("narrowly, to enterprise") && v.rationale.contains("fails on smb"),
+        v.rationale.contains("narrowly, to enterprise")
+            && v.rationale
+                .contains("excludes smb (not shown safe: 400 rows, need ≈ "),
         "{}",
         v.rationale
     );
@@ -222,4 +229,116 @@ fn an_arm_killed_by_the_gate_is_killed() {
     let v = decide(&rules(), &[a, arm("v3")]);
     assert_eq!(v.arm.as_deref(), Some("v3"));
     assert_eq!(v.killed, vec!["v2"]);
+}
+
+// ---- Three slice states (G41): safe / harmed / unknown, and the registered slice rule. ----
+
+fn nsh() -> Rules {
+    Rules {
+        slice_rule: SliceRule::NoSignificantHarm,
+        ..rules()
+    }
+}
+
+#[test]
+fn an_unknown_slice_is_not_called_regressed_and_names_its_need() {
+    // smb CI [−6, +10]: below F = −2 but reaches 0 → unknown, not harmed.
+    let mut a = arm("v2");
+    a.slices[1].effect = e(0.02, -0.06, 0.10);
+    let v = decide(&rules(), &[a]);
+    assert_eq!(v.decision, Decision::ShipNarrowly);
+    assert!(v.harmed_slices.is_empty());
+    assert_eq!(v.unknown_slices.len(), 1);
+    // need = ⌈(z.975 + z.8)² · 0.1 / (0.05 + 0.02)²⌉ = ⌈7.848879 · 0.1 / 0.0049⌉ = ⌈160.18⌉ = 161.
+    assert_eq!(v.unknown_slices[0].need, Some(161));
+    assert_eq!(v.unknown_slices[0].n, 400);
+    assert!(
+        v.rationale
+            .contains("smb (not shown safe: 400 rows, need ≈ 161)"),
+        "{}",
+        v.rationale
+    );
+    assert!(!v.rationale.contains("regressed"), "{}", v.rationale);
+}
+
+#[test]
+fn a_harmed_slice_is_called_regressed() {
+    let mut a = arm("v2");
+    a.slices[1].effect = e(-0.08, -0.12, -0.04);
+    let v = decide(&rules(), &[a]);
+    assert_eq!(v.decision, Decision::ShipNarrowly);
+    assert_eq!(v.harmed_slices, vec!["smb"]);
+    assert!(v.unknown_slices.is_empty());
+    assert!(v.rationale.contains("smb (regressed"), "{}", v.rationale);
+    assert!(v.arms[0].rules[2].detail.contains("regressed"));
+}
+
+#[test]
+fn ci_high_exactly_zero_is_unknown_and_ships_under_no_significant_harm() {
+    let mut a = arm("v2");
+    a.slices[1].effect = e(-0.05, -0.10, 0.0);
+    let v = decide(&rules(), &[a.clone()]);
+    assert_eq!(v.decision, Decision::ShipNarrowly);
+    assert!(v.harmed_slices.is_empty());
+    let v = decide(&nsh(), &[a.clone()]);
+    assert_eq!(v.decision, Decision::Ship);
+    assert_eq!(v.slices, vec!["enterprise", "smb"]);
+    assert!(
+        v.rationale
+            .contains("Shipped without being shown safe, under the registered no-significant-harm slice rule: smb (not shown safe"),
+        "{}",
+        v.rationale
+    );
+    // Just below 0: harmed under either rule.
+    a.slices[1].effect = e(-0.05, -0.10, -1e-9);
+    for r in [rules(), nsh()] {
+        let v = decide(&r, &[a.clone()]);
+        assert_eq!(v.decision, Decision::ShipNarrowly);
+        assert_eq!(v.harmed_slices, vec!["smb"]);
+    }
+}
+
+#[test]
+fn ci_low_exactly_at_the_floor_is_safe_under_both_rules() {
+    let mut a = arm("v2");
+    a.slices[1].effect = e(0.05, -0.02, 0.12);
+    for r in [rules(), nsh()] {
+        let v = decide(&r, &[a.clone()]);
+        assert_eq!(v.decision, Decision::Ship);
+        assert!(v.unknown_slices.is_empty() && v.harmed_slices.is_empty());
+    }
+}
+
+#[test]
+fn a_slice_without_a_ci_is_unknown_with_zero_rows() {
+    let mut a = arm("v2");
+    a.slices[1].effect = None;
+    let v = decide(&rules(), &[a.clone()]);
+    assert_eq!(v.decision, Decision::ShipNarrowly);
+    assert_eq!(v.unknown_slices[0].n, 0);
+    assert_eq!(decide(&nsh(), &[a]).decision, Decision::Ship);
+}
+
+// ---- G44 on the right scale: the SE of Δ_dev − Δ_test, not the trial σ. ----
+
+#[test]
+fn the_overfit_alarm_does_not_fire_on_a_difference_within_sampling_error() {
+    // Δ_dev 10pp ± 3pp (SE), Δ_test 8pp ± 1pp: |diff| = 2pp < 1.96 · √(0.03² + 0.01²) = 6.2pp.
+    // The old rule compared with 2σ = 1pp (σ = trial noise 0.5pp) and fired.
+    let mut a = arm("v2");
+    a.dev_delta = Some(0.10);
+    a.dev_se = Some(0.03);
+    a.test_se = Some(0.01);
+    assert!(!decide(&rules(), &[a.clone()]).overfit_alarm);
+    // 8pp apart: 8 > 6.2 → fires.
+    a.dev_delta = Some(0.16);
+    assert!(decide(&rules(), &[a]).overfit_alarm);
+}
+
+#[test]
+fn r2_states_where_its_sigma_came_from() {
+    let mut a = arm("v2");
+    a.noise_basis = "σ = dev σ 0.0100 × √(100/400) rescaled to the test set".into();
+    let v = decide(&rules(), &[a]);
+    assert!(v.arms[0].rules[1].detail.contains("√(100/400)"));
 }

@@ -232,6 +232,70 @@ pub fn powered_for(
     })
 }
 
+/// Rows a slice needs so that its CI lower bound clears the loss floor F (R3's non-inferiority
+/// test, one-sided at α/2) with probability `power`, when the arm's true effect on the slice is
+/// `expected_effect` and the per-row variance of the (trial-averaged) difference is
+/// `row_variance` (measured on dev; multiply by a design effect for clustered rows):
+/// n = (z₁₋α/₂ + z₁₋β)² · Var / (Δ − F)² — Chow, Shao & Wang, *Sample Size Calculations in
+/// Clinical Research* (2008) §3.2 (non-inferiority, one-sided α/2), normal approximation.
+/// Unrounded: round up.
+///
+/// Errors: `expected_effect − floor` not finite and > 0 (the slice cannot be shown within a
+/// floor it is expected to fall below), `row_variance` negative or not finite, `alpha`/`power`
+/// outside (0, 1).
+///
+/// ```
+/// // Var 0.3, expected gain +5pp, floor −2pp: (z.975 + z.8)² · 0.3 / 0.07² = 480.544
+/// // (scipy: (norm.ppf(.975) + norm.ppf(.8))**2 * 0.3 / 0.07**2 = 480.5437).
+/// let n = itera_stats::power::slice_noninferiority_rows(0.05, -0.02, 0.3, 0.05, 0.8).unwrap();
+/// assert!((n - 480.5437).abs() < 1e-3);
+/// ```
+pub fn slice_noninferiority_rows(
+    expected_effect: f64,
+    floor: f64,
+    row_variance: f64,
+    alpha: f64,
+    power: f64,
+) -> Result<f64, StatsError> {
+    check_positive("expected effect minus floor", expected_effect - floor)?;
+    check_nonneg("row_variance", row_variance)?;
+    let m = z_multiplier(alpha, power)?;
+    Ok(m * m * row_variance / (expected_effect - floor).powi(2))
+}
+
+/// Rows *each* of `major_slices` slices needs so that all of them clear the loss floor together
+/// with probability ≥ `power`: [`slice_noninferiority_rows`] at per-slice power
+/// 1 − (1 − `power`)/m (Bonferroni on the misses: P(any slice misses) ≤ m · (1 − power)/m). This
+/// is the planner for "ship needs every major slice safe": a ship-narrowly verdict for an arm that
+/// truly gains `expected_effect` on every slice then happens with probability ≤ 1 − `power`.
+///
+/// Errors: as [`slice_noninferiority_rows`]; `major_slices` = 0.
+///
+/// ```
+/// // 4 slices, joint power 0.9 → per-slice 0.975: (2 · z.975)² · 0.29 / 0.15² = 198.0485
+/// // (scipy: (2 * norm.ppf(.975))**2 * 0.29 / 0.15**2).
+/// let n = itera_stats::power::slices_noninferiority_rows(0.10, -0.05, 0.29, 0.05, 0.9, 4).unwrap();
+/// assert!((n - 198.0485).abs() < 1e-3);
+/// ```
+pub fn slices_noninferiority_rows(
+    expected_effect: f64,
+    floor: f64,
+    row_variance: f64,
+    alpha: f64,
+    power: f64,
+    major_slices: usize,
+) -> Result<f64, StatsError> {
+    if major_slices == 0 {
+        return Err(StatsError::Empty {
+            what: "major slices",
+            min: 1,
+        });
+    }
+    check_level("power", power)?;
+    let per_slice = 1.0 - (1.0 - power) / major_slices as f64;
+    slice_noninferiority_rows(expected_effect, floor, row_variance, alpha, per_slice)
+}
+
 /// Expected test-set SE of the paired difference from dev: √(Var_dev(a − b) / n_test), where
 /// `diff_variance` is the per-row variance of the (trial-averaged) differences on dev.
 ///

@@ -90,6 +90,7 @@ impl Loaded {
                 slice_loss_floor_pp: f.threshold.slice_loss_floor_pp.unwrap_or(-2.0),
             },
             major_slices: f.threshold.major_slices.clone(),
+            slice_rule: f.threshold.slice_rule.unwrap_or_default(),
             failure_modes: f
                 .failure_modes
                 .iter()

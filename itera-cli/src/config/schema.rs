@@ -160,6 +160,9 @@ pub struct ThresholdSection {
     /// Slices R3 checks (default: every slice).
     #[serde(default)]
     pub major_slices: Vec<String>,
+    /// `"non-inferiority"` (default) or `"no-significant-harm"` (see `itera_core::SliceRule`).
+    #[serde(default)]
+    pub slice_rule: Option<itera_core::frame::SliceRule>,
 }
 
 /// `[[failure_modes]]`.

@@ -6,5 +6,12 @@
 //! Guards here: G40 (the registered rules decide), G41 (per-slice loss floor), G42, G43 (severity
 //! disagreement surfaced), G44 (overfit alarm), G45 (no effect ≠ no power: inconclusive). The test
 //! pass that gathers the evidence is [`crate::experiment`]'s; this module never touches I/O.
+//!
+//! [`slices`] holds R3's three states per major slice (safe / harmed / unknown) and the per-slice
+//! planner's "need ≈ N"; [`family`] the scales the rules compare on — Bonferroni-level CIs with
+//! several arms (and why not Holm), R2's σ on the test scale, the overfit alarm's SE.
 
+pub mod family;
+mod rationale;
 pub mod rules;
+pub mod slices;

@@ -4,10 +4,12 @@
 //! G43); the decision — ship, ship narrowly, kill, inconclusive (G45) — with the multi-arm choice,
 //! the overfit alarm (G44), and a rationale generated from the rule trace.
 
-use crate::frame::ThresholdRule;
+use crate::decide::family::overfit_alarm;
+pub use crate::decide::rationale::rationale;
+use crate::decide::slices::{SliceState, SliceStatus, included, rows_needed, slice_state};
+use crate::frame::{SliceRule, ThresholdRule};
 pub use crate::journal::record::Decision;
 use serde::{Deserialize, Serialize};
-use std::fmt::Write as _;
 
 /// A paired effect vs the baseline.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -60,6 +62,18 @@ pub struct ArmEvidence {
     pub dev_delta: Option<f64>,
     /// The dev effect's standard error.
     pub dev_se: Option<f64>,
+    /// The test effect's standard error (for the overfit alarm, G44).
+    #[serde(default)]
+    pub test_se: Option<f64>,
+    /// Where `noise_sd` came from, for R2's trace (test trials, or dev σ rescaled).
+    #[serde(default)]
+    pub noise_basis: String,
+    /// Dev per-row variance of the difference (× design effect), for the per-slice planner.
+    #[serde(default)]
+    pub slice_row_variance: Option<f64>,
+    /// The level of the aggregate CI (1 − α/k with k arms on test; see [`crate::decide::family`]).
+    #[serde(default)]
+    pub ci_level: Option<f64>,
 }
 
 /// The registered rules (G6, G40).
@@ -75,6 +89,9 @@ pub struct Rules {
     pub alpha: f64,
     /// 1 − β.
     pub power: f64,
+    /// How R3 treats slices not shown safe (G41).
+    #[serde(default)]
+    pub slice_rule: SliceRule,
 }
 
 /// One rule's outcome with its numbers.
@@ -112,11 +129,15 @@ pub struct ArmVerdict {
     pub rules: Vec<RuleCheck>,
     /// Major slices passing the floor.
     pub passing_slices: Vec<String>,
-    /// Major slices failing it.
+    /// Major slices the registered slice rule excludes (harmed, and unknown under
+    /// non-inferiority).
     pub failing_slices: Vec<String>,
+    /// Every major slice's state against the floor.
+    #[serde(default)]
+    pub slice_states: Vec<SliceStatus>,
     /// The power check.
     pub power: Option<Power>,
-    /// |Δ_dev − Δ_test| > 2σ (G44).
+    /// |Δ_dev − Δ_test| > z₁₋α/₂ · SE(Δ_dev − Δ_test) (G44).
     pub overfit_alarm: bool,
     /// Weighted and unweighted rankings disagree (G43).
     pub severity_disagreement: bool,
@@ -134,8 +155,14 @@ pub struct Verdict {
     pub arm: Option<String>,
     /// Slices the claim covers.
     pub slices: Vec<String>,
-    /// Major slices that failed the loss floor for the chosen arm.
+    /// Major slices the chosen arm's claim excludes (harmed, and unknown under non-inferiority).
     pub failing_slices: Vec<String>,
+    /// Of the chosen arm's major slices: those shown harmed (CI high < 0) — "regressed".
+    #[serde(default)]
+    pub harmed_slices: Vec<String>,
+    /// Of the chosen arm's major slices: those not shown safe nor harmed, with rows and need.
+    #[serde(default)]
+    pub unknown_slices: Vec<SliceStatus>,
     /// Arms killed (by the gate or the rules).
     pub killed: Vec<String>,
     /// Why inconclusive, if so.
@@ -176,6 +203,7 @@ pub(crate) fn judge_arm(rules: &Rules, ev: &ArmEvidence) -> ArmVerdict {
         rules: Vec::new(),
         passing_slices: Vec::new(),
         failing_slices: Vec::new(),
+        slice_states: Vec::new(),
         power: None,
         overfit_alarm: false,
         severity_disagreement: false,
@@ -229,17 +257,41 @@ pub(crate) fn judge_arm(rules: &Rules, ev: &ArmEvidence) -> ArmVerdict {
         rule: "R2".into(),
         passed: Some(r2),
         detail: format!(
-            "|Δ| = {} vs 2σ = {}",
+            "|Δ| = {} vs 2σ = {}{}",
             fmt_pp(e.delta.abs()),
-            fmt_pp(2.0 * ev.noise_sd)
+            fmt_pp(2.0 * ev.noise_sd),
+            if ev.noise_basis.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", ev.noise_basis)
+            }
         ),
     });
-    // R3
-    for s in ev.slices.iter().filter(|s| s.major) {
-        match s.effect {
-            Some(se) if se.ci_low >= rules.floor => v.passing_slices.push(s.slice.clone()),
-            _ => v.failing_slices.push(s.slice.clone()),
+    // R3 (G41): three states per major slice; the registered slice rule decides which ship.
+    for sl in ev.slices.iter().filter(|s| s.major) {
+        let state = slice_state(sl.effect.as_ref(), rules.floor);
+        let status = SliceStatus {
+            slice: sl.slice.clone(),
+            state,
+            n: sl.effect.map_or(0, |e| e.n),
+            need: (state == SliceState::Unknown)
+                .then(|| {
+                    rows_needed(
+                        t,
+                        rules.floor,
+                        ev.slice_row_variance,
+                        rules.alpha,
+                        rules.power,
+                    )
+                })
+                .flatten(),
+        };
+        if included(rules.slice_rule, state) {
+            v.passing_slices.push(sl.slice.clone());
+        } else {
+            v.failing_slices.push(sl.slice.clone());
         }
+        v.slice_states.push(status);
     }
     let r3_all = v.failing_slices.is_empty();
     let r3_none = v.passing_slices.is_empty() && !v.failing_slices.is_empty();
@@ -247,25 +299,41 @@ pub(crate) fn judge_arm(rules: &Rules, ev: &ArmEvidence) -> ArmVerdict {
         .slices
         .iter()
         .filter(|s| s.major)
-        .map(|s| match s.effect {
+        .zip(&v.slice_states)
+        .map(|(s, st)| match s.effect {
             Some(se) => format!(
-                "{} {} [{}, {}]",
+                "{} {} [{}, {}] {}",
                 s.slice,
                 fmt_pp(se.delta),
                 fmt_pp(se.ci_low),
-                fmt_pp(se.ci_high)
+                fmt_pp(se.ci_high),
+                match st.state {
+                    SliceState::Unknown => st
+                        .words()
+                        .trim_start_matches(s.slice.as_str())
+                        .trim()
+                        .to_string(),
+                    SliceState::Harmed => "regressed".to_string(),
+                    SliceState::Safe => "safe".to_string(),
+                }
             ),
-            None => format!("{} (too few rows for a CI)", s.slice),
+            None => format!("{} (too few rows for a CI: unknown)", s.slice),
         })
         .collect();
+    let rule_words = match rules.slice_rule {
+        SliceRule::NonInferiority => format!(
+            "CI lower bound ≥ F = {} on every major slice",
+            fmt_pp(rules.floor)
+        ),
+        SliceRule::NoSignificantHarm => format!(
+            "no major slice harmed (CI upper bound < 0; registered slice rule no-significant-harm, F = {})",
+            fmt_pp(rules.floor)
+        ),
+    };
     checks.push(RuleCheck {
         rule: "R3".into(),
         passed: Some(r3_all),
-        detail: format!(
-            "CI lower bound ≥ F = {} on every major slice: {}",
-            fmt_pp(rules.floor),
-            slice_words.join("; ")
-        ),
+        detail: format!("{rule_words}: {}", slice_words.join("; ")),
     });
     // R4
     let r4 = ev.highest_mode_failures.map(|(a, b)| a <= b);
@@ -306,17 +374,16 @@ pub(crate) fn judge_arm(rules: &Rules, ev: &ArmEvidence) -> ArmVerdict {
             None => "no severity weighting registered".into(),
         },
     });
-    // G44: with deterministic arms (σ = 0) the sampling SE of Δ_dev − Δ_test stands in for σ,
-    // otherwise every deterministic experiment would alarm on sampling noise alone.
-    if let Some(dd) = ev.dev_delta {
-        let sampling =
-            (ev.dev_se.unwrap_or(0.0).powi(2) + ((e.ci_high - e.ci_low) / 3.92).powi(2)).sqrt();
-        let scale = if ev.noise_sd > 0.0 {
-            ev.noise_sd
-        } else {
-            sampling
-        };
-        v.overfit_alarm = (dd - e.delta).abs() > 2.0 * scale;
+    // G44: |Δ_dev − Δ_test| against the SE of their difference (row sampling and trials), so the
+    // alarm fires at rate α on clean data (decide::family::tests, and the validity harness's
+    // overfit-clean scenario measure it).
+    if let (Some(dd), Some(dse)) = (ev.dev_delta, ev.dev_se) {
+        let level = ev.ci_level.unwrap_or(1.0 - rules.alpha);
+        let z = itera_stats::power::z_multiplier(1.0 - level, 0.5).unwrap_or(1.96);
+        let tse = ev
+            .test_se
+            .unwrap_or_else(|| (e.ci_high - e.ci_low) / (2.0 * z));
+        v.overfit_alarm = overfit_alarm(dd, dse, e.delta, tse, rules.alpha).0;
     }
     let powered = power.is_some_and(|p| p.powered);
     v.decision = if r4 == Some(false) || r5 == Some(false) {
@@ -396,6 +463,23 @@ pub fn decide(rules: &Rules, arms: &[ArmEvidence]) -> Verdict {
     let chosen = best_of(Decision::Ship)
         .or_else(|| best_of(Decision::ShipNarrowly))
         .or_else(|| best_of(Decision::Inconclusive));
+    let chosen_arm: Option<&ArmVerdict> = chosen.as_ref().map(|(a, _)| *a);
+    let states = |want: SliceState| -> Vec<SliceStatus> {
+        chosen_arm
+            .map(|a| {
+                a.slice_states
+                    .iter()
+                    .filter(|s| s.state == want)
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let harmed_slices = states(SliceState::Harmed)
+        .into_iter()
+        .map(|s| s.slice)
+        .collect();
+    let unknown_slices = states(SliceState::Unknown);
     let (decision, arm, slices, failing, choice, overfit, reason) = match chosen {
         Some((a, choice)) => {
             let slices = match a.decision {
@@ -431,6 +515,8 @@ pub fn decide(rules: &Rules, arms: &[ArmEvidence]) -> Verdict {
         arm,
         slices,
         failing_slices: failing,
+        harmed_slices,
+        unknown_slices,
         killed,
         inconclusive_reason: reason,
         choice,
@@ -441,68 +527,4 @@ pub fn decide(rules: &Rules, arms: &[ArmEvidence]) -> Verdict {
     };
     v.rationale = rationale(&v);
     v
-}
-
-/// The rationale, generated from the rule trace: every sentence cites a registered rule.
-pub(crate) fn rationale(v: &Verdict) -> String {
-    let mut out = String::new();
-    match (v.decision, &v.arm) {
-        (Decision::Ship, Some(a)) => {
-            let _ = write!(out, "Ship {a}: every registered rule passes.");
-        }
-        (Decision::ShipNarrowly, Some(a)) => {
-            let _ = write!(
-                out,
-                "Ship {a} narrowly, to {}: R3's loss floor fails on {}.",
-                v.slices.join(", "),
-                v.failing_slices.join(", ")
-            );
-        }
-        (Decision::Inconclusive, Some(a)) => {
-            let _ = write!(
-                out,
-                "Inconclusive for {a}: {}.",
-                v.inconclusive_reason.clone().unwrap_or_default()
-            );
-        }
-        _ => {
-            let _ = write!(out, "Kill: no candidate passes the registered rules.");
-        }
-    }
-    if let Some(c) = &v.choice {
-        let _ = write!(out, " {c}.");
-    }
-    for a in &v.arms {
-        let failed: Vec<String> = a
-            .rules
-            .iter()
-            .filter(|r| r.passed == Some(false))
-            .map(|r| format!("{} ({})", r.rule, r.detail))
-            .collect();
-        let passed: Vec<&str> = a
-            .rules
-            .iter()
-            .filter(|r| r.passed == Some(true))
-            .map(|r| r.rule.as_str())
-            .collect();
-        let _ = write!(out, " {} v{} → {}:", a.arm, a.version, a.decision.as_str());
-        if !passed.is_empty() {
-            let _ = write!(out, " passes {};", passed.join(", "));
-        }
-        if failed.is_empty() {
-            let _ = write!(out, " fails none.");
-        } else {
-            let _ = write!(out, " fails {}.", failed.join("; "));
-        }
-        if a.overfit_alarm {
-            let _ = write!(
-                out,
-                " Overfit alarm: the dev and test effects differ by more than 2σ (G44)."
-            );
-        }
-        if a.severity_disagreement {
-            let _ = write!(out, " Weighted and unweighted rankings disagree (G43).");
-        }
-    }
-    out
 }

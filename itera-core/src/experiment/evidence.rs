@@ -4,6 +4,7 @@
 //! to it (G40–G45).
 
 use crate::data::row::Row;
+use crate::decide::family::{family_ci_level, test_scale_sigma};
 use crate::decide::rules::{self, ArmEvidence, Rules, SliceEvidence, Verdict};
 use crate::experiment::{Experiment, Sealed};
 use crate::frame::Frame;
@@ -11,6 +12,36 @@ use crate::report::EffectSize;
 use crate::run::cube::{ArmKey, ScoreCube};
 use crate::run::effect::paired_effect;
 use std::collections::{BTreeMap, BTreeSet};
+
+/// The dev per-row variance of an arm's paired difference with the baseline, times the dev
+/// design effect when clusters are declared (1 otherwise); `None` with fewer than two rows.
+fn dev_row_variance(dev: &crate::experiment::DevResults, k: &ArmKey) -> Option<(f64, f64)> {
+    let cube = &dev.cube;
+    let a = cube
+        .arms()
+        .iter()
+        .position(|c| c.spec_hash == k.spec_hash && c.arm == k.arm)?;
+    let p = cube.paired(a, 0);
+    let d = p.diffs();
+    if d.len() < 2 {
+        return None;
+    }
+    let m = d.iter().sum::<f64>() / d.len() as f64;
+    let var = d.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (d.len() - 1) as f64;
+    let clusters: Vec<&str> = p
+        .rows
+        .iter()
+        .filter_map(|&r| cube.clusters()[r].as_deref())
+        .collect();
+    let deff = if clusters.len() == d.len() {
+        itera_stats::power::design_effect_from_dev(&d, &clusters)
+            .unwrap_or(1.0)
+            .max(1.0)
+    } else {
+        1.0
+    };
+    Some((var, deff))
+}
 
 /// Per locked arm: the SE of the paired difference expected on test, from dev's per-row
 /// difference variance (clustered by the dev design effect when clusters are declared).
@@ -21,34 +52,12 @@ pub(super) fn power_rows(
     n_test: usize,
 ) -> Vec<(String, f64)> {
     let _ = frame;
-    let cube = &dev.cube;
     keys.iter()
         .skip(1)
         .map(|k| {
-            let se = cube
-                .arms()
-                .iter()
-                .position(|c| c.spec_hash == k.spec_hash && c.arm == k.arm)
-                .and_then(|a| {
-                    let p = cube.paired(a, 0);
-                    let d = p.diffs();
-                    if d.len() < 2 || n_test == 0 {
-                        return None;
-                    }
-                    let m = d.iter().sum::<f64>() / d.len() as f64;
-                    let var = d.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (d.len() - 1) as f64;
-                    let clusters: Vec<&str> = p
-                        .rows
-                        .iter()
-                        .filter_map(|&r| cube.clusters()[r].as_deref())
-                        .collect();
-                    let deff = if clusters.len() == d.len() {
-                        itera_stats::power::design_effect_from_dev(&d, &clusters)
-                            .unwrap_or(1.0)
-                            .max(1.0)
-                    } else {
-                        1.0
-                    };
+            let se = dev_row_variance(dev, k)
+                .filter(|_| n_test > 0)
+                .and_then(|(var, deff)| {
                     itera_stats::power::se_test_clustered(var, n_test, deff).ok()
                 })
                 .unwrap_or(f64::INFINITY);
@@ -133,7 +142,14 @@ pub(super) fn decide(
         rule: frame.threshold.rule,
         alpha: frame.alpha,
         power: frame.power,
+        slice_rule: frame.slice_rule,
     };
+    // Several arms on test: each aggregate CI at the Bonferroni level 1 − α/k, so the
+    // family-wise false-ship rate stays ≤ α/2 (decide::family; the validity harness's
+    // null-three-arms scenario measures it). The same interval reaches data.json.
+    let level_agg = family_ci_level(level, keys.len().saturating_sub(1));
+    let (n_dev, n_test) = (plan.dev.len(), plan.test.len());
+    let base_test_sd = test.summary(0).sd_across_trials;
     let slices: BTreeSet<&str> = plan.test.iter().map(|r| r.slice.as_str()).collect();
     let highest = frame.highest_severity_mode().map(|m| m.id.clone());
     let base_modes = mode_failures(frame, &plan.test, test, 0);
@@ -156,13 +172,20 @@ pub(super) fn decide(
             .position(|c| c.spec_hash == key.spec_hash && c.arm == key.arm);
         let dev_effect = dev_idx.and_then(|a| paired_effect(&dev.cube, a, 0, &|_| true, level));
         let modes = mode_failures(frame, &plan.test, test, i);
+        let aggregate = paired_effect(test, i, 0, &|_| true, level_agg);
+        // R2's σ on the test Δ's scale (test trials when K ≥ 2, else dev σ × √(n_dev/n_test)).
+        let (noise_sd, noise_basis) = test_scale_sigma(
+            Some(test.summary(i).sd_across_trials.max(base_test_sd)),
+            frame.trials,
+            dev_noise(key).max(base_noise),
+            n_dev,
+            n_test,
+        );
         evidence.push(ArmEvidence {
             arm: key.arm.clone(),
             version: key.version,
             killed_by_gate: false,
-            effect: paired_effect(test, i, 0, &|_| true, level)
-                .as_ref()
-                .map(size),
+            effect: aggregate.as_ref().map(size),
             slices: slices
                 .iter()
                 .map(|s| SliceEvidence {
@@ -173,7 +196,8 @@ pub(super) fn decide(
                     major: major(frame, s),
                 })
                 .collect(),
-            noise_sd: dev_noise(key).max(base_noise),
+            noise_sd,
+            noise_basis,
             se_test_planned: power
                 .iter()
                 .find(|p| p.0 == key.arm)
@@ -188,6 +212,9 @@ pub(super) fn decide(
             cost_per_1k_usd: test.summary(i).cost_per_1k_rows_usd,
             dev_delta: dev_effect.as_ref().map(|e| e.estimate.point),
             dev_se: dev_effect.as_ref().and_then(|e| e.estimate.se),
+            test_se: aggregate.as_ref().and_then(|e| e.estimate.se),
+            slice_row_variance: dev_row_variance(dev, key).map(|(v, d)| v * d),
+            ci_level: Some(level_agg),
         });
     }
     for killed in &exp.state.killed {
@@ -204,6 +231,10 @@ pub(super) fn decide(
             cost_per_1k_usd: None,
             dev_delta: None,
             dev_se: None,
+            test_se: None,
+            noise_basis: String::new(),
+            slice_row_variance: None,
+            ci_level: None,
         });
     }
     rules::decide(&rules, &evidence)

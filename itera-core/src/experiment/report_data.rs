@@ -188,6 +188,9 @@ pub(super) fn build_report(
             rule: rule.to_string(),
             ci_method,
             ci_level: frame.ci_level(),
+            aggregate_ci_level: (keys.len() > 2)
+                .then(|| crate::decide::family::family_ci_level(frame.ci_level(), keys.len() - 1)),
+            slice_rule: frame.slice_rule.as_str().to_string(),
             test_n: plan.test.len(),
             dev_n: plan.dev.len(),
             trials_per_arm: frame.trials,
@@ -230,6 +233,8 @@ pub(super) fn build_report(
             arm: verdict.arm.clone(),
             slices: verdict.slices.clone(),
             failing_slices: verdict.failing_slices.clone(),
+            harmed_slices: verdict.harmed_slices.clone(),
+            unknown_slices: verdict.unknown_slices.clone(),
             killed: verdict.killed.clone(),
             inconclusive_reason: verdict.inconclusive_reason.clone(),
             rationale: verdict.rationale.clone(),

@@ -4,7 +4,7 @@
 
 use crate::frame::{
     ArmPlan, Baseline, Effect, FailureMode, FailurePolicy, Frame, FrameError, Metric, Price,
-    SeveritySpec, SplitRatios, Threshold, ThresholdRule,
+    SeveritySpec, SliceRule, SplitRatios, Threshold, ThresholdRule,
 };
 use std::collections::BTreeMap;
 
@@ -39,6 +39,7 @@ impl FrameBuilder {
                     slice_loss_floor_pp: -2.0,
                 },
                 major_slices: Vec::new(),
+                slice_rule: SliceRule::NonInferiority,
                 failure_modes: Vec::new(),
                 severity: None,
                 trials: 3,
@@ -116,6 +117,12 @@ impl FrameBuilder {
     /// The per-slice loss floor in pp (≤ 0).
     pub fn slice_loss_floor_pp(mut self, pp: f64) -> Self {
         self.frame.threshold.slice_loss_floor_pp = pp;
+        self
+    }
+
+    /// How R3 narrows a ship on slices not shown safe (default [`SliceRule::NonInferiority`]).
+    pub fn slice_rule(mut self, rule: SliceRule) -> Self {
+        self.frame.slice_rule = rule;
         self
     }
 

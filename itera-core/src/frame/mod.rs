@@ -92,6 +92,44 @@ pub enum ThresholdRule {
     CiLower,
 }
 
+/// How R3 reads a major slice's three states (safe / harmed / unknown, see
+/// [`crate::decide::rules::SliceState`]) when it narrows a ship (G41).
+///
+/// **The trade-off.** `NonInferiority` (the default, and the method's original rule) ships a slice
+/// only when its CI *shows* the loss is within the floor (CI low ≥ F): it never ships a slice on
+/// absence of evidence, but at real sample sizes a slice with few test rows cannot show
+/// non-inferiority even when the arm helps it, so a uniformly good arm is often shipped narrowly
+/// ("not shown safe: n rows, need ≈ N"). `NoSignificantHarm` excludes only slices whose CI shows
+/// harm (CI high < 0): it ships to slices it could not check, so a real regression on a small
+/// slice goes unnoticed whenever the slice is underpowered — choose it only when small slices
+/// are low-stakes and shipping to them un-checked is acceptable. Both rules name every unknown
+/// slice in the verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum SliceRule {
+    /// Ship to a major slice only when its CI low ≥ F (excludes harmed and unknown slices).
+    #[default]
+    NonInferiority,
+    /// Ship to every major slice except those whose CI high < 0 (excludes harmed slices only).
+    NoSignificantHarm,
+}
+
+impl SliceRule {
+    /// True for the default: lets the field be skipped when serializing, so the frame hash of an
+    /// experiment that does not set it is unchanged.
+    pub fn is_default(&self) -> bool {
+        *self == SliceRule::NonInferiority
+    }
+
+    /// `"non-inferiority"` or `"no-significant-harm"`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            SliceRule::NonInferiority => "non-inferiority",
+            SliceRule::NoSignificantHarm => "no-significant-harm",
+        }
+    }
+}
+
 /// Threshold and per-slice loss floor (G6): read at the verdict only from the registration.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Threshold {
@@ -200,6 +238,10 @@ pub struct Frame {
     /// Slices R3 checks; empty means every slice in the data.
     #[serde(default)]
     pub major_slices: Vec<String>,
+    /// How R3 narrows a ship on slices not shown safe ([`SliceRule`], default non-inferiority).
+    /// Skipped when default so registrations without it load and hash as before.
+    #[serde(default, skip_serializing_if = "SliceRule::is_default")]
+    pub slice_rule: SliceRule,
     /// Failure-mode taxonomy: empty, or 3–5 categories.
     #[serde(default)]
     pub failure_modes: Vec<FailureMode>,

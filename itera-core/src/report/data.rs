@@ -3,6 +3,7 @@
 //! only here, with the verdict, so anyone can recompute every number independently.
 
 pub use crate::decide::rules::EffectSize;
+pub use crate::decide::slices::{SliceState, SliceStatus};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -32,6 +33,13 @@ pub struct ExperimentInfo {
     pub ci_method: String,
     /// The CI level, e.g. 0.95.
     pub ci_level: f64,
+    /// With k > 1 candidate arms on test: the level of every arm's aggregate CI, 1 − α/k
+    /// (Bonferroni, so the family-wise false-ship rate stays ≤ α/2; slice CIs stay at `ci_level`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aggregate_ci_level: Option<f64>,
+    /// The registered slice rule, `"non-inferiority"` (default) or `"no-significant-harm"`.
+    #[serde(default = "default_slice_rule")]
+    pub slice_rule: String,
     /// Sealed test rows.
     pub test_n: usize,
     /// Dev rows.
@@ -157,8 +165,15 @@ pub struct VerdictInfo {
     pub arm: Option<String>,
     /// Slices the claim covers (ship narrowly), or every slice (ship).
     pub slices: Vec<String>,
-    /// Slices that failed the loss floor.
+    /// Major slices the claim excludes: harmed, and (under non-inferiority) unknown.
     pub failing_slices: Vec<String>,
+    /// Major slices shown harmed (CI upper bound < 0): the only ones called "regressed".
+    #[serde(default)]
+    pub harmed_slices: Vec<String>,
+    /// Major slices not shown safe nor harmed, with their test rows and the rows the per-slice
+    /// planner says would show them safe ("not shown safe: n rows, need ≈ N").
+    #[serde(default)]
+    pub unknown_slices: Vec<SliceStatus>,
     /// Arms killed (by the gate or the rules).
     pub killed: Vec<String>,
     /// Why the verdict is inconclusive, if it is.
@@ -167,6 +182,10 @@ pub struct VerdictInfo {
     pub rationale: String,
     /// |Δ_dev − Δ_test| > 2σ for the decided arm (G44).
     pub overfit_alarm: bool,
+}
+
+fn default_slice_rule() -> String {
+    "non-inferiority".into()
 }
 
 /// Everything in `data.json`.
@@ -221,6 +240,24 @@ pub enum ReportError {
         /// Why.
         why: String,
     },
+}
+
+impl VerdictInfo {
+    /// The excluded slices in words: "X (regressed)" for a harmed slice, "X (not shown safe: n
+    /// rows, need ≈ N)" for an unknown one.
+    pub fn excluded_words(&self) -> Vec<String> {
+        crate::decide::slices::excluded_words(&self.failing_slices, &self.unknown_slices)
+    }
+
+    /// Slices the claim covers without their being shown safe (no-significant-harm rule), in
+    /// words.
+    pub fn shipped_unknown_words(&self) -> Vec<String> {
+        self.unknown_slices
+            .iter()
+            .filter(|u| self.slices.contains(&u.slice))
+            .map(SliceStatus::words)
+            .collect()
+    }
 }
 
 impl ReportData {

@@ -29,9 +29,9 @@ pub(super) fn next(md: &mut String, r: &ReportData, v: &Verdict) {
             "Ship {arm}. The next question is a new experiment with {arm} as the baseline and fresh rows; this experiment is closed (G46)."
         ),
         Decision::ShipNarrowly => format!(
-            "Ship {arm} to {} only. Next: a new experiment on the failing slices ({}) with fresh rows, to learn whether {arm} can serve them without falling below the loss floor.",
+            "Ship {arm} to {} only. Next: a new experiment on the excluded slices ({}) with fresh rows, to learn whether {arm} can serve them without falling below the loss floor.",
             v.slices.join(", "),
-            v.failing_slices.join(", ")
+            crate::decide::slices::excluded_words(&v.failing_slices, &v.unknown_slices).join("; ")
         ),
         Decision::Inconclusive => match rows_needed(r, v) {
             Some(n) => format!(

@@ -17,7 +17,11 @@ pub(super) fn summary(md: &mut String, r: &ReportData, v: &Verdict, audit: &[Aud
         x.name,
         decision_words(v.decision).to_lowercase()
     );
-    let level = format!("{:.0}%", x.ci_level * 100.0);
+    // With several arms the aggregate CI is the Bonferroni-level one the decision used.
+    let level = match x.aggregate_ci_level {
+        Some(l) => format!("{:.1}% (Bonferroni over the arms)", l * 100.0),
+        None => format!("{:.0}%", x.ci_level * 100.0),
+    };
     let mut s = String::new();
     match (&v.arm, v.decision) {
         (Some(a), d) => {
@@ -46,15 +50,11 @@ pub(super) fn summary(md: &mut String, r: &ReportData, v: &Verdict, audit: &[Aud
                 Decision::ShipNarrowly => {
                     let _ = write!(
                         s,
-                        " The claim covers {} only: {} {} below the loss floor F = {}.",
+                        " The claim covers {} only; against the loss floor F = {}, R3 excludes {}.",
                         v.slices.join(", "),
-                        v.failing_slices.join(", "),
-                        if v.failing_slices.len() == 1 {
-                            "falls"
-                        } else {
-                            "fall"
-                        },
-                        pp(x.slice_loss_floor_pp / 100.0)
+                        pp(x.slice_loss_floor_pp / 100.0),
+                        crate::decide::slices::excluded_words(&v.failing_slices, &v.unknown_slices)
+                            .join("; "),
                     );
                 }
                 Decision::Inconclusive => {
@@ -64,6 +64,19 @@ pub(super) fn summary(md: &mut String, r: &ReportData, v: &Verdict, audit: &[Aud
                     );
                 }
                 _ => {}
+            }
+            let shipped_unknown: Vec<String> = v
+                .unknown_slices
+                .iter()
+                .filter(|u| v.slices.contains(&u.slice))
+                .map(crate::decide::slices::SliceStatus::words)
+                .collect();
+            if !shipped_unknown.is_empty() {
+                let _ = write!(
+                    s,
+                    " Shipped without being shown safe, under the registered no-significant-harm slice rule: {}.",
+                    shipped_unknown.join("; ")
+                );
             }
         }
         (None, _) => {

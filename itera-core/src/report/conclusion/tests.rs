@@ -46,6 +46,10 @@ fn evidence(aggregate: EffectSize, se_test: f64) -> ArmEvidence {
         cost_per_1k_usd: Some(0.42),
         dev_delta: Some(0.1),
         dev_se: Some(0.03),
+        test_se: None,
+        noise_basis: String::new(),
+        slice_row_variance: Some(0.2),
+        ci_level: None,
     }
 }
 
@@ -56,6 +60,7 @@ fn rules() -> Rules {
         rule: ThresholdRule::Point,
         alpha: 0.05,
         power: 0.8,
+        slice_rule: Default::default(),
     }
 }
 
@@ -105,6 +110,8 @@ fn report(v: &Verdict) -> ReportData {
             rule: "point".into(),
             ci_method: "paired-t".into(),
             ci_level: 0.95,
+            aggregate_ci_level: None,
+            slice_rule: "non-inferiority".into(),
             test_n: 120,
             dev_n: 200,
             trials_per_arm: 3,
@@ -167,6 +174,8 @@ fn report(v: &Verdict) -> ReportData {
             arm: v.arm.clone(),
             slices: v.slices.clone(),
             failing_slices: v.failing_slices.clone(),
+            harmed_slices: v.harmed_slices.clone(),
+            unknown_slices: v.unknown_slices.clone(),
             killed: v.killed.clone(),
             inconclusive_reason: v.inconclusive_reason.clone(),
             rationale: v.rationale.clone(),
@@ -260,11 +269,11 @@ fn ship_narrowly_names_the_slices_and_the_next_experiment() {
     let md = conclusion_markdown(&r, &v, &a, &l);
     assert!(md.contains("**Ship narrowly v2.**"), "{md}");
     assert!(
-        md.contains("The claim covers smb only: ent falls below"),
+        md.contains("The claim covers smb only; against the loss floor F = −2.0pp, R3 excludes ent (not shown safe: 60 rows, need ≈ "),
         "{md}"
     );
     assert!(
-        md.contains("Ship v2 to smb only. Next: a new experiment on the failing slices (ent) with fresh rows"),
+        md.contains("Ship v2 to smb only. Next: a new experiment on the excluded slices (ent (not shown safe: 60 rows, need ≈ 321)) with fresh rows"),
         "{md}"
     );
 }

@@ -47,7 +47,7 @@ pub(super) fn verdict_section(md: &mut String, r: &ReportData, v: &Verdict) {
         let floor = r.experiment.slice_loss_floor_pp / 100.0;
         let _ = writeln!(
             md,
-            "\n| Arm | Slice | Test rows | Δ [CI] | CI low vs F = {} |\n|---|---|---|---|---|",
+            "\n| Arm | Slice | Test rows | Δ [CI] | State vs F = {} (R3) |\n|---|---|---|---|---|",
             pp(floor)
         );
         for (s, e, arm) in slices {
@@ -58,10 +58,10 @@ pub(super) fn verdict_section(md: &mut String, r: &ReportData, v: &Verdict) {
                 cell(s),
                 e.n,
                 effect(e),
-                if e.ci_low >= floor {
-                    "above"
-                } else {
-                    "**below**"
+                match crate::decide::slices::slice_state(Some(e), floor) {
+                    crate::decide::slices::SliceState::Safe => "safe",
+                    crate::decide::slices::SliceState::Harmed => "**regressed**",
+                    crate::decide::slices::SliceState::Unknown => "**not shown safe**",
                 }
             );
         }
@@ -74,7 +74,7 @@ pub(super) fn verdict_section(md: &mut String, r: &ReportData, v: &Verdict) {
     if v.overfit_alarm {
         let _ = writeln!(
             md,
-            "**Overfit alarm (G44):** the dev and test effects differ by more than 2σ.\n"
+            "**Overfit alarm (G44):** the dev and test effects differ by more than z₁₋α/₂ standard errors of their difference.\n"
         );
     }
 }
