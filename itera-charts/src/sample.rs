@@ -175,6 +175,7 @@ pub fn seed_example() -> ReportData {
             overfit_alarm: false,
         },
         test_row_ids: (0..400).map(|i| format!("row-{i}")).collect(),
+        calls: BTreeMap::new(),
     }
 }
 
@@ -292,6 +293,7 @@ pub fn four_by_fourteen() -> ReportData {
             overfit_alarm: false,
         },
         test_row_ids: vec![],
+        calls: BTreeMap::new(),
     }
 }
 

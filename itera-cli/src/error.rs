@@ -11,9 +11,10 @@
 //! | 2 | bad input or usage (experiment file, data, a tampered or edited directory, a refused move) |
 //!
 //! `itera_core::Error` maps as follows: `Frame`, `Data`, `Split`, `FrameMismatch`, `Sprint` → 2;
-//! `Store` → 1 for I/O and encoding, 2 for a tampered journal or an edited registration (the
+//! `Store` → 1 for I/O, encoding and a directory another process holds ("busy"), 2 for a tampered journal or an edited registration (the
 //! directory is bad input: nothing a retry fixes); `Verdict` → 2 (the test pass was refused:
-//! concluded, contaminated, changed data or judge), except another process holding the lock → 1;
+//! concluded, contaminated, changed data or judge), except another process holding the lock and
+//! an arm whose calls failed beyond the registered share (fix it and resume) → 1;
 //! `Run` → 2 when the arms, judge or specs do not match the journal (fix the file), 1 otherwise
 //! (pilot failures, cross-judge).
 
@@ -103,7 +104,11 @@ impl From<crate::config::ConfigError> for CliError {
 /// The exit code of a store error.
 pub fn store_code(e: &StoreError) -> i32 {
     match e {
-        StoreError::Io { .. } | StoreError::Encode(_) => RUN_ERROR,
+        // Busy: another process holds the directory (G1) — a retry later succeeds.
+        StoreError::Io { .. }
+        | StoreError::Encode(_)
+        | StoreError::Busy { .. }
+        | StoreError::ReadOnly(_) => RUN_ERROR,
         _ => BAD_INPUT,
     }
 }
@@ -120,7 +125,11 @@ pub fn core_code(e: &Error) -> i32 {
             RunError::Store(s) => store_code(s),
             _ => RUN_ERROR,
         },
-        Error::Verdict(VerdictError::Busy(_)) => RUN_ERROR,
+        Error::Verdict(
+            VerdictError::Busy(_)
+            | VerdictError::DevCallsFailed(_)
+            | VerdictError::TestCallsFailed(_),
+        ) => RUN_ERROR,
         _ => BAD_INPUT,
     }
 }

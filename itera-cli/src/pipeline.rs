@@ -252,6 +252,39 @@ pub fn open_existing(dir: &Path) -> Result<Store, CliError> {
     Store::dir(dir).map_err(|e| CliError::from(e).context(dir.display()))
 }
 
+/// Opens an existing experiment directory to read it (`status`, `verify`, `plan --pilot`):
+/// without the lock, so it works while another process is writing the directory.
+pub fn open_read_only(dir: &Path) -> Result<Store, CliError> {
+    if !is_experiment_dir(dir) {
+        return Err(CliError::bad(format!(
+            "{} is not an experiment directory (no journal.jsonl): give the directory `itera run` wrote",
+            dir.display()
+        )));
+    }
+    Store::read_only(dir).map_err(|e| CliError::from(e).context(dir.display()))
+}
+
+/// Takes the directory's exclusive lock for a writing command's whole life (G1): a second
+/// process exits 1 at once with "busy: pid N has held DIR since T". A lock left by a process
+/// that died is taken over, and said so on stderr.
+pub fn hold(dir: &Path) -> Result<itera_core::journal::lock::DirLock, CliError> {
+    let lock = itera_core::journal::lock::DirLock::acquire(dir).map_err(CliError::from)?;
+    if let Some(said) = lock.took_over() {
+        eprintln!("itera: {said}");
+    }
+    Ok(lock)
+}
+
+/// [`hold`] for a command on an existing directory: a missing one is not created (the command
+/// then says it is not an experiment directory).
+pub fn hold_existing(dir: &Path) -> Result<Option<itera_core::journal::lock::DirLock>, CliError> {
+    if dir.is_dir() {
+        hold(dir).map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
 /// Keeps a copy of the experiment file in the directory, once (the version-0 arms).
 pub fn save_copy(dir: &Path, loaded: &Loaded) -> Result<(), CliError> {
     let copy = dir.join(COPY_FILE);

@@ -98,7 +98,7 @@ pub fn from_pilot(
     threshold_pp: Option<f64>,
     test_share: f64,
 ) -> Result<Value, CliError> {
-    let store = crate::pipeline::open_existing(dir)?;
+    let store = crate::pipeline::open_read_only(dir)?;
     let reg = store.registration()?.ok_or_else(|| {
         CliError::bad(format!(
             "{} is not registered yet: run it first",

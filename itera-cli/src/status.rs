@@ -3,7 +3,7 @@
 //! journal, `data.json` against the verdict, the kept experiment file against its record).
 
 use crate::error::CliError;
-use crate::pipeline::{COPY_FILE, META_FILE, open_existing, read_meta};
+use crate::pipeline::{COPY_FILE, META_FILE, open_read_only, read_meta};
 use itera_core::iterate::iteration::Ledger;
 use itera_core::{CallOutcome, Event, Part};
 use serde_json::{Value, json};
@@ -13,7 +13,7 @@ use std::path::Path;
 
 /// Where the experiment stands, as JSON.
 pub fn status(dir: &Path) -> Result<Value, CliError> {
-    let store = open_existing(dir)?;
+    let store = open_read_only(dir)?;
     let entries = store.entries()?;
     let mut phases: Vec<&'static str> = Vec::new();
     let mut calls: BTreeMap<String, (usize, usize)> = BTreeMap::new();
@@ -202,7 +202,7 @@ pub fn status_text(v: &Value) -> String {
 pub fn verify(dir: &Path) -> Result<Vec<String>, CliError> {
     let mut ok = Vec::new();
     // Opening verifies the chain line by line and the registration files against the journal.
-    let store = open_existing(dir).map_err(|e| CliError::bad(e.message))?;
+    let store = open_read_only(dir).map_err(|e| CliError::bad(e.message))?;
     let entries = store.entries().map_err(|e| CliError::bad(e.to_string()))?;
     ok.push(format!(
         "journal.jsonl: {} lines, hash chain intact",

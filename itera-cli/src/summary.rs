@@ -20,7 +20,7 @@ fn pp(x: f64) -> String {
 /// The summary as JSON: `decision`, `exit_code`, `arm`, `slices`, `failing_slices`, `killed`,
 /// `inconclusive_reason`, `overfit_alarm`, `rationale`, `directory`, `test_n`, `dev_n`,
 /// `dev_aggregate`, `test_aggregate`, `effects` (per arm: `delta`, `ci_low`, `ci_high`, `n`, as
-/// fractions) and `files`.
+/// fractions), `files` and `calls` (per arm: failed / retried / excluded calls, G31).
 pub fn json(report: &ReportData, dir: &Path) -> Value {
     let v = &report.verdict;
     let effects: serde_json::Map<String, Value> = report
@@ -78,7 +78,29 @@ pub fn json(report: &ReportData, dir: &Path) -> Value {
         "test_aggregate": report.test_aggregate,
         "effects": effects,
         "files": files,
+        "calls": calls_json(report),
     })
+}
+
+/// Per arm: `failed`, `retried`, `excluded` over dev and test, and each part's counts (G31).
+fn calls_json(report: &ReportData) -> Value {
+    report
+        .calls
+        .iter()
+        .map(|(arm, c)| {
+            (
+                arm.clone(),
+                json!({
+                    "failed": c.dev.failed + c.test.failed,
+                    "retried": c.dev.retried + c.test.retried,
+                    "excluded": c.dev.excluded + c.test.excluded,
+                    "dev": c.dev,
+                    "test": c.test,
+                }),
+            )
+        })
+        .collect::<serde_json::Map<String, Value>>()
+        .into()
 }
 
 /// The summary as text.
@@ -121,6 +143,23 @@ pub fn text(report: &ReportData, dir: &Path) -> String {
             s,
             "  overfit alarm: |\u{394}dev \u{2212} \u{394}test| > z\u{b7}SE of their difference"
         );
+    }
+    for (arm, c) in &report.calls {
+        let (failed, retried) = (c.dev.failed + c.test.failed, c.dev.retried + c.test.retried);
+        if failed + retried > 0 {
+            let _ = writeln!(
+                s,
+                "  calls of {arm}: dev {} failed / {} retried / {} excluded of {}; test {} failed / {} retried / {} excluded of {}",
+                c.dev.failed,
+                c.dev.retried,
+                c.dev.excluded,
+                c.dev.calls,
+                c.test.failed,
+                c.test.retried,
+                c.test.excluded,
+                c.test.calls
+            );
+        }
     }
     let _ = writeln!(s, "\n{}\n", v.rationale.trim());
     let _ = writeln!(s, "report: {}", dir.display());

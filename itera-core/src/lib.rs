@@ -71,7 +71,7 @@ pub use data::split::{
 };
 pub use decide::rules::{Decision, Verdict};
 pub use experiment::sprint::SprintError;
-pub use experiment::testpass::{Conclusion, VerdictError};
+pub use experiment::testpass::{Conclusion, FailedCalls, VerdictError};
 pub use experiment::{
     DevResults, Draft, Error, Experiment, Gated, Piloted, Registered, Rejected, Scored, Sealed,
     Split, State,

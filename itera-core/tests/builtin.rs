@@ -159,6 +159,56 @@ done
         assert!(e.contains("nope.txt"), "{e}");
     }
 
+    /// Like `ECHO`, but the input `"hang"` starts a grandchild (`sleep`) that never ends and
+    /// waits for it: the child is stuck, and every request queued behind would be too.
+    const HANGS: &str = r#"while IFS= read -r line; do
+  id=$(printf '%s' "$line" | sed 's/^{"id":\([0-9]*\),.*/\1/')
+  input=$(printf '%s' "$line" | sed 's/.*"input":\(.*\),"row":.*/\1/')
+  if [ "$input" = '"hang"' ]; then
+    sleep 600 &
+    echo $! > sleeper.pid
+    wait $!
+  fi
+  printf '{"id":%s,"output":%s}\n' "$id" "$input"
+done
+"#;
+
+    /// G31 / item "a hung call never poisons the rest": the timed-out call's child — with its
+    /// whole process group — is killed, and the next call gets a fresh child at once.
+    #[tokio::test]
+    async fn a_hung_call_kills_the_child_and_the_retry_succeeds() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("hangs.sh"), HANGS).unwrap();
+        let cfg: CommandConfig =
+            serde_json::from_value(json!({"program": "sh", "args": ["hangs.sh"]})).unwrap();
+        let arm = CommandArm::new("cmd", &cfg, dir.path(), None).unwrap();
+        let limit = std::time::Duration::from_millis(500);
+        let hung = tokio::time::timeout(limit, arm.call(&json!("hang"), &ctx("r1", 0))).await;
+        assert!(hung.is_err(), "the hanging call times out");
+        let next = tokio::time::timeout(limit * 4, arm.call(&json!("ok"), &ctx("r2", 0))).await;
+        assert_eq!(
+            next.expect("the call after a hung one is answered, not queued behind it")
+                .unwrap()
+                .output,
+            json!("ok")
+        );
+        let pid = std::fs::read_to_string(dir.path().join("sleeper.pid")).unwrap();
+        let alive = || {
+            std::fs::read_to_string(format!("/proc/{}/status", pid.trim())).is_ok_and(|s| {
+                !s.lines()
+                    .any(|l| l.starts_with("State:") && l.contains('Z'))
+            })
+        };
+        let start = std::time::Instant::now();
+        while alive() && start.elapsed() < std::time::Duration::from_secs(2) {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert!(
+            !alive(),
+            "the hung child's grandchild {pid} was left running"
+        );
+    }
+
     #[tokio::test]
     async fn a_program_that_cannot_start_is_fatal() {
         let dir = tempfile::tempdir().unwrap();

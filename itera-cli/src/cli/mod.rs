@@ -278,6 +278,7 @@ async fn dispatch(cli: Cli) -> Result<i32, CliError> {
             Ok(0)
         }
         Command::Diagnose { dir, experiment } => {
+            let _hold = pipeline::hold_existing(&dir)?;
             let (exp, _setup, _pool) =
                 scored_from_dir(&dir, experiment.as_deref(), bars, false).await?;
             let d = exp.diagnose()?;
@@ -289,6 +290,7 @@ async fn dispatch(cli: Cli) -> Result<i32, CliError> {
             row_id,
             experiment,
         } => {
+            let _hold = pipeline::hold_existing(&dir)?;
             let (exp, _setup, _pool) =
                 scored_from_dir(&dir, experiment.as_deref(), bars, true).await?;
             let row = exp.reveal(&RowId::from(row_id.as_str()))?;
@@ -302,12 +304,18 @@ async fn dispatch(cli: Cli) -> Result<i32, CliError> {
             hypothesis,
             class,
             experiment,
-        } => iterate(&dir, &arm, &hypothesis, class.as_deref(), experiment, bars).await,
+        } => {
+            let _hold = pipeline::hold_existing(&dir)?;
+            iterate(&dir, &arm, &hypothesis, class.as_deref(), experiment, bars).await
+        }
         Command::Gate {
             dir,
             classify,
             experiment,
-        } => gate(&dir, &classify, experiment.as_deref(), bars).await,
+        } => {
+            let _hold = pipeline::hold_existing(&dir)?;
+            gate(&dir, &classify, experiment.as_deref(), bars).await
+        }
         Command::Verdict {
             dir,
             experiment,
@@ -326,7 +334,10 @@ async fn dispatch(cli: Cli) -> Result<i32, CliError> {
             };
             run(&file, Some(dir), json, None, bars).await
         }
-        Command::Report { dir } => report(&dir),
+        Command::Report { dir } => {
+            let _hold = pipeline::hold_existing(&dir)?;
+            report(&dir)
+        }
         Command::Chart { kind, data, out } => {
             let kind: itera_charts::ChartKind = kind
                 .parse()

@@ -126,6 +126,8 @@ pub(super) async fn run(
     let loaded = Loaded::read(file)?;
     let frame = pipeline::registered_frame(&loaded)?;
     let dir = out.unwrap_or_else(|| default_dir(&frame));
+    // One writer per directory for the whole command (G1).
+    let _hold = pipeline::hold(&dir)?;
     if pipeline::is_experiment_dir(&dir) {
         let store = pipeline::open_existing(&dir)?;
         pipeline::check_frame(&store, &frame, file)?;

@@ -115,6 +115,10 @@ impl Loaded {
             }),
             seed: f.experiment.seed,
             failure_policy,
+            max_failed_share: f
+                .run
+                .max_failed_share
+                .unwrap_or(itera_core::frame::DEFAULT_MAX_FAILED_SHARE),
             synthetic_source: f.experiment.synthetic_source,
             prices,
         };

@@ -213,6 +213,10 @@ pub struct RunSection {
     /// `"score-zero"` (default) or `"exclude"`: how a call failing after retries is scored.
     #[serde(default)]
     pub failure_policy: Option<String>,
+    /// The largest share of an arm's calls in a part that may fail after retries (default 0.02):
+    /// above it the test set stays sealed / the decision is withheld (registered, G31).
+    #[serde(default)]
+    pub max_failed_share: Option<f64>,
 }
 
 /// `price = { ... }` of an arm.

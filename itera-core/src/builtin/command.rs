@@ -14,6 +14,17 @@
 //! through). If the child exits, calls in flight fail as retryable and the next call starts a
 //! new child.
 //!
+//! A call that is abandoned before its answer — its time-out passed, or the run was cancelled —
+//! kills the child's whole process group (the child is spawned as the leader of its own group,
+//! so a shell's grandchildren die with it) and the next attempt starts a fresh child: one hung
+//! request never poisons the calls queued behind it (other calls in flight on the killed child
+//! fail as retryable and are retried). Dropping the arm kills the group too. If itera itself is
+//! SIGKILLed nothing in itera runs any more: the child then sees its stdin close, and the
+//! protocol asks it to exit at end of input (a JSON-lines loop over stdin does). We chose this
+//! over a parent-death signal, which needs `unsafe` code in `pre_exec` (forbidden here); the
+//! residual case is a child hung inside one request when itera is SIGKILLed: it lives until that
+//! request ends, then reads end of input and exits.
+//!
 //! The arm's version (its `spec()`) is the program, its arguments, environment and working
 //! directory as written, plus the text of every file listed in `files` (the prompt the script
 //! reads, say): editing one of them is a new version.
@@ -60,7 +71,30 @@ struct Running {
     stdin: tokio::sync::Mutex<ChildStdin>,
     pending: Pending,
     alive: Arc<AtomicBool>,
+    /// The child's pid, which is also its process group id (`process_group(0)`).
+    group: Option<u32>,
     _child: Child,
+}
+
+impl Running {
+    /// Kills the child's whole process group and marks it dead: the next call starts a new one.
+    fn kill(&self) {
+        self.alive.store(false, Ordering::SeqCst);
+        if let Some(pid) = self
+            .group
+            .and_then(|g| rustix::process::Pid::from_raw(g as i32))
+        {
+            // The group may be gone already (ESRCH): nothing to do then.
+            let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        // No child (nor its children) outlives the arm.
+        self.kill();
+    }
 }
 
 /// A subprocess arm.
@@ -187,6 +221,8 @@ impl CommandArm {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true)
+            // Its own process group, so a time-out kills the child and everything it started.
+            .process_group(0)
             .spawn()
             .map_err(|e| {
                 ArmError::Fatal(format!(
@@ -223,6 +259,7 @@ impl CommandArm {
             stdin: tokio::sync::Mutex::new(stdin),
             pending,
             alive,
+            group: child.id(),
             _child: child,
         });
         *slot = Some(Arc::clone(&running));
@@ -230,18 +267,30 @@ impl CommandArm {
     }
 }
 
-/// Removes a request from the pending map when the call is dropped (timeout, cancellation).
+/// Removes a request from the pending map when the call ends; a call dropped after its request
+/// was sent and before its answer (time-out, cancellation) kills the child's process group.
 struct Forget<'a> {
-    pending: &'a Pending,
+    running: &'a Running,
     id: u64,
+    /// The request is written and unanswered: dropping now abandons it.
+    outstanding: bool,
 }
 
 impl Drop for Forget<'_> {
     fn drop(&mut self) {
-        self.pending
+        self.running
+            .pending
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(&self.id);
+        if self.outstanding {
+            // The child may be stuck on this request, and every request queued behind it would
+            // time out in turn: kill it; the retry starts a fresh child. Enforced here;
+            // `a_hung_call_kills_the_child_and_the_retry_succeeds` (itera-core/tests/builtin.rs)
+            // and `hung_and_flaky_command_arm_retried_to_the_clean_verdict`
+            // (itera-cli/tests/faults.rs) fail without it.
+            self.running.kill();
+        }
     }
 }
 
@@ -275,9 +324,10 @@ impl Arm for CommandArm {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(id, tx);
-        let _forget = Forget {
-            pending: &running.pending,
+        let mut forget = Forget {
+            running: &running,
             id,
+            outstanding: false,
         };
         let mut line = serde_json::to_string(&serde_json::json!({
             "id": id,
@@ -299,8 +349,11 @@ impl Arm for CommandArm {
                 running.alive.store(false, Ordering::SeqCst);
                 return Err(retryable(format!("the command's stdin is closed: {e}")));
             }
+            forget.outstanding = true;
         }
-        let v = rx.await.map_err(|_| {
+        let answer = rx.await;
+        forget.outstanding = false;
+        let v = answer.map_err(|_| {
             running.alive.store(false, Ordering::SeqCst);
             retryable("the command exited before answering; it will be restarted".into())
         })?;

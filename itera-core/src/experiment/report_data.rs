@@ -3,10 +3,12 @@
 //! severity and the verdict — every number read from the cubes, the ledger and the verdict.
 
 use crate::data::row::Row;
+use crate::data::split::Part;
 use crate::decide::rules::Verdict;
 use crate::experiment::evidence::{major, mode_failures, weighted_score};
 use crate::experiment::{Error, Experiment, Sealed};
 use crate::iterate::iteration::Ledger;
+use crate::report::calls::{ArmCalls, count_calls};
 use crate::report::{
     Aggregate, ArmEffects, ArmInfo, ExperimentInfo, FailureModes, ModeInfo, ReportData,
     SeverityInfo, SliceInfo, Tokens, VerdictInfo,
@@ -21,6 +23,7 @@ pub(super) fn build_report(
     test: &ScoreCube,
     verdict: &Verdict,
     ledger: &Ledger,
+    entries: &[crate::journal::event::Entry],
 ) -> Result<ReportData, Error> {
     let frame = &exp.frame;
     let plan = &exp.state.scored.split.plan;
@@ -241,5 +244,18 @@ pub(super) fn build_report(
             overfit_alarm: verdict.overfit_alarm,
         },
         test_row_ids: plan.test.iter().map(|r| r.id.to_string()).collect(),
+        calls: keys
+            .iter()
+            .map(|k| {
+                let count = |part| count_calls(entries, k, part, frame.failure_policy);
+                (
+                    k.arm.clone(),
+                    ArmCalls {
+                        dev: count(Part::Dev),
+                        test: count(Part::Test),
+                    },
+                )
+            })
+            .collect(),
     })
 }

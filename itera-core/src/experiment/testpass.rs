@@ -4,7 +4,7 @@
 //! locked versions on the sealed rows with the same trials, judge and failure policy as dev; apply
 //! the registered rules (G40–G45); write `data.json` and journal the verdict.
 //!
-//! This module owns the entry point, its refusals ([`VerdictError`]), the directory lock and the
+//! This module owns the entry point, its refusals ([`VerdictError`]) and the
 //! pass itself, which writes `data.json`, `verdict.json` and `conclusion.md`; the evidence the
 //! rules read is gathered in `evidence`, the `data.json` model is built in `report_data`.
 
@@ -22,6 +22,7 @@ use crate::journal::event::Event;
 use crate::journal::store::Store;
 use crate::report::ReportData;
 use crate::report::audit::{AuditItem, Storage, self_audit};
+use crate::report::calls::count_calls;
 use crate::report::conclusion::conclusion_markdown;
 use crate::run::arm::Arm;
 use crate::run::exec::RunOptions;
@@ -31,7 +32,6 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 pub use crate::report::{CONCLUSION_FILE, DATA_FILE, VERDICT_FILE};
-const LOCK_FILE: &str = ".itera.lock";
 
 /// Why the test pass is refused. Each message says what the honest path is.
 #[derive(Debug, thiserror::Error)]
@@ -45,7 +45,8 @@ pub enum VerdictError {
         /// When.
         at: String,
     },
-    /// Another process holds the experiment.
+    /// Another process holds the experiment. No longer returned: the directory's lock is held
+    /// by its [`Store`] ([`crate::StoreError::Busy`]); kept so matching code still compiles.
     #[error(
         "another process is running this experiment's test pass ({0}); wait for it — the test set is opened once (G15)"
     )]
@@ -90,6 +91,18 @@ pub enum VerdictError {
         /// Its spec hash.
         spec_hash: String,
     },
+    /// More of an arm's dev calls failed than the frame allows: the test set stays sealed (G31).
+    #[error(
+        "arm {} failed {} of {} dev calls (more than the registered {:.1}%): fix it and resume — the sealed test set is not opened on an arm that did not answer (G31)",
+        .0.arm, .0.failed, .0.calls, .0.max_share * 100.0
+    )]
+    DevCallsFailed(FailedCalls),
+    /// More of an arm's test calls failed than the frame allows: the decision is withheld (G31).
+    #[error(
+        "arm {} failed {} of {} test calls (more than the registered {:.1}%): the decision is withheld; fix it and resume — the resume re-attempts only the failed calls (G31)",
+        .0.arm, .0.failed, .0.calls, .0.max_share * 100.0
+    )]
+    TestCallsFailed(FailedCalls),
     /// The judge differs from the one that scored dev (G8, G23).
     #[error(
         "the judge is not the one that scored dev (journal: {recorded}; now: {found}) (G8, G23): use the same judge and rubric"
@@ -100,6 +113,21 @@ pub enum VerdictError {
         /// Given.
         found: String,
     },
+}
+
+/// Too many of an arm's calls failed after retries (G31).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FailedCalls {
+    /// The arm.
+    pub arm: String,
+    /// The part.
+    pub part: Part,
+    /// Calls that failed after retries.
+    pub failed: usize,
+    /// Calls made.
+    pub calls: usize,
+    /// The registered largest share ([`Frame::max_failed_share`]).
+    pub max_share: f64,
 }
 
 /// What the verdict produced: the decision with its trace, and the report model.
@@ -147,37 +175,6 @@ fn store_of(exp: &Experiment<Sealed>) -> &Store {
     &exp.state.scored.split.registered.store
 }
 
-/// Holds the directory's lock for the duration of the pass.
-struct PassLock(Option<std::fs::File>);
-
-fn lock(store: &Store) -> Result<PassLock, Error> {
-    let Some(dir) = store.location() else {
-        return Ok(PassLock(None));
-    };
-    let path = dir.join(LOCK_FILE);
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|source| crate::journal::store::StoreError::Io {
-            path: path.clone(),
-            source,
-        })?;
-    match file.try_lock() {
-        Ok(()) => Ok(PassLock(Some(file))),
-        Err(_) => Err(VerdictError::Busy(path.display().to_string()).into()),
-    }
-}
-
-impl Drop for PassLock {
-    fn drop(&mut self) {
-        if let Some(f) = &self.0 {
-            let _ = f.unlock();
-        }
-    }
-}
-
 async fn conclude(
     exp: &Experiment<Sealed>,
     arms: &[Box<dyn Arm>],
@@ -188,7 +185,8 @@ async fn conclude(
     let store = store_of(exp);
     let frame: &Frame = &exp.frame;
     let plan = &exp.state.scored.split.plan;
-    let _lock = lock(store)?;
+    // One writer per directory (G1): the store holds the directory's lock for its life
+    // (journal/lock.rs), so no second process can run this pass at the same time.
     // Re-verify everything the verdict rests on (G7, G15, G46).
     let registration = store.registration()?;
     let frame_hash = hash::hash_value(frame)
@@ -308,6 +306,12 @@ async fn conclude(
             note: "an underpowered test set goes ahead: a verdict short of T without a conclusive CI is inconclusive (G45)".into(),
         })?;
     }
+    // G31: an arm that did not answer on dev does not open the test set. Enforced here;
+    // `flaky_arm_without_retries_refuses_to_open_the_test_set` (itera-cli/tests/faults.rs)
+    // fails without it.
+    if let Some(f) = too_many_failed(&entries, &keys, Part::Dev, frame) {
+        return Err(VerdictError::DevCallsFailed(f).into());
+    }
     if !entries
         .iter()
         .any(|e| matches!(e.event, Event::SealedOpened { .. }))
@@ -327,10 +331,18 @@ async fn conclude(
         store,
         opts,
     };
-    let test = runner::score_part(&job, "test").await?;
+    let test = runner::score_part(&job, "test").await;
+    // G31: on test the decision is withheld the same way (before anything is written). Enforced
+    // here; `failed_test_calls_withhold_the_decision_and_resume_retries_them`
+    // (itera-cli/tests/faults.rs) fails without it.
+    let entries = store.entries()?;
+    if let Some(f) = too_many_failed(&entries, &keys, Part::Test, frame) {
+        return Err(VerdictError::TestCallsFailed(f).into());
+    }
+    let test = test?;
 
     let verdict = decide(exp, &keys, &test, &power);
-    let report = build_report(exp, &keys, &test, &verdict, &ledger)?;
+    let report = build_report(exp, &keys, &test, &verdict, &ledger, &entries)?;
     let json = serde_json::to_vec_pretty(&report)
         .map_err(|e| crate::journal::store::StoreError::Encode(e.to_string()))?;
     store.write_file(DATA_FILE, &json)?;
@@ -361,6 +373,26 @@ async fn conclude(
         audit,
         conclusion_md: markdown,
         directory: store.location(),
+    })
+}
+
+/// The first arm whose failed calls in `part` exceed the frame's share.
+fn too_many_failed(
+    entries: &[crate::journal::event::Entry],
+    keys: &[crate::run::cube::ArmKey],
+    part: Part,
+    frame: &Frame,
+) -> Option<FailedCalls> {
+    keys.iter().find_map(|k| {
+        let c = count_calls(entries, k, part, frame.failure_policy);
+        c.too_many_failed(frame.max_failed_share)
+            .then(|| FailedCalls {
+                arm: k.arm.clone(),
+                part,
+                failed: c.failed,
+                calls: c.calls,
+                max_share: frame.max_failed_share,
+            })
     })
 }
 

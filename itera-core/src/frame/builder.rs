@@ -49,6 +49,7 @@ impl FrameBuilder {
                 split: SplitRatios::default(),
                 seed: 0,
                 failure_policy: FailurePolicy::ScoreZero,
+                max_failed_share: super::DEFAULT_MAX_FAILED_SHARE,
                 synthetic_source: false,
                 prices: BTreeMap::new(),
             },
@@ -190,6 +191,13 @@ impl FrameBuilder {
     /// The failure policy.
     pub fn failure_policy(mut self, policy: FailurePolicy) -> Self {
         self.frame.failure_policy = policy;
+        self
+    }
+
+    /// The largest share of an arm's calls in a part that may fail after retries (default 2%,
+    /// G31): above it the test set stays sealed, or the decision is withheld.
+    pub fn max_failed_share(mut self, share: f64) -> Self {
+        self.frame.max_failed_share = share;
         self
     }
 

@@ -218,6 +218,18 @@ pub enum FailurePolicy {
     Exclude,
 }
 
+/// The default [`Frame::max_failed_share`]: 2% of an arm's calls in a part.
+pub const DEFAULT_MAX_FAILED_SHARE: f64 = 0.02;
+
+fn default_max_failed_share() -> f64 {
+    DEFAULT_MAX_FAILED_SHARE
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref, clippy::float_cmp)] // serde's signature; exact default
+fn is_default_max_failed_share(v: &f64) -> bool {
+    *v == DEFAULT_MAX_FAILED_SHARE
+}
+
 /// The pre-registration. Nothing in it may change after [`crate::Experiment::register`] (G7).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Frame {
@@ -263,6 +275,15 @@ pub struct Frame {
     pub seed: u64,
     /// How calls that fail after retries are scored (G31).
     pub failure_policy: FailurePolicy,
+    /// The largest share of an arm's calls in a part (dev, test) that may still fail after
+    /// retries (G31): above it the verdict keeps the test set sealed (dev) or withholds the
+    /// decision (test) until the arm is fixed and the run resumed. Default 2%; not serialized at
+    /// the default, so frames registered before it existed keep their hash.
+    #[serde(
+        default = "default_max_failed_share",
+        skip_serializing_if = "is_default_max_failed_share"
+    )]
+    pub max_failed_share: f64,
     /// Rows are synthetic, generated from a known source of truth (G13, G18).
     #[serde(default)]
     pub synthetic_source: bool,

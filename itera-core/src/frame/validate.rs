@@ -157,6 +157,13 @@ impl Frame {
         if self.trials == 0 || (self.trials < 3 && !self.deterministic) {
             return Err(FrameError::TooFewTrials(self.trials));
         }
+        if !(self.max_failed_share.is_finite() && (0.0..1.0).contains(&self.max_failed_share)) {
+            return Err(FrameError::OutOfRange {
+                field: "max_failed_share",
+                value: self.max_failed_share,
+                why: "must lie in [0, 1): the share of an arm's calls that may fail after retries",
+            });
+        }
         for (field, value) in [("alpha", self.alpha), ("power", self.power)] {
             if !(value.is_finite() && value > 0.0 && value < 1.0) {
                 return Err(FrameError::OutOfRange {

@@ -6,6 +6,7 @@
 use crate::frame::Frame;
 use crate::hash;
 use crate::journal::event::{self, ChainError, Entry, Event, GENESIS, Verifier};
+use crate::journal::lock::DirLock;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
@@ -75,12 +76,30 @@ pub enum StoreError {
     /// Serialization failed (a bug, or a non-finite number in an event).
     #[error("cannot encode a journal entry: {0}")]
     Encode(String),
+    /// Another process holds the directory (one writer per directory, G1).
+    #[error(
+        "busy: pid {pid} has held {} since {since}; wait for it to finish (or stop it), then run again — two writers would break the journal's hash chain (G1)",
+        dir.display()
+    )]
+    Busy {
+        /// The experiment directory.
+        dir: PathBuf,
+        /// The holder's process id (`?` if it has not written it yet).
+        pid: String,
+        /// Since when it holds the directory (RFC 3339, `?` if unknown).
+        since: String,
+    },
+    /// A write through a store opened with [`Store::read_only`].
+    #[error("{0}: opened read-only (status, verify); open it with Store::dir to write")]
+    ReadOnly(PathBuf),
 }
 
 enum Backend {
     Dir {
         root: PathBuf,
         journal: File,
+        /// The directory's exclusive lock (G1), `None` when opened read-only.
+        lock: Option<DirLock>,
     },
     /// In memory the journal's lines are kept beside their parsed entries: nothing outside the
     /// process can edit them, so a scan does not re-verify what this process wrote — unless the
@@ -144,14 +163,42 @@ impl Store {
     /// and the registration files against the journal; a tampered or edited directory is refused
     /// with the first bad line or file named. A torn last line (a crash in the middle of a write)
     /// never counted and is dropped.
+    ///
+    /// The store holds the directory's exclusive lock for its life ([`DirLock`], G1): while it
+    /// (or a clone) lives, `Store::dir` on the same directory in another process fails at once
+    /// with [`StoreError::Busy`]; in this process it shares the lock. A lock left by a holder that
+    /// died is taken over.
     pub fn dir(path: impl AsRef<Path>) -> Result<Store, StoreError> {
         let root = path.as_ref().to_path_buf();
-        fs::create_dir_all(&root).map_err(io_err(&root))?;
+        let lock = DirLock::acquire(&root)?;
+        Store::open_dir(root, Some(lock))
+    }
+
+    /// Opens an experiment directory to read it while another process may be writing it
+    /// (`itera status`, `itera verify`): verified like [`Store::dir`], without the lock and
+    /// without cutting a torn last line (it may be a line still being written). Every write
+    /// through it is refused with [`StoreError::ReadOnly`].
+    pub fn read_only(path: impl AsRef<Path>) -> Result<Store, StoreError> {
+        let root = path.as_ref().to_path_buf();
+        if !root.join(JOURNAL_FILE).is_file() {
+            return Err(StoreError::Io {
+                path: root.join(JOURNAL_FILE),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "no journal: not an experiment directory",
+                ),
+            });
+        }
+        Store::open_dir(root, None)
+    }
+
+    fn open_dir(root: PathBuf, lock: Option<DirLock>) -> Result<Store, StoreError> {
+        let writable = lock.is_some();
         let jpath = root.join(JOURNAL_FILE);
         let journal = OpenOptions::new()
-            .create(true)
+            .create(writable)
             .read(true)
-            .append(true)
+            .append(writable)
             .open(&jpath)
             .map_err(io_err(&jpath))?;
         // One pass: verify every complete line, remember the registration, find a torn tail.
@@ -163,7 +210,7 @@ impl Store {
             }
         })?;
         let len = journal.metadata().map_err(io_err(&jpath))?.len();
-        if complete < len {
+        if writable && complete < len {
             // A torn tail: the process died inside a write. The event never counted. It is cut
             // as bytes: the write may have stopped inside a multi-byte character.
             journal.set_len(complete).map_err(io_err(&jpath))?;
@@ -172,6 +219,7 @@ impl Store {
             backend: Backend::Dir {
                 root: root.clone(),
                 journal,
+                lock,
             },
             head: verifier.head().to_string(),
             next_seq: verifier.count(),
@@ -214,7 +262,10 @@ impl Store {
         let mut bytes = line.into_bytes();
         bytes.push(b'\n');
         match &mut inner.backend {
-            Backend::Dir { root, journal } => {
+            Backend::Dir {
+                root, lock: None, ..
+            } => return Err(StoreError::ReadOnly(root.clone())),
+            Backend::Dir { root, journal, .. } => {
                 let path = root.join(JOURNAL_FILE);
                 journal.write_all(&bytes).map_err(io_err(&path))?;
                 journal.flush().map_err(io_err(&path))?;
@@ -294,6 +345,9 @@ impl Store {
     pub(crate) fn write_file(&self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
         let mut inner = self.lock();
         match &mut inner.backend {
+            Backend::Dir {
+                root, lock: None, ..
+            } => return Err(StoreError::ReadOnly(root.clone())),
             Backend::Dir { root, .. } => {
                 let path = root.join(name);
                 if let Some(parent) = path.parent() {

@@ -217,6 +217,10 @@ pub struct ReportData {
     pub verdict: VerdictInfo,
     /// The sealed test rows' ids, revealed with the verdict.
     pub test_row_ids: Vec<String>,
+    /// Per arm that went to test: its calls on dev and test — failed after retries, retried,
+    /// excluded (G31: failed calls are never silent).
+    #[serde(default)]
+    pub calls: BTreeMap<String, super::calls::ArmCalls>,
 }
 
 /// Why a finished experiment's report could not be read.

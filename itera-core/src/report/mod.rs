@@ -7,6 +7,7 @@
 //! nothing below uses it.
 
 pub(crate) mod audit;
+pub mod calls;
 pub(crate) mod conclusion;
 mod data;
 

@@ -235,9 +235,12 @@ impl ScoreCube {
         self.cells.iter().filter(|c| !c.filled).count()
     }
 
-    /// Whether a cell is filled.
-    pub(crate) fn is_filled(&self, arm: usize, row: usize, trial: usize) -> bool {
-        self.cells.get((arm, row, trial)).is_some_and(|c| c.filled)
+    /// Whether a cell holds a call that need not be made again: filled, and not a failure. A
+    /// failed call is re-attempted by a resume (its new outcome is journaled after it).
+    pub(crate) fn is_settled(&self, arm: usize, row: usize, trial: usize) -> bool {
+        self.cells
+            .get((arm, row, trial))
+            .is_some_and(|c| c.filled && !c.failed)
     }
 
     /// The score that counts for a call: its score; 0 for a failed call under `score-zero`;

@@ -284,9 +284,17 @@ pub(crate) async fn score_part(
     let limits = Limits::new(job.opts);
     let judge_slots = tokio::sync::Semaphore::new(job.opts.judge_concurrency.max(1));
     let total = cube.arms().len() * job.rows.len() * trials;
+    // What is called: every cell not in the journal, and — on a resume — every call that failed
+    // after its retries (never a scored one: no second draw of a success, G25). Enforced here;
+    // `failed_test_calls_withhold_the_decision_and_resume_retries_them`
+    // (itera-cli/tests/faults.rs) fails without it.
+    let keys: Vec<(usize, usize, usize)> = (0..cube.arms().len())
+        .flat_map(|a| (0..job.rows.len()).flat_map(move |r| (0..trials).map(move |t| (a, r, t))))
+        .filter(|&(a, r, t)| !cube.is_settled(a, r, t))
+        .collect();
     let mut progress = Progress {
         phase,
-        done: total - cube.missing(),
+        done: total - keys.len(),
         total,
         errors: 0,
         failed_calls: 0,
@@ -306,14 +314,7 @@ pub(crate) async fn score_part(
             baseline_recorded |= matches!(e.event, Event::BaselineScored { .. });
         })?;
     }
-    let mut baseline_missing = (0..job.rows.len())
-        .flat_map(|r| (0..trials).map(move |t| (r, t)))
-        .filter(|&(r, t)| !cube.is_filled(0, r, t))
-        .count();
-    let keys: Vec<(usize, usize, usize)> = (0..cube.arms().len())
-        .flat_map(|a| (0..job.rows.len()).flat_map(move |r| (0..trials).map(move |t| (a, r, t))))
-        .filter(|&(a, r, t)| !cube.is_filled(a, r, t))
-        .collect();
+    let mut baseline_missing = keys.iter().filter(|k| k.0 == 0).count();
     let mut calls = futures::stream::iter(keys)
         .map(|(a, r, t)| one_call(job, a, r, t as u32, &limits, &judge_slots))
         .buffer_unordered(job.opts.arm_concurrency.max(1));

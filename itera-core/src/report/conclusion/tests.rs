@@ -182,6 +182,7 @@ fn report(v: &Verdict) -> ReportData {
             overfit_alarm: v.overfit_alarm,
         },
         test_row_ids: Vec::new(),
+        calls: BTreeMap::new(),
     }
 }
 

@@ -193,4 +193,31 @@ pub(super) fn cost(md: &mut String, r: &ReportData) {
         );
     }
     let _ = writeln!(md, "\n![cost-vs-accuracy](charts/cost-vs-accuracy.png)\n");
+    calls(md, r);
+}
+
+/// The calls that failed after their retries, were retried, or were excluded, per arm and part
+/// (G31: never silent). Omitted when the report has no call counts.
+fn calls(md: &mut String, r: &ReportData) {
+    if r.calls.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        md,
+        "Calls per arm and part: failed after retries (scored 0, or excluded under the `exclude` policy) and retried (more than one attempt, or re-attempted on resume) (G31).\n\n| Arm | Part | Calls | Failed | Retried | Excluded |\n|---|---|---|---|---|---|"
+    );
+    for (arm, c) in &r.calls {
+        for (part, n) in [("dev", c.dev), ("test", c.test)] {
+            let _ = writeln!(
+                md,
+                "| {} | {part} | {} | {} | {} | {} |",
+                cell(arm),
+                n.calls,
+                n.failed,
+                n.retried,
+                n.excluded
+            );
+        }
+    }
+    let _ = writeln!(md);
 }
