@@ -11,3 +11,6 @@
 pub mod event;
 pub mod record;
 pub mod store;
+
+#[cfg(test)]
+mod codec_tests;
