@@ -152,11 +152,7 @@ pub(crate) fn lines(every: Duration, quiet: Duration) -> ProgressFn {
         let Some(s) = g.as_mut() else { return };
         s.last = p.clone();
         s.last_at = now;
-        let step = if p.total == 0 {
-            20
-        } else {
-            p.done.saturating_mul(20) / p.total
-        };
+        let step = p.done.saturating_mul(20).checked_div(p.total).unwrap_or(20);
         let end = p.done >= p.total;
         if s.printed_step == usize::MAX
             || end
