@@ -155,7 +155,7 @@ pub(super) async fn iterate(
         )),
         _ => None,
     });
-    println!(
+    outln!(
         "{}",
         outcome.unwrap_or_else(|| format!("{arm}: recorded (sprint {})", ledger.sprint))
     );
@@ -188,11 +188,11 @@ pub(super) async fn gate(
         .collect();
     let gated = exp.gate(&classes)?;
     let report = gated.gate_report();
-    println!("gate, sprint {}:", report.sprint);
+    outln!("gate, sprint {}:", report.sprint);
     for a in &report.arms {
-        println!("  {} v{}: {:?} — {}", a.arm, a.version, a.outcome, a.reason);
+        outln!("  {} v{}: {:?} — {}", a.arm, a.version, a.outcome, a.reason);
         for c in &a.changes {
-            println!(
+            outln!(
                 "    v{}: counted as {:?}{}{}",
                 c.version,
                 c.class,

@@ -18,6 +18,25 @@
 //! Decision codes: 0 ship, 10 ship narrowly, 11 kill, 12 inconclusive. Errors: 1 while running,
 //! 2 bad input or usage (see [`crate::error`]).
 
+/// `println!` to stdout that never panics: a closed stdout (`itera reveal … | head -1`) once
+/// ended the command with a panic (exit 101, item 6). Output is a courtesy copy — everything is
+/// already in the directory — so a write error is dropped and the command ends normally (test:
+/// a_closed_stdout_ends_quietly in tests/bad_input.rs).
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($t)*);
+    }};
+}
+
+/// `print!` to stdout that never panics (see `outln!`).
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout().lock(), $($t)*);
+    }};
+}
+
 mod iterate;
 mod run;
 
@@ -222,7 +241,8 @@ where
     match runtime.block_on(dispatch(cli)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("itera: {}", e.message);
+            use std::io::Write as _;
+            let _ = writeln!(std::io::stderr().lock(), "itera: {}", e.message);
             e.code
         }
     }
@@ -282,7 +302,7 @@ async fn dispatch(cli: Cli) -> Result<i32, CliError> {
             let (exp, _setup, _pool) =
                 scored_from_dir(&dir, experiment.as_deref(), bars, false).await?;
             let d = exp.diagnose()?;
-            println!("{d}");
+            outln!("{d}");
             Ok(0)
         }
         Command::Reveal {
@@ -295,7 +315,7 @@ async fn dispatch(cli: Cli) -> Result<i32, CliError> {
                 scored_from_dir(&dir, experiment.as_deref(), bars, true).await?;
             let row = exp.reveal(&RowId::from(row_id.as_str()))?;
             let v = serde_json::to_string_pretty(&row).map_err(|e| CliError::run(e.to_string()))?;
-            println!("{v}");
+            outln!("{v}");
             Ok(0)
         }
         Command::Iterate {
@@ -346,12 +366,12 @@ async fn dispatch(cli: Cli) -> Result<i32, CliError> {
                 itera_charts::load_data_json(&data).map_err(|e| CliError::bad(e.to_string()))?;
             itera_charts::write_chart(kind, &report, &out)
                 .map_err(|e| CliError::run(e.to_string()))?;
-            println!("{}", out.display());
+            outln!("{}", out.display());
             Ok(0)
         }
         Command::Verify { dir } => {
             for line in crate::status::verify(&dir)? {
-                println!("ok: {line}");
+                outln!("ok: {line}");
             }
             Ok(0)
         }
@@ -360,8 +380,8 @@ async fn dispatch(cli: Cli) -> Result<i32, CliError> {
 
 fn print_value(v: &serde_json::Value, json: bool, text: fn(&serde_json::Value) -> String) {
     if json {
-        println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
     } else {
-        print!("{}", text(v));
+        out!("{}", text(v));
     }
 }

@@ -20,7 +20,7 @@ pub(super) fn init(path: Option<PathBuf>) -> Result<i32, CliError> {
     }
     std::fs::write(&path, crate::init::TEMPLATE)
         .map_err(|e| CliError::run(format!("cannot write {}: {e}", path.display())))?;
-    println!(
+    outln!(
         "wrote {}: fill it in, then `itera run {}`",
         path.display(),
         path.display()
@@ -30,7 +30,8 @@ pub(super) fn init(path: Option<PathBuf>) -> Result<i32, CliError> {
 
 /// Today's date as YYYY-MM-DD (UTC).
 fn today() -> String {
-    itera_core::time::now_rfc3339()[..10].to_string()
+    let now = itera_core::time::now_rfc3339();
+    now.get(..10).unwrap_or(&now).to_string()
 }
 
 fn slug(name: &str) -> String {
@@ -60,7 +61,9 @@ fn default_dir(frame: &itera_core::Frame) -> PathBuf {
             .filter(|p| {
                 p.file_name()
                     .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.len() > 11 && n[11..] == name)
+                    // `get`, not `[11..]`: a non-ASCII folder name once panicked here (item 6;
+                    // test: a_non_ascii_folder_in_experiments_does_not_panic).
+                    .is_some_and(|n| n.get(11..).is_some_and(|rest| rest == name))
             })
             .collect();
         candidates.sort();
@@ -81,12 +84,12 @@ fn finish(dir: &Path, json: bool) -> Result<i32, CliError> {
     let report = ReportData::load(dir).map_err(|e| CliError::bad(e.to_string()))?;
     if json {
         let v = crate::summary::json(&report, dir);
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&v).map_err(|e| CliError::run(e.to_string()))?
         );
     } else {
-        print!("{}", crate::summary::text(&report, dir));
+        out!("{}", crate::summary::text(&report, dir));
     }
     Ok(decision_str_code(&report.verdict.decision))
 }
@@ -104,11 +107,11 @@ fn render_report(dir: &Path, report: &ReportData) -> Result<Vec<PathBuf>, CliErr
 pub(super) fn report(dir: &Path) -> Result<i32, CliError> {
     let report = ReportData::load(dir).map_err(|e| CliError::bad(e.to_string()))?;
     for p in render_report(dir, &report)? {
-        println!("{}", p.display());
+        outln!("{}", p.display());
     }
     // The conclusion, with its self-audit recomputed from the journal.
     itera_core::rewrite_conclusion(dir).map_err(|e| CliError::bad(e.to_string()))?;
-    println!(
+    outln!(
         "{}",
         dir.join(itera_core::report::CONCLUSION_FILE).display()
     );
@@ -148,6 +151,12 @@ pub(super) async fn run(
     }
     let mut setup = pipeline::setup(loaded).await?;
     setup.opts.progress = crate::progress::bars(bars);
+    if bars
+        && !setup.loaded.all_replay()
+        && let Some(note) = crate::progress::worst_wait_note(&setup.opts)
+    {
+        eprintln!("{note}");
+    }
     let pool = pipeline::pool(&dir, &setup)?;
     if pipeline::is_experiment_dir(&dir) {
         let store = pipeline::open_existing(&dir)?;

@@ -146,44 +146,89 @@ impl Loaded {
         }
     }
 
-    /// How calls are executed.
+    /// How calls are executed. Every number is bounded where it enters (item 6: `timeout_s =
+    /// 1e20` and `requests_per_second = 1e-300` once panicked in a `Duration` conversion; tests:
+    /// the `toml/timeout-*`, `toml/rps-*`, `toml/max-attempts-*` and `toml/concurrency-*` cases
+    /// of tests/bad-input, run by tests/bad_input.rs).
     pub fn run_options(&self) -> Result<RunOptions, ConfigError> {
         let r = &self.file.run;
         let mut o = RunOptions::default();
-        if let Some(c) = r.concurrency {
-            if c == 0 {
-                return Err(self.error("run.concurrency", "must be at least 1"));
+        let count = |key: &str,
+                     v: Option<usize>,
+                     what: &str|
+         -> Result<Option<usize>, ConfigError> {
+            match v {
+                Some(c) if !(1..=MAX_CONCURRENCY).contains(&c) => Err(self.error(
+                    key,
+                    format!("{c} is out of range: {what} must be in 1..={MAX_CONCURRENCY}, e.g. 8"),
+                )),
+                v => Ok(v),
             }
+        };
+        if let Some(c) = count("run.concurrency", r.concurrency, "arm calls in flight")? {
             o.arm_concurrency = c;
         }
-        if let Some(c) = r.judge_concurrency {
-            if c == 0 {
-                return Err(self.error("run.judge_concurrency", "must be at least 1"));
-            }
+        if let Some(c) = count(
+            "run.judge_concurrency",
+            r.judge_concurrency,
+            "judge calls in flight",
+        )? {
             o.judge_concurrency = c;
         }
         if let Some(t) = r.timeout_s {
-            if !(t.is_finite() && t > 0.0) {
-                return Err(self.error("run.timeout_s", "must be a number of seconds > 0"));
+            if !(t.is_finite() && t > 0.0 && t <= MAX_TIMEOUT_S) {
+                return Err(self.error(
+                    "run.timeout_s",
+                    format!(
+                        "{t} is out of range: the per-attempt timeout must be a number of seconds in (0, {MAX_TIMEOUT_S}], e.g. timeout_s = 120"
+                    ),
+                ));
             }
             o.timeout = Duration::from_secs_f64(t);
         }
         if let Some(m) = r.max_attempts {
-            if m == 0 {
-                return Err(self.error("run.max_attempts", "must be at least 1"));
+            if !(1..=MAX_ATTEMPTS).contains(&m) {
+                return Err(self.error(
+                    "run.max_attempts",
+                    format!(
+                        "{m} is out of range: attempts per call (the first included) must be in 1..={MAX_ATTEMPTS}, e.g. max_attempts = 5"
+                    ),
+                ));
             }
             o.max_attempts = m;
         }
         if let Some(rps) = r.requests_per_second {
-            if !(rps.is_finite() && rps > 0.0) {
-                return Err(self.error("run.requests_per_second", "must be a number > 0"));
+            if !(rps.is_finite() && (MIN_RPS..=MAX_RPS).contains(&rps)) {
+                return Err(self.error(
+                    "run.requests_per_second",
+                    format!(
+                        "{rps} is out of range: requests per second must be in [{MIN_RPS}, {MAX_RPS}] (at least one call every 1000 s), e.g. requests_per_second = 2"
+                    ),
+                ));
             }
             o.requests_per_second = Some(rps);
+        }
+        if r.tokens_per_minute == Some(0) {
+            return Err(self.error(
+                "run.tokens_per_minute",
+                "0 tokens per minute would never call: give a limit >= 1, or remove the key for no limit",
+            ));
         }
         o.tokens_per_minute = r.tokens_per_minute;
         Ok(o)
     }
 }
+
+/// The longest per-attempt timeout, in seconds (an hour: longer is a hung call).
+pub(crate) const MAX_TIMEOUT_S: f64 = 3600.0;
+/// The most attempts per call.
+pub(crate) const MAX_ATTEMPTS: u32 = 50;
+/// The most calls in flight.
+pub(crate) const MAX_CONCURRENCY: usize = 1024;
+/// The lowest request rate (one call every 1000 s).
+pub(crate) const MIN_RPS: f64 = 0.001;
+/// The highest request rate.
+pub(crate) const MAX_RPS: f64 = 100_000.0;
 
 /// The experiment-file key a frame error is about.
 fn frame_key(e: &itera_core::FrameError) -> String {

@@ -65,7 +65,13 @@ impl Loaded {
         let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
             file: path.to_path_buf(),
             key: None,
-            message: format!("cannot read the experiment file: {e}; check the path"),
+            message: if path.is_dir() {
+                "is a directory: give the experiment file (TOML) itself, e.g. experiment.toml (`itera init` writes one)".to_string()
+            } else if e.kind() == std::io::ErrorKind::InvalidData {
+                "is not UTF-8 text: an experiment file is TOML; re-save it as UTF-8".to_string()
+            } else {
+                format!("cannot read the experiment file: {e}; check the path")
+            },
         })?;
         let base_dir = path
             .parent()
@@ -196,28 +202,10 @@ impl Loaded {
                 ));
             }
             if let Some(r) = &arm.replay {
-                let p = self.resolve(&r.path);
-                if !p.is_file() {
-                    return Err(self.error(
-                        format!("{key}.replay.path"),
-                        format!(
-                            "{} does not exist: paths are relative to the experiment file",
-                            p.display()
-                        ),
-                    ));
-                }
+                self.check_file(&format!("{key}.replay.path"), &r.path, "recording")?;
             }
         }
-        let data = self.resolve(&f.data.path);
-        if !data.is_file() {
-            return Err(self.error(
-                "data.path",
-                format!(
-                    "{} does not exist: paths are relative to the experiment file",
-                    data.display()
-                ),
-            ));
-        }
+        self.check_file("data.path", &f.data.path, "data")?;
         if f.threshold.min_effect_pp.is_some() == f.threshold.min_effect_rel_pct.is_some() {
             return Err(self.error(
                 "threshold",
@@ -225,6 +213,40 @@ impl Loaded {
             ));
         }
         Ok(())
+    }
+
+    /// Checks that `path` (as the file spells it) names a readable file, saying what is wrong
+    /// with it: empty, missing, a directory (item 10: a directory was reported as "./. does not
+    /// exist"; test: the `toml/data-path-*` and `toml/replay-path-*` cases of tests/bad-input).
+    fn check_file(&self, key: &str, path: &str, what: &str) -> Result<(), ConfigError> {
+        if path.trim().is_empty() {
+            return Err(self.error(
+                key,
+                format!("the path is empty: name the {what} file (CSV or JSONL), relative to the experiment file"),
+            ));
+        }
+        let p = self.resolve(path);
+        let why = match std::fs::metadata(&p) {
+            Ok(m) if m.is_file() => return Ok(()),
+            Ok(m) if m.is_dir() => format!(
+                "{} is a directory, not a {what} file: name the CSV or JSONL file inside it",
+                p.display()
+            ),
+            Ok(_) => format!(
+                "{} is not a regular file: name the {what} file (CSV or JSONL)",
+                p.display()
+            ),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => format!(
+                "{} does not exist: paths are relative to the experiment file's folder ({})",
+                p.display(),
+                self.base_dir.display()
+            ),
+            Err(e) => format!(
+                "{} cannot be read ({e}): check its permissions",
+                p.display()
+            ),
+        };
+        Err(self.error(key, why))
     }
 
     /// Whether every arm is a replay (then `deterministic` defaults to true).

@@ -188,7 +188,15 @@ impl ReplayArm {
                         .collect(),
                 );
                 for rec in rdr.records() {
-                    let rec = rec.map_err(|e| format!("{file_name}: {e}"))?;
+                    // "line N" first, like the data loaders (item 10; test: the
+                    // `replay/line3-*` case of itera-cli/tests/bad-input).
+                    let rec = rec.map_err(|e| match e.position() {
+                        Some(p) => format!(
+                            "{file_name} line {}: {e}; quote fields that contain commas, quotes or line breaks",
+                            p.line()
+                        ),
+                        None => format!("{file_name}: {e}"),
+                    })?;
                     let line = rec.position().map_or(0, |p| p.line());
                     lines.push((line, Line::Csv(rec)));
                 }

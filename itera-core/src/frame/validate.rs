@@ -7,6 +7,12 @@
 use crate::frame::{Effect, Frame};
 use std::collections::BTreeSet;
 
+/// The highest price a frame registers, in USD per million tokens (far above any real model), so
+/// that tokens × price stays finite.
+pub(crate) const MAX_PRICE_PER_MTOK_USD: f64 = 100_000.0;
+/// The highest failure-mode weight.
+pub(crate) const MAX_WEIGHT: f64 = 1_000_000.0;
+
 /// What is wrong with a frame, and how to fix it.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
@@ -180,11 +186,13 @@ impl Frame {
                 return Err(FrameError::UnknownPriceArm(arm.clone()));
             }
             for v in [price.input_per_mtok_usd, price.output_per_mtok_usd] {
-                if !(v.is_finite() && v >= 0.0) {
+                // Bounded so that tokens × price stays finite in every cost the journal records
+                // (item 5; test: frame::validate tests a_price_that_overflows_a_cost_is_refused).
+                if !(v.is_finite() && (0.0..=MAX_PRICE_PER_MTOK_USD).contains(&v)) {
                     return Err(FrameError::OutOfRange {
                         field: "prices",
                         value: v,
-                        why: "a price must be a finite number >= 0 (USD per million tokens)",
+                        why: "a price must be a number in [0, 100000] (USD per million tokens)",
                     });
                 }
             }
@@ -240,10 +248,10 @@ impl Frame {
                     why: "listed twice".into(),
                 });
             }
-            if !(fm.weight.is_finite() && fm.weight > 0.0) {
+            if !(fm.weight.is_finite() && fm.weight > 0.0 && fm.weight <= MAX_WEIGHT) {
                 return Err(FrameError::BadFailureMode {
                     id: fm.id.clone(),
-                    why: format!("weight {} must be a finite number > 0", fm.weight),
+                    why: format!("weight {} must be a number in (0, 1000000]", fm.weight),
                 });
             }
         }
@@ -283,5 +291,41 @@ impl Frame {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::frame::{Frame, Price};
+
+    fn frame() -> Frame {
+        Frame::builder("n", "q?", "h.")
+            .baseline("v1", "src")
+            .arm("v2", "v1", "one change")
+            .metric("accuracy", "exact")
+            .threshold_pp(5.0)
+            .trials(3)
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Item 5: a finite but huge price made tokens × price infinite, and the cost was written to
+    /// the journal as `null`. Prices and failure-mode weights are bounded.
+    #[test]
+    fn a_price_that_overflows_a_cost_is_refused() {
+        let mut f = frame();
+        f.prices.insert(
+            "v2".into(),
+            Price {
+                input_per_mtok_usd: 1e300,
+                output_per_mtok_usd: 1.0,
+            },
+        );
+        let e = f
+            .validate()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("[0, 100000]"), "{e}");
     }
 }

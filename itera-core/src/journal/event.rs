@@ -430,6 +430,19 @@ pub(crate) fn seal_entry(
         hash,
     };
     let line = canonical_json(&entry)?;
+    // The round trip the next open makes (G1): a value JSON cannot carry (NaN, ±inf become
+    // `null`) would be read back differently and reported as tampering, losing the experiment.
+    // Refused before it is written (test: journal::codec_tests::
+    // a_nan_or_infinite_number_is_refused_before_it_is_written).
+    let back: Option<Entry> = serde_json::from_str(&line).ok();
+    if back.as_ref() != Some(&entry) {
+        return Err(serde::ser::Error::custom(format!(
+            "the '{}' event holds a NaN or infinite number, which the journal cannot read back: \
+             it was not written (the value must be refused where it enters: arm usage, judge \
+             score, config or data)",
+            entry.event.kind()
+        )));
+    }
     Ok((entry, line))
 }
 

@@ -12,3 +12,6 @@ pub mod event;
 pub mod lock;
 pub mod record;
 pub mod store;
+
+#[cfg(test)]
+mod codec_tests;

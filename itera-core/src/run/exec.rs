@@ -112,6 +112,37 @@ enum Try<T> {
     Fatal(String),
 }
 
+/// The longest wait between two requests a rate limit imposes (one call an hour).
+pub(crate) const MAX_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// Tokens a call used (input + output), saturating: an arm reporting `u64::MAX` tokens must not
+/// overflow the count (test: huge_token_counts_saturate_instead_of_overflowing).
+fn usage_tokens(u: &crate::journal::record::Usage) -> u64 {
+    u.input_tokens
+        .unwrap_or(0)
+        .saturating_add(u.output_tokens.unwrap_or(0))
+}
+
+/// Why an arm's output holds a number the journal cannot carry (NaN, infinite, negative), or
+/// `None`. Such a call fails (recorded as failed, G31) instead of reaching the journal, whose
+/// codec would refuse the whole event (item 5; test: an_arm_reporting_a_nan_cost_fails_the_call).
+fn unwritable(out: &ArmOutput) -> Option<String> {
+    let bad = |v: Option<f64>| v.is_some_and(|x| !(x.is_finite() && x >= 0.0));
+    let (field, value) = if bad(out.usage.cost_usd) {
+        ("usage.cost_usd", out.usage.cost_usd)
+    } else if bad(out.recorded_latency_ms) {
+        ("recorded_latency_ms", out.recorded_latency_ms)
+    } else if out.recorded_score.is_some_and(|x| !x.is_finite()) {
+        ("recorded_score", out.recorded_score)
+    } else {
+        return None;
+    };
+    Some(format!(
+        "the arm reported {field} = {}: it must be a finite number >= 0; fix what the arm reports",
+        value.unwrap_or_default()
+    ))
+}
+
 /// Shared limits for one run.
 pub(crate) struct Limits {
     interval: Option<Duration>,
@@ -126,7 +157,12 @@ impl Limits {
             interval: opts
                 .requests_per_second
                 .filter(|r| r.is_finite() && *r > 0.0)
-                .map(|r| Duration::from_secs_f64(1.0 / r)),
+                // A tiny rate once panicked in `from_secs_f64(1e300)`; the interval is bounded
+                // (test: a_tiny_request_rate_does_not_panic_and_is_bounded).
+                .map(|r| {
+                    Duration::try_from_secs_f64(1.0 / r)
+                        .map_or(MAX_INTERVAL, |d| d.min(MAX_INTERVAL))
+                }),
             next_slot: Mutex::new(None),
             per_minute: opts.tokens_per_minute.filter(|t| *t > 0),
             window: Mutex::new(VecDeque::new()),
@@ -139,7 +175,7 @@ impl Limits {
                 let mut next = self.next_slot.lock().unwrap_or_else(|p| p.into_inner());
                 let now = Instant::now();
                 let slot = next.map_or(now, |n| n.max(now));
-                *next = Some(slot + interval);
+                *next = Some(slot.checked_add(interval).unwrap_or(slot));
                 slot
             };
             tokio::time::sleep_until(slot.into()).await;
@@ -155,7 +191,7 @@ impl Limits {
                     {
                         w.pop_front();
                     }
-                    let used: u64 = w.iter().map(|(_, n)| n).sum();
+                    let used = w.iter().fold(0u64, |a, (_, n)| a.saturating_add(*n));
                     match w.front() {
                         Some((t, _)) if used >= limit => {
                             Some(Duration::from_secs(60).saturating_sub(now.duration_since(*t)))
@@ -281,13 +317,17 @@ pub(crate) async fn call_arm(
                 retry_after,
             }))) => Try::Retry(message, retry_after),
             Ok(Ok(Err(ArmError::Fatal(m)))) => Try::Fatal(m),
-            Ok(Ok(Ok(out))) => Try::Done(out),
+            // A cost the journal cannot carry is refused where it enters (item 5; test:
+            // an_arm_reporting_a_nan_cost_fails_the_call).
+            Ok(Ok(Ok(out))) => match unwritable(&out) {
+                Some(why) => Try::Fatal(why),
+                None => Try::Done(out),
+            },
         }
     })
     .await;
     if let Ok(out) = &attempted.result {
-        let tokens = out.usage.input_tokens.unwrap_or(0) + out.usage.output_tokens.unwrap_or(0);
-        limits.record_tokens(tokens);
+        limits.record_tokens(usage_tokens(&out.usage));
     }
     attempted
 }
@@ -339,5 +379,69 @@ mod tests {
         }
         let d = backoff(&opts, 1, Some(Duration::from_secs(3)), &mut rng);
         assert!(d >= Duration::from_secs(3));
+    }
+
+    /// G-none (robustness, issue "an experiment directory survives anything" item 6): a rate of
+    /// 1e-300 requests per second once panicked in `Duration::from_secs_f64(1e300)`.
+    #[test]
+    fn a_tiny_request_rate_does_not_panic_and_is_bounded() {
+        for rps in [1e-300, f64::MIN_POSITIVE, 1e-9] {
+            let l = Limits::new(&RunOptions {
+                requests_per_second: Some(rps),
+                ..RunOptions::default()
+            });
+            assert!(
+                l.interval.is_some_and(|d| d <= Duration::from_secs(3600)),
+                "rps {rps}: {:?}",
+                l.interval
+            );
+        }
+    }
+
+    /// Token counts near u64::MAX once overflowed the per-minute window's sum and the call's
+    /// token total (a debug panic, a wrapped count in release).
+    #[tokio::test]
+    async fn huge_token_counts_saturate_instead_of_overflowing() {
+        let l = Limits::new(&RunOptions {
+            tokens_per_minute: Some(u64::MAX),
+            ..RunOptions::default()
+        });
+        l.record_tokens(u64::MAX);
+        l.record_tokens(u64::MAX);
+        let acquired = tokio::time::timeout(Duration::from_millis(200), l.acquire()).await;
+        assert!(acquired.is_err(), "the window is full: acquire waits");
+    }
+
+    struct NanCost;
+
+    #[async_trait::async_trait]
+    impl Arm for NanCost {
+        fn id(&self) -> &str {
+            "nan-cost"
+        }
+        fn spec(&self) -> String {
+            "reports a NaN cost".into()
+        }
+        async fn call(&self, _input: &Value, _ctx: &CallCtx) -> Result<ArmOutput, ArmError> {
+            let mut out = ArmOutput::text("yes");
+            out.usage.cost_usd = Some(f64::NAN);
+            Ok(out)
+        }
+    }
+
+    /// Item 5: a NaN cost reported by an arm once reached the journal as `null` and the next
+    /// open reported tampering. The call fails instead, naming the field.
+    #[tokio::test]
+    async fn an_arm_reporting_a_nan_cost_fails_the_call() {
+        let opts = RunOptions::default();
+        let ctx = CallCtx {
+            row_id: crate::data::row::RowId::from("r1"),
+            trial: 0,
+            seed: 1,
+        };
+        let a = call_arm(&NanCost, &Value::Null, &ctx, &opts, &Limits::new(&opts)).await;
+        let err = a.result.err().unwrap_or_default();
+        assert!(err.contains("usage.cost_usd = NaN"), "{err}");
+        assert_eq!(a.attempts, 1, "not retried: the arm would say it again");
     }
 }

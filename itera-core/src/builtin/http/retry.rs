@@ -35,6 +35,10 @@ pub fn install_crypto_provider() {
 #[derive(Debug, Clone)]
 pub(crate) struct ChatClient {
     pub(super) url: String,
+    /// The URL as the file spells it (`${VAR}` kept): what every message shows, so a secret
+    /// expanded into `base_url` never reaches stderr or the journal (item 7; test:
+    /// a_secret_in_base_url_stays_out_of_every_file_and_stream in itera-cli/tests/bad_input.rs).
+    shown_url: String,
     pub(super) model: String,
     pub(super) temperature: f64,
     pub(super) max_tokens: Option<u32>,
@@ -69,7 +73,8 @@ impl ChatClient {
         let base = interpolate_env(s.base_url.trim(), env)?;
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(format!(
-                "base_url must start with http:// or https:// (got {base:?})"
+                "base_url must start with http:// or https:// (got {:?}, before ${{VAR}} expansion)",
+                s.base_url.trim()
             ));
         }
         if s.model.trim().is_empty() {
@@ -102,6 +107,10 @@ impl ChatClient {
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
         Ok(ChatClient {
             url: format!("{}/chat/completions", base.trim_end_matches('/')),
+            shown_url: format!(
+                "{}/chat/completions",
+                s.base_url.trim().trim_end_matches('/')
+            ),
             model: s.model.to_string(),
             temperature: s.temperature,
             max_tokens: s.max_tokens,
@@ -118,6 +127,11 @@ impl ChatClient {
 
     /// Removes the key from a message (defence in depth: no error carries it).
     fn scrub(&self, msg: String) -> String {
+        let msg = if self.url != self.shown_url {
+            msg.replace(self.url.as_str(), &self.shown_url)
+        } else {
+            msg
+        };
         match &self.key {
             Some(Secret(k)) if !k.is_empty() => msg.replace(k.as_str(), "***"),
             _ => msg,
@@ -148,7 +162,7 @@ impl ChatClient {
                 return Err(ChatError::Retryable {
                     message: self.scrub(format!(
                         "POST {} {kind}: {}",
-                        self.url,
+                        self.shown_url,
                         error_chain(&e.without_url())
                     )),
                     retry_after: None,
@@ -169,7 +183,7 @@ impl ChatClient {
                 return Err(ChatError::Retryable {
                     message: self.scrub(format!(
                         "POST {}: reading the response failed: {}",
-                        self.url,
+                        self.shown_url,
                         error_chain(&e.without_url())
                     )),
                     retry_after,
@@ -179,7 +193,7 @@ impl ChatClient {
         if !status.is_success() {
             let message = self.scrub(format!(
                 "POST {} answered HTTP {}: {}",
-                self.url,
+                self.shown_url,
                 status.as_u16(),
                 snippet(&text)
             ));
@@ -195,7 +209,7 @@ impl ChatClient {
         parse_completion(&text).map_err(|why| {
             ChatError::Fatal(self.scrub(format!(
                 "POST {}: the response is not a chat completion ({why}): {}",
-                self.url,
+                self.shown_url,
                 snippet(&text)
             )))
         })
