@@ -9,9 +9,11 @@
 pub(crate) mod audit;
 pub(crate) mod conclusion;
 mod data;
+mod stable;
 
 pub use audit::{AuditItem, AuditStatus};
 pub use data::*;
+pub use stable::StableVerdict;
 
 use crate::decide::rules::Verdict;
 use crate::iterate::iteration::Ledger;
