@@ -62,7 +62,7 @@ pub fn json(report: &ReportData, dir: &Path) -> Value {
     json!({
         "experiment": report.experiment.name,
         "decision": v.decision,
-        "exit_code": decision_str_code(&v.decision),
+        "exit_code": decision_str_code(v.decision.as_str()),
         "arm": v.arm,
         "slices": v.slices,
         "failing_slices": v.failing_slices,

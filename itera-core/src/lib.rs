@@ -54,6 +54,34 @@
 
 pub mod builtin;
 pub mod data;
+pub mod prelude {
+    //! Everything a user needs, in one import: `use itera_core::prelude::*;`.
+    //!
+    //! It carries the traits a user implements ([`Arm`], [`Judge`], [`Dataset`]) with the
+    //! [`async_trait`] attribute they need, `serde_json`'s [`Value`] and [`json!`] (an arm's
+    //! input and output are JSON), the data model ([`Row`], [`Frame`]), the phases
+    //! ([`Experiment`], [`Store`], [`RunOptions`]), the results ([`Conclusion`], [`Verdict`],
+    //! [`Decision`], [`StableVerdict`]) and the crate's error type [`Error`], which every
+    //! refusal converts into with `?`. A user's `Cargo.toml` needs `itera-core` and `tokio`
+    //! (features `rt-multi-thread` and `macros`, for `#[tokio::main]` / `#[tokio::test]`) and
+    //! nothing else: `examples/as-a-dependency` in the workspace is such a crate, and its test
+    //! would stop compiling if this module dropped something a user needs.
+
+    pub use crate::data::dataset::{DataError, Dataset, VecDataset};
+    pub use crate::data::row::{Row, RowId};
+    pub use crate::decide::rules::{Decision, Verdict};
+    pub use crate::experiment::testpass::Conclusion;
+    pub use crate::experiment::{Error, Experiment, Rejected};
+    pub use crate::frame::{Frame, FrameError};
+    pub use crate::iterate::gate::ChangeClass;
+    pub use crate::journal::store::Store;
+    pub use crate::report::{ReportData, StableVerdict};
+    pub use crate::run::arm::{Arm, ArmError, ArmOutput, CallCtx, Reports, Usage};
+    pub use crate::run::exec::RunOptions;
+    pub use crate::run::judge::{Judge, JudgeError, JudgeView, Judgement};
+    pub use async_trait::async_trait;
+    pub use serde_json::{Value, json};
+}
 pub mod decide;
 pub mod experiment;
 pub mod frame;

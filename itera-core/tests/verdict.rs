@@ -223,6 +223,9 @@ async fn the_seed_example_ships_v2_and_kills_v3() {
 async fn a_second_verdict_on_the_same_directory_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let exp = sealed(Store::dir(dir.path()).unwrap(), transactions(600)).await;
+    // Another "process" walked the whole method on the same directory before the verdict (once
+    // a verdict is journaled, `register` refuses the directory outright).
+    let other = sealed(Store::dir(dir.path()).unwrap(), transactions(600)).await;
     let first = exp
         .verdict(&prompts(), &RecordingJudge::new(), &fast_opts(), None)
         .await
@@ -240,9 +243,7 @@ async fn a_second_verdict_on_the_same_directory_is_refused() {
     let loaded = ReportData::load(dir.path()).unwrap();
     assert_eq!(loaded, first.report);
 
-    // Another "process": reopen the directory and walk the whole method again.
-    let again = sealed(Store::dir(dir.path()).unwrap(), transactions(600)).await;
-    let err = again
+    let err = other
         .verdict(&prompts(), &RecordingJudge::new(), &fast_opts(), None)
         .await
         .unwrap_err()
@@ -342,9 +343,6 @@ async fn a_full_verdict_snapshot() {
 async fn nothing_follows_the_verdict() {
     let dir = tempfile::tempdir().unwrap();
     let exp = sealed(Store::dir(dir.path()).unwrap(), transactions(600)).await;
-    exp.verdict(&prompts(), &RecordingJudge::new(), &fast_opts(), None)
-        .await
-        .unwrap();
     let arms = prompts();
     let judge = RecordingJudge::new();
     let scored = Experiment::new(seed_frame())
@@ -357,6 +355,11 @@ async fn nothing_follows_the_verdict() {
         .await
         .unwrap()
         .score_dev(&arms, &judge, &fast_opts())
+        .await
+        .unwrap();
+    // The verdict is reached by another handle after this one registered (a directory that
+    // already has it is refused by `register`).
+    exp.verdict(&prompts(), &RecordingJudge::new(), &fast_opts(), None)
         .await
         .unwrap();
     let dev_id = scored.plan().dev_ids()[0].clone();

@@ -91,7 +91,7 @@ fn finish(dir: &Path, json: bool) -> Result<i32, CliError> {
     } else {
         out!("{}", crate::summary::text(&report, dir));
     }
-    Ok(decision_str_code(&report.verdict.decision))
+    Ok(decision_str_code(report.verdict.decision.as_str()))
 }
 
 /// Writes the three charts (PNG and SVG) for a finished directory.

@@ -40,6 +40,16 @@ impl Experiment<Scored> {
     }
 }
 
+impl Experiment<Scored> {
+    /// The gate with no classifications given: `gate(&[])`, named. Use it when no arm changed
+    /// after registration (each arm's registered change is reviewed against the baseline), or
+    /// when every iteration was classified as it was recorded. An iteration left unclassified
+    /// counts as a hardcode (G35) — pass its class to [`Experiment::gate`] instead.
+    pub fn gate_unchanged(self) -> Result<Experiment<Gated>, Rejected<Scored>> {
+        self.gate(&[])
+    }
+}
+
 impl Experiment<Gated> {
     /// The gate's report.
     pub fn gate_report(&self) -> &GateReport {

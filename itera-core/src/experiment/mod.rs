@@ -18,6 +18,7 @@
 // side is as large as the state it returns; that is the point, not an accident.
 #![allow(clippy::result_large_err)]
 
+mod error;
 mod evidence;
 mod gate;
 mod iterate;
@@ -26,7 +27,7 @@ mod seal;
 pub(crate) mod sprint;
 pub(crate) mod testpass;
 
-use crate::data::dataset::{DataError, Dataset, RowSet};
+use crate::data::dataset::{Dataset, RowSet};
 use crate::data::row::{Row, RowId};
 use crate::data::split::Part;
 use crate::data::split::{DistributionAudit, SplitError, SplitOverride, SplitPlan};
@@ -41,8 +42,16 @@ use crate::run::crossjudge::{self, CrossJudgeReport};
 use crate::run::cube::{ArmKey, ArmSummary, ScoreCube};
 use crate::run::exec::RunOptions;
 use crate::run::judge::Judge;
-use crate::run::runner::{self, PartJob, Roster, RunError};
-use std::fmt;
+use crate::run::runner::{self, PartJob, Roster};
+pub use error::{Error, Rejected};
+
+impl testpass::Conclusion {
+    /// The stable view of this verdict for snapshot tests: numbers rounded to 0.01pp and 4
+    /// decimals, in a fixed order — the same view as `ReportData::load(dir)?.stable()`.
+    pub fn stable(&self) -> crate::report::StableVerdict {
+        self.report.stable()
+    }
+}
 
 mod sealed {
     pub trait Sealed {}
@@ -158,85 +167,6 @@ pub struct Experiment<S: State> {
     pub(crate) state: S,
 }
 
-/// Everything that can stop a transition. Each message says what to do.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum Error {
-    /// The frame is invalid.
-    #[error(transparent)]
-    Frame(#[from] FrameError),
-    /// The rows are bad.
-    #[error(transparent)]
-    Data(#[from] DataError),
-    /// The split is refused.
-    #[error(transparent)]
-    Split(#[from] SplitError),
-    /// The store is unusable (tampered, edited, unwritable).
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// An iteration, reveal, gate or sprint move was refused.
-    #[error(transparent)]
-    Sprint(#[from] crate::experiment::sprint::SprintError),
-    /// The test pass was refused (G7, G15, G16, G46).
-    #[error(transparent)]
-    Verdict(#[from] crate::experiment::testpass::VerdictError),
-    /// The run stopped (pilot, scoring, cross-judge).
-    #[error(transparent)]
-    Run(#[from] RunError),
-    /// The store holds a different registered frame (G7).
-    #[error(
-        "{location} is registered with a different frame (hash {registered}, this frame {given}) (G7): the metric, threshold, arms or rules changed after registration; start a new experiment in a new directory with fresh test rows"
-    )]
-    FrameMismatch {
-        /// Where.
-        location: String,
-        /// The registered frame's hash.
-        registered: String,
-        /// This frame's hash.
-        given: String,
-    },
-}
-
-/// A refused transition: the error, and the experiment in the state it was in, so nothing is
-/// lost.
-///
-/// ```
-/// # use itera_core::*;
-/// # let frame = Frame::builder("n", "q?", "h.").baseline("v1", "src/a.rs:1")
-/// #     .arm("v2", "v1", "one change").metric("acc", "exact").threshold_pp(5.0)
-/// #     .slice_loss_floor_pp(-2.0).build().unwrap();
-/// let exp = Experiment::new(frame).unwrap().register(Store::in_memory()).unwrap();
-/// let rejected = exp.split_rows(vec![]).unwrap_err();     // no rows
-/// let exp = rejected.experiment;                         // still registered, try again
-/// assert!(exp.split_rows(vec![Row::new("a", "x")]).is_err()); // one row cannot fill three parts
-/// ```
-pub struct Rejected<S: State> {
-    /// Why.
-    pub error: Error,
-    /// The experiment, unchanged.
-    pub experiment: Experiment<S>,
-}
-
-impl<S: State> fmt::Debug for Rejected<S> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Rejected")
-            .field("error", &self.error)
-            .finish_non_exhaustive()
-    }
-}
-
-impl<S: State> fmt::Display for Rejected<S> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.error, f)
-    }
-}
-
-impl<S: State> std::error::Error for Rejected<S> {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.error)
-    }
-}
-
 impl<S: State> Experiment<S> {
     /// The frame.
     pub fn frame(&self) -> &Frame {
@@ -262,9 +192,22 @@ impl Experiment<Draft> {
     }
 
     /// Registers the frame in a store (G1, G7): canonical JSON + SHA-256, `registration.json`,
-    /// `frame.md` and a `registered` journal event. A store already registered with the same
-    /// frame resumes; with a different frame it is refused.
+    /// `frame.md` and a `registered` journal event. Call it first, before any row is sampled.
+    /// A store already registered with the same frame resumes; with a different frame it is
+    /// refused ([`Error::FrameMismatch`]); a store that already has its verdict is refused at
+    /// once ([`Error::Concluded`]: read it with `ReportData::load`).
     pub fn register(self, store: Store) -> Result<Experiment<Registered>, Rejected<Draft>> {
+        let location = || {
+            store
+                .location()
+                .map_or_else(|| "the store".to_string(), |p| p.display().to_string())
+        };
+        // G46: a finished experiment is refused here, before any work, not after a full replay
+        // at `verdict` (test: `register_on_a_concluded_directory_says_load_the_report`).
+        if let Some(at) = store.concluded() {
+            let location = location();
+            return Err(self.reject(Error::Concluded { location, at }));
+        }
         let frame_hash = match hash::hash_value(&self.frame) {
             Ok(h) => h,
             Err(e) => return Err(self.reject(StoreError::Encode(e.to_string()))),
@@ -276,9 +219,7 @@ impl Experiment<Draft> {
         let resumed = match existing {
             Some(reg) if reg.frame_hash == frame_hash => true,
             Some(reg) => {
-                let location = store
-                    .location()
-                    .map_or_else(|| "the store".to_string(), |p| p.display().to_string());
+                let location = location();
                 return Err(self.reject(Error::FrameMismatch {
                     location,
                     registered: reg.frame_hash,

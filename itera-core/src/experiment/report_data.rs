@@ -232,7 +232,7 @@ pub(super) fn build_report(
         effect_sizes,
         noise_sd,
         verdict: VerdictInfo {
-            decision: verdict.decision.as_str().to_string(),
+            decision: verdict.decision,
             arm: verdict.arm.clone(),
             slices: verdict.slices.clone(),
             failing_slices: verdict.failing_slices.clone(),

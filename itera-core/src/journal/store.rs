@@ -114,6 +114,8 @@ struct Inner {
     backend: Backend,
     head: String,
     next_seq: u64,
+    /// When the verdict was journaled, if it was (read in the opening pass, kept on append).
+    concluded: Option<String>,
 }
 
 /// An experiment's storage. Cheap to clone (shared); safe to use from many tasks.
@@ -156,6 +158,7 @@ impl Store {
             },
             head: GENESIS.to_string(),
             next_seq: 0,
+            concluded: None,
         })
     }
 
@@ -204,9 +207,13 @@ impl Store {
         // One pass: verify every complete line, remember the registration, find a torn tail.
         let mut verifier = Verifier::new();
         let mut registered = None;
+        let mut concluded = None;
         let complete = scan_lines(&journal, &jpath, &mut verifier, |entry| {
             if registered.is_none() {
                 registered = recorded_registration(&entry);
+            }
+            if matches!(entry.event, Event::VerdictReached { .. }) {
+                concluded = Some(entry.at.clone());
             }
         })?;
         let len = journal.metadata().map_err(io_err(&jpath))?.len();
@@ -223,6 +230,7 @@ impl Store {
             },
             head: verifier.head().to_string(),
             next_seq: verifier.count(),
+            concluded,
         });
         store.check_registration(registered)?;
         Ok(store)
@@ -238,6 +246,15 @@ impl Store {
         // A panic while holding the lock cannot leave a half-written line: lines are written
         // with one call, so the state is still consistent.
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// When this experiment's verdict was journaled (RFC 3339), or `None` if it has none yet.
+    /// Cheap: read from the pass [`Store::dir`] makes when it opens the journal, so a finished
+    /// directory is known at once — read it with
+    /// [`ReportData::load`](crate::report::ReportData::load) instead of replaying it;
+    /// `Experiment::register` refuses it (G46).
+    pub fn concluded(&self) -> Option<String> {
+        self.lock().concluded.clone()
     }
 
     /// The directory, or `None` in memory.
@@ -282,6 +299,9 @@ impl Store {
         }
         inner.head = entry.hash.clone();
         inner.next_seq += 1;
+        if matches!(entry.event, Event::VerdictReached { .. }) {
+            inner.concluded = Some(entry.at.clone());
+        }
         Ok(entry)
     }
 

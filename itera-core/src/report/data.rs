@@ -159,8 +159,10 @@ pub struct ArmEffects {
 /// The decision as `data.json` states it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VerdictInfo {
-    /// `"ship"`, `"ship-narrowly"`, `"kill"` or `"inconclusive"`.
-    pub decision: String,
+    /// The decision — the same type as [`Verdict::decision`](crate::decide::rules::Verdict), written
+    /// to `data.json` as `"ship"`, `"ship-narrowly"`, `"kill"` or `"inconclusive"` (the bytes a
+    /// string field wrote; pinned by `decision_is_written_as_the_same_kebab_case_string`).
+    pub decision: crate::journal::record::Decision,
     /// The arm shipped (or narrowly shipped), if any.
     pub arm: Option<String>,
     /// Slices the claim covers (ship narrowly), or every slice (ship).
@@ -270,7 +272,7 @@ impl ReportData {
     ///
     /// ```no_run
     /// let report = itera_core::report::ReportData::load("experiments/2026-11-25-txn").unwrap();
-    /// assert_eq!(report.verdict.decision, "ship");
+    /// assert_eq!(report.verdict.decision, itera_core::Decision::Ship);
     /// let smb = report.effect("v2", Some("smb")).unwrap();
     /// assert!(smb.ci_low >= report.experiment.slice_loss_floor_pp / 100.0);
     /// ```

@@ -10,9 +10,11 @@ pub(crate) mod audit;
 pub mod calls;
 pub(crate) mod conclusion;
 mod data;
+mod stable;
 
 pub use audit::{AuditItem, AuditStatus};
 pub use data::*;
+pub use stable::StableVerdict;
 
 use crate::decide::rules::Verdict;
 use crate::iterate::iteration::Ledger;

@@ -16,6 +16,9 @@ pub struct CallCtx {
     /// The trial index, 0-based; two trials never share a response.
     pub trial: u32,
     /// A per-call seed derived from the experiment seed, row and trial, for arms that sample.
+    /// Draw every bit of per-call randomness from it (a model's `seed` parameter, a seeded RNG):
+    /// a resumed or re-run experiment then makes the same calls and reaches the same verdict.
+    /// Randomness from the clock or `thread_rng` makes the verdict irreproducible.
     pub seed: u64,
 }
 
@@ -31,12 +34,20 @@ pub struct Reports {
     pub latency: bool,
 }
 
-/// One successful arm call.
+/// One successful arm call: [`ArmOutput::text`] or [`ArmOutput::json`], then the builders for
+/// what the arm knows about the call — [`with_usage`](ArmOutput::with_usage) (tokens),
+/// [`with_cost`](ArmOutput::with_cost) (USD) and [`with_latency_ms`](ArmOutput::with_latency_ms)
+/// (a latency measured elsewhere; otherwise the runner times the call). Declare what you fill in
+/// [`Arm::reports`], so the pilot can refuse a call that forgot it (G22).
 ///
 /// ```
-/// use itera_core::ArmOutput;
-/// let out = ArmOutput::text("travel");
+/// use itera_core::prelude::*;
+/// let out = ArmOutput::text("travel").with_usage(120, 4).with_cost(0.0003);
 /// assert_eq!(out.output.as_str(), Some("travel"));
+/// assert_eq!(out.usage.input_tokens, Some(120));
+/// assert_eq!(out.usage.cost_usd, Some(0.0003));
+/// let out = ArmOutput::json(json!({"label": "travel"})).with_latency_ms(35.0);
+/// assert_eq!(out.recorded_latency_ms, Some(35.0));
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ArmOutput {
@@ -63,6 +74,38 @@ impl ArmOutput {
             recorded_latency_ms: None,
             recorded_score: None,
         }
+    }
+
+    /// An output holding any JSON value and no usage.
+    pub fn json(output: Value) -> ArmOutput {
+        ArmOutput {
+            output,
+            ..ArmOutput::text("")
+        }
+    }
+
+    /// Sets the prompt (`input`) and completion (`output`) token counts the provider reported.
+    #[must_use]
+    pub fn with_usage(mut self, input_tokens: u64, output_tokens: u64) -> ArmOutput {
+        self.usage.input_tokens = Some(input_tokens);
+        self.usage.output_tokens = Some(output_tokens);
+        self
+    }
+
+    /// Sets the call's cost in US dollars, when the arm knows it (otherwise the runner prices
+    /// the tokens with the frame's price table).
+    #[must_use]
+    pub fn with_cost(mut self, usd: f64) -> ArmOutput {
+        self.usage.cost_usd = Some(usd);
+        self
+    }
+
+    /// Sets a latency measured elsewhere (a replay of a real run), in milliseconds; the runner
+    /// uses it instead of timing the call.
+    #[must_use]
+    pub fn with_latency_ms(mut self, ms: f64) -> ArmOutput {
+        self.recorded_latency_ms = Some(ms);
+        self
     }
 }
 

@@ -170,7 +170,7 @@ fn report(v: &Verdict) -> ReportData {
         )]),
         noise_sd: BTreeMap::from([("v1".to_string(), 0.01), ("v2".to_string(), 0.006)]),
         verdict: VerdictInfo {
-            decision: v.decision.as_str().into(),
+            decision: v.decision,
             arm: v.arm.clone(),
             slices: v.slices.clone(),
             failing_slices: v.failing_slices.clone(),
