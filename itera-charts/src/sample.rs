@@ -163,7 +163,7 @@ pub fn seed_example() -> ReportData {
             ("v3".to_string(), 0.009),
         ]),
         verdict: VerdictInfo {
-            decision: "ship".to_string(),
+            decision: itera_core::Decision::Ship,
             arm: Some("v2".to_string()),
             slices: vec!["enterprise".to_string(), "smb".to_string()],
             failing_slices: vec![],
@@ -276,7 +276,7 @@ pub fn four_by_fourteen() -> ReportData {
         effect_sizes: effects,
         noise_sd: BTreeMap::new(),
         verdict: VerdictInfo {
-            decision: "ship".to_string(),
+            decision: itera_core::Decision::Ship,
             arm: Some("few-shot".to_string()),
             slices: vec![],
             failing_slices: vec!["s09".to_string()],
