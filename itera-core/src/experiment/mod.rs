@@ -183,6 +183,17 @@ pub enum Error {
     /// The run stopped (pilot, scoring, cross-judge).
     #[error(transparent)]
     Run(#[from] RunError),
+    /// The judge is not the one the frame registers: its id differs from the registered
+    /// `metric.scorer`, or its rubric from the registered rubric (G8, G11).
+    #[error(
+        "the judge is not the registered one (G8): registered scorer {registered}, given judge {given}; pass the judge whose id (and rubric) the frame registers under metric.scorer, or register a new experiment with this judge"
+    )]
+    JudgeNotRegistered {
+        /// The registered scorer id and rubric hash.
+        registered: String,
+        /// The given judge's id and rubric hash.
+        given: String,
+    },
     /// The store holds a different registered frame (G7).
     #[error(
         "{location} is registered with a different frame (hash {registered}, this frame {given}) (G7): the metric, threshold, arms or rules changed after registration; start a new experiment in a new directory with fresh test rows"
@@ -491,10 +502,12 @@ impl Experiment<Split> {
         opts: &RunOptions,
     ) -> Result<Experiment<Piloted>, Rejected<Split>> {
         let result = async {
+            testpass::check_registered_judge(&self.frame, judge)?;
             let roster = Roster::new(&self.frame, arms)?;
             let plan = &self.state.plan;
             let row = plan.train.first().or(plan.dev.first());
-            runner::pilot(&self.frame, row, &roster, judge, self.store(), opts).await
+            runner::pilot(&self.frame, row, &roster, judge, self.store(), opts).await?;
+            Ok::<_, Error>(())
         }
         .await;
         match result {
@@ -532,6 +545,7 @@ impl Experiment<Piloted> {
         opts: &RunOptions,
     ) -> Result<Experiment<Scored>, Rejected<Piloted>> {
         let result = async {
+            testpass::check_registered_judge(&self.frame, judge)?;
             let roster = Roster::new(&self.frame, arms)?;
             let store = self.store();
             runner::manifest(store, &roster, judge)?;
