@@ -9,5 +9,6 @@
 //! later phases journal are defined in [`record`].
 
 pub mod event;
+pub mod marker;
 pub mod record;
 pub mod store;
