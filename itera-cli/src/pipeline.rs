@@ -202,9 +202,14 @@ pub fn registered_frame(loaded: &Loaded) -> Result<Frame, CliError> {
             )
             .into());
     }
-    if frame.metric.rubric.is_none() && loaded.file.metric.scorer == "llm" {
+    if loaded.file.metric.scorer == "llm" {
+        // The registration names the judge itself (G8): its id (`llm:<model>` or the configured
+        // id) and its locked judging text, which every phase checks the judge against.
         let judge = build_judge(loaded)?;
-        frame.metric.rubric = judge.rubric().map(str::to_string);
+        frame.metric.scorer = judge.id().to_string();
+        if frame.metric.rubric.is_none() {
+            frame.metric.rubric = judge.rubric().map(str::to_string);
+        }
     }
     Ok(frame)
 }

@@ -1,6 +1,6 @@
 //! `itera status` (where an experiment stands, from its journal alone: no file, no calls) and
 //! `itera verify` (re-check every hash: the journal's chain, the registration files against the
-//! journal, `data.json` against the verdict, the kept experiment file against its record).
+//! journal, `data.json`, `verdict.json` and `conclusion.md` against the verdict, the kept experiment file against its record).
 
 use crate::error::CliError;
 use crate::pipeline::{COPY_FILE, META_FILE, open_read_only, read_meta};
@@ -14,6 +14,9 @@ use std::path::Path;
 /// Where the experiment stands, as JSON.
 pub fn status(dir: &Path) -> Result<Value, CliError> {
     let store = open_read_only(dir)?;
+    // A finished verdict is shown only while its report files are the ones it wrote (G40).
+    itera_core::report::check_report_files(&store)
+        .map_err(|e| CliError::bad(format!("{}: {e}", dir.display())))?;
     let entries = store.entries()?;
     let mut phases: Vec<&'static str> = Vec::new();
     let mut calls: BTreeMap<String, (usize, usize)> = BTreeMap::new();
@@ -212,30 +215,13 @@ pub fn verify(dir: &Path) -> Result<Vec<String>, CliError> {
         .registration()
         .map_err(|e| CliError::bad(e.to_string()))?;
     ok.push("registration.json and frame.md match the journal's registered event".into());
-    let verdict_hash = entries.iter().find_map(|e| match &e.event {
-        Event::VerdictReached { data_hash, .. } => Some(data_hash.clone()),
-        _ => None,
-    });
-    match verdict_hash {
-        Some(h) => {
-            let path = dir.join("data.json");
-            let bytes = std::fs::read(&path).map_err(|e| {
-                CliError::bad(format!(
-                    "{}: {e}; the verdict recorded its data.json hash: restore the file",
-                    path.display()
-                ))
-            })?;
-            let found = crate::hex_sha256(&bytes);
-            if found != h {
-                return Err(CliError::bad(format!(
-                    "{} was edited after the verdict (SHA-256 {found}, the verdict recorded {h}): restore it; every number in the report must come from the journal",
-                    path.display()
-                )));
-            }
-            ok.push("data.json matches the verdict's data_hash".into());
-        }
-        None => ok.push("no verdict yet: data.json not checked".into()),
+    // data.json, verdict.json and conclusion.md against the hashes the verdict journaled (G40).
+    let files = itera_core::report::check_report_files(&store)
+        .map_err(|e| CliError::bad(format!("{}: {e}", dir.display())))?;
+    if files.is_empty() {
+        ok.push("no verdict yet: report files not checked".into());
     }
+    ok.extend(files);
     if dir.join(META_FILE).is_file() && dir.join(COPY_FILE).is_file() {
         let meta = read_meta(dir)?;
         let bytes = std::fs::read(dir.join(COPY_FILE))

@@ -81,6 +81,7 @@ fn default_dir(frame: &itera_core::Frame) -> PathBuf {
 
 /// Prints a finished experiment's summary and returns its exit code.
 fn finish(dir: &Path, json: bool) -> Result<i32, CliError> {
+    check_files(dir)?;
     let report = ReportData::load(dir).map_err(|e| CliError::bad(e.to_string()))?;
     if json {
         let v = crate::summary::json(&report, dir);
@@ -94,6 +95,15 @@ fn finish(dir: &Path, json: bool) -> Result<i32, CliError> {
     Ok(decision_str_code(report.verdict.decision.as_str()))
 }
 
+/// Refuses a report file edited since the verdict wrote it (G40): the decision shown and the
+/// exit code come only from files whose hashes the verdict journaled.
+fn check_files(dir: &Path) -> Result<(), CliError> {
+    let store = pipeline::open_existing(dir)?;
+    itera_core::report::check_report_files(&store)
+        .map(|_| ())
+        .map_err(|e| CliError::bad(format!("{}: {e}", dir.display())))
+}
+
 /// Writes the three charts (PNG and SVG) for a finished directory.
 fn render_report(dir: &Path, report: &ReportData) -> Result<Vec<PathBuf>, CliError> {
     itera_charts::write_all(report, dir).map_err(|e| {
@@ -105,12 +115,17 @@ fn render_report(dir: &Path, report: &ReportData) -> Result<Vec<PathBuf>, CliErr
 }
 
 pub(super) fn report(dir: &Path) -> Result<i32, CliError> {
+    pipeline::open_existing(dir)?;
+    // The conclusion first, with its self-audit recomputed from the journal: it refuses an
+    // edited data.json or verdict.json (their hashes are journaled) and re-renders an edited
+    // conclusion.md byte-identically to the one the verdict journaled (G40).
+    itera_core::rewrite_conclusion(dir)
+        .map_err(|e| CliError::bad(format!("{}: {e}", dir.display())))?;
+    check_files(dir)?;
     let report = ReportData::load(dir).map_err(|e| CliError::bad(e.to_string()))?;
     for p in render_report(dir, &report)? {
         outln!("{}", p.display());
     }
-    // The conclusion, with its self-audit recomputed from the journal.
-    itera_core::rewrite_conclusion(dir).map_err(|e| CliError::bad(e.to_string()))?;
     outln!(
         "{}",
         dir.join(itera_core::report::CONCLUSION_FILE).display()
@@ -140,6 +155,7 @@ pub(super) async fn run(
                 dir.display()
             );
             drop(store);
+            check_files(&dir)?;
             if !dir.join("charts").is_dir()
                 && let Ok(report) = ReportData::load(&dir)
                 && let Err(e) = render_report(&dir, &report)

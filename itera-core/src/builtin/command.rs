@@ -26,8 +26,10 @@
 //! request ends, then reads end of input and exits.
 //!
 //! The arm's version (its `spec()`) is the program, its arguments, environment and working
-//! directory as written, plus the text of every file listed in `files` (the prompt the script
-//! reads, say): editing one of them is a new version.
+//! directory as written, the SHA-256 of the program file (the program when given as a path, and
+//! the first argument naming an existing file: the script an interpreter runs), plus the text of
+//! every file listed in `files` (the prompt the script reads, say): editing one of them is a new
+//! version, and the verdict refuses a version that is not the locked one.
 
 use crate::{Arm, ArmError, ArmOutput, CallCtx, Reports, Usage};
 use async_trait::async_trait;
@@ -169,6 +171,33 @@ impl CommandArm {
         }
         if let Some(c) = &cfg.cwd {
             spec.push_str(&format!("cwd: {c}\n"));
+        }
+        // The program file itself is part of the version (G23, G39): the program when given as
+        // a path, and the first argument that names an existing file (the script an
+        // interpreter runs, `python3 arm.py`). Editing it between dev and the verdict is a new
+        // version, which the verdict refuses (it is not the locked one).
+        // Enforcement tested by `edited_command_script_is_a_new_version` (tests/integrity.rs).
+        let program_file = cfg
+            .program
+            .contains('/')
+            .then(|| (cfg.program.as_str(), program.clone()));
+        let script = cfg
+            .args
+            .iter()
+            .map(|a| (a.as_str(), resolve(&cwd, a)))
+            .find(|(_, p)| p.is_file());
+        for (written, p) in program_file.into_iter().chain(script) {
+            let bytes = std::fs::read(&p).map_err(|e| {
+                format!(
+                    "cannot read the program file {}: {e}; its content is part of the arm's version",
+                    p.display()
+                )
+            })?;
+            // The path as written: the version does not depend on where the directory lives.
+            spec.push_str(&format!(
+                "program file {written} sha256 {}\n",
+                crate::hash::sha256_hex(&bytes)
+            ));
         }
         for f in &cfg.files {
             let p = resolve(base_dir, f);

@@ -90,6 +90,17 @@ pub enum SplitError {
         /// Largest severity.
         max: f64,
     },
+    /// A registered major slice has no row in the data (G19, G42): R3 would silently check
+    /// nothing for it.
+    #[error(
+        "major slice '{slice}' is registered but no row has that slice (G42): the data's slices are {present}; fix the spelling in the frame's major_slices (slices are case-sensitive) and register again in a new directory, or add rows of that slice"
+    )]
+    UnknownMajorSlice {
+        /// The registered major slice.
+        slice: String,
+        /// The slices the data does have, comma-separated.
+        present: String,
+    },
     /// Resuming with different rows than the ones split before (G7, G15).
     #[error(
         "the rows changed since the split (data hash {found}, journal recorded {expected}) (G7): restore the original data, or start a new experiment with fresh rows"
@@ -115,6 +126,29 @@ pub struct SplitPlan {
     pub(crate) test_commitment: String,
     pub(crate) audit: DistributionAudit,
     pub(crate) overrides: Vec<SplitOverride>,
+}
+
+/// Every registered major slice must exist in the data (G42): a misspelled one (`"SMB"` for
+/// `smb`) would make R3 check nothing for it. A major slice that exists but is empty in dev or
+/// test is refused by the empty-slice check (G19) unless a recorded override allows it.
+/// Enforcement tested by `misspelled_major_slice_is_refused_at_split` (tests/integrity.rs).
+fn check_major_slices(rows: &[Row], frame: &Frame) -> Result<(), SplitError> {
+    let present: std::collections::BTreeSet<&str> = rows.iter().map(|r| r.slice.as_str()).collect();
+    match frame
+        .major_slices
+        .iter()
+        .find(|m| !present.contains(m.as_str()))
+    {
+        Some(slice) => Err(SplitError::UnknownMajorSlice {
+            slice: slice.clone(),
+            present: present
+                .iter()
+                .map(|s| format!("'{s}'"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// Below this many rows, dev is used in stratified folds (METHOD.md §3).
@@ -179,6 +213,7 @@ impl SplitPlan {
     ) -> Result<SplitPlan, SplitError> {
         check_taxonomy(rows.rows(), frame)?;
         check_severity(rows.rows(), frame)?;
+        check_major_slices(rows.rows(), frame)?;
         let data_hash = rows.content_hash().to_string();
         let total = rows.len();
         let kfold = total < KFOLD_BELOW;

@@ -36,6 +36,17 @@ pub enum Error {
     /// The run stopped (pilot, scoring, cross-judge).
     #[error(transparent)]
     Run(#[from] RunError),
+    /// The judge is not the one the frame registers: its id differs from the registered
+    /// `metric.scorer`, or its rubric from the registered rubric (G8, G11).
+    #[error(
+        "the judge is not the registered one (G8): registered scorer {registered}, given judge {given}; pass the judge whose id (and rubric) the frame registers under metric.scorer, or register a new experiment with this judge"
+    )]
+    JudgeNotRegistered {
+        /// The registered scorer id and rubric hash.
+        registered: String,
+        /// The given judge's id and rubric hash.
+        given: String,
+    },
     /// The store holds a different registered frame (G7).
     #[error(
         "{location} is registered with a different frame (hash {registered}, this frame {given}) (G7): the metric, threshold, arms or rules changed after registration; start a new experiment in a new directory with fresh test rows"

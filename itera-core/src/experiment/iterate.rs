@@ -319,6 +319,7 @@ async fn iterate_inner(
     judge: &dyn Judge,
     opts: &RunOptions,
 ) -> Result<DevResults, Error> {
+    crate::experiment::testpass::check_registered_judge(&exp.frame, judge)?;
     let store = exp.store();
     let arm = version.id().to_string();
     if arm == exp.frame.baseline.id {

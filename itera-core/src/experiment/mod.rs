@@ -432,10 +432,12 @@ impl Experiment<Split> {
         opts: &RunOptions,
     ) -> Result<Experiment<Piloted>, Rejected<Split>> {
         let result = async {
+            testpass::check_registered_judge(&self.frame, judge)?;
             let roster = Roster::new(&self.frame, arms)?;
             let plan = &self.state.plan;
             let row = plan.train.first().or(plan.dev.first());
-            runner::pilot(&self.frame, row, &roster, judge, self.store(), opts).await
+            runner::pilot(&self.frame, row, &roster, judge, self.store(), opts).await?;
+            Ok::<_, Error>(())
         }
         .await;
         match result {
@@ -473,6 +475,7 @@ impl Experiment<Piloted> {
         opts: &RunOptions,
     ) -> Result<Experiment<Scored>, Rejected<Piloted>> {
         let result = async {
+            testpass::check_registered_judge(&self.frame, judge)?;
             let roster = Roster::new(&self.frame, arms)?;
             let store = self.store();
             runner::manifest(store, &roster, judge)?;

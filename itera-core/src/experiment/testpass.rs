@@ -103,6 +103,16 @@ pub enum VerdictError {
         .0.arm, .0.failed, .0.calls, .0.max_share * 100.0
     )]
     TestCallsFailed(FailedCalls),
+    /// An interrupted test pass resumed with other arm versions than it opened with (G39).
+    #[error(
+        "the test pass was opened with {opened} and is resumed with {given} (G39): a test pass continues with the versions it opened with; restore those arms (an edited command script or prompt file is a new version)"
+    )]
+    ResumedWithOtherVersions {
+        /// The versions journaled at opening.
+        opened: String,
+        /// The versions now.
+        given: String,
+    },
     /// The judge differs from the one that scored dev (G8, G23).
     #[error(
         "the judge is not the one that scored dev (journal: {recorded}; now: {found}) (G8, G23): use the same judge and rubric"
@@ -187,6 +197,7 @@ async fn conclude(
     let plan = &exp.state.scored.split.plan;
     // One writer per directory (G1): the store holds the directory's lock for its life
     // (journal/lock.rs), so no second process can run this pass at the same time.
+    check_registered_judge(frame, judge)?;
     // Re-verify everything the verdict rests on (G7, G15, G46).
     let registration = store.registration()?;
     let frame_hash = hash::hash_value(frame)
@@ -312,16 +323,35 @@ async fn conclude(
     if let Some(f) = too_many_failed(&entries, &keys, Part::Dev, frame) {
         return Err(VerdictError::DevCallsFailed(f).into());
     }
-    if !entries
-        .iter()
-        .any(|e| matches!(e.event, Event::SealedOpened { .. }))
-    {
-        store.append(Event::SealedOpened {
+    let opened = entries.iter().find_map(|e| match &e.event {
+        Event::SealedOpened { arms, .. } => Some((e.clone(), arms.clone())),
+        _ => None,
+    });
+    let opened_entry = match opened {
+        // A resumed test pass continues with the versions it opened with, never new ones (G39).
+        Some((entry, opened_arms)) => {
+            if opened_arms != keys {
+                return Err(VerdictError::ResumedWithOtherVersions {
+                    opened: show_keys(&opened_arms),
+                    given: show_keys(&keys),
+                }
+                .into());
+            }
+            entry
+        }
+        None => store.append(Event::SealedOpened {
             arms: keys.clone(),
             test_n: plan.test.len(),
             test_commitment: commitment.clone(),
-        })?;
-    }
+        })?,
+    };
+    // The write-once marker outside the journal, naming the head at opening (G15, G46): a
+    // journal cut back before it is refused when the directory is opened again.
+    // Enforcement tested by `journal_truncated_before_sealed_opened_is_refused`.
+    let marker = crate::journal::marker::SealedMarker::of(&opened_entry, &commitment);
+    let marker = serde_json::to_vec_pretty(&marker)
+        .map_err(|e| crate::journal::store::StoreError::Encode(e.to_string()))?;
+    store.write_once(crate::journal::marker::SEALED_OPENED_FILE, &marker)?;
     let job = PartJob {
         frame,
         rows: &plan.test,
@@ -349,15 +379,29 @@ async fn conclude(
     let trace = serde_json::to_vec_pretty(&verdict)
         .map_err(|e| crate::journal::store::StoreError::Encode(e.to_string()))?;
     store.write_file(VERDICT_FILE, &trace)?;
-    store.append(Event::VerdictReached {
+    // conclusion.md is rendered before the verdict event is appended, from the journal plus
+    // that event (the self-audit reads its line and fields, never its hashes or time), so the
+    // event can journal all three files' hashes (G40) and `rewrite_conclusion` re-renders it
+    // byte-identically. Enforcement tested by
+    // `edited_conclusion_md_is_caught_and_report_restores_it_byte_identically` (itera-cli).
+    let verdict_event = |conclusion_hash: Option<String>| Event::VerdictReached {
         decision: verdict.decision,
         arm: verdict.arm.clone(),
         slices: verdict.slices.clone(),
         rationale: verdict.rationale.clone(),
         data_hash: hash::sha256_hex(&json),
-    })?;
+        verdict_hash: Some(hash::sha256_hex(&trace)),
+        conclusion_hash,
+    };
+    let mut entries = store.entries()?;
+    entries.push(crate::journal::event::Entry {
+        seq: entries.len() as u64,
+        prev: entries.last().map_or_else(String::new, |e| e.hash.clone()),
+        at: crate::time::now_rfc3339(),
+        event: verdict_event(None),
+        hash: String::new(),
+    });
     // The self-audit is computed from the journal as it now stands, never typed (METHOD §6).
-    let entries = store.entries()?;
     let storage = if store.location().is_some() {
         Storage::Directory
     } else {
@@ -367,6 +411,7 @@ async fn conclude(
     let ledger = Ledger::from_entries(&entries);
     let markdown = conclusion_markdown(&report, &verdict, &audit, &ledger);
     store.write_file(CONCLUSION_FILE, markdown.as_bytes())?;
+    store.append(verdict_event(Some(hash::sha256_hex(markdown.as_bytes()))))?;
     Ok(Conclusion {
         verdict,
         report,
@@ -394,6 +439,36 @@ fn too_many_failed(
                 max_share: frame.max_failed_share,
             })
     })
+}
+
+fn show_keys(keys: &[crate::run::cube::ArmKey]) -> String {
+    keys.iter()
+        .map(|k| format!("{} v{} ({:.12})", k.arm, k.version, k.spec_hash))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The judge must be the one the frame registers (G8, G11): its id equals the registered
+/// `metric.scorer` and its rubric (hashed) equals the registered rubric. Checked at the pilot,
+/// dev scoring, every iteration and the verdict, so a caller cannot score with another judge
+/// while `conclusion.md` names the registered one.
+/// Enforcement tested by `wrong_judge_confident_verdict_is_refused_at_pilot`,
+/// `..._at_score_dev_and_verdict` and `wrong_rubric_is_refused_at_pilot` (tests/integrity.rs).
+pub(crate) fn check_registered_judge(frame: &Frame, judge: &dyn Judge) -> Result<(), Error> {
+    let hash_of = |r: Option<&str>| r.map(|r| hash::sha256_hex(r.as_bytes()));
+    let registered_rubric = hash_of(frame.metric.rubric.as_deref());
+    let given_rubric = hash_of(judge.rubric());
+    if judge.id() != frame.metric.scorer || given_rubric != registered_rubric {
+        let show = |id: &str, r: &Option<String>| match r {
+            Some(h) => format!("'{id}' with rubric sha256 {}", &h[..12.min(h.len())]),
+            None => format!("'{id}' without rubric"),
+        };
+        return Err(Error::JudgeNotRegistered {
+            registered: show(&frame.metric.scorer, &registered_rubric),
+            given: show(judge.id(), &given_rubric),
+        });
+    }
+    Ok(())
 }
 
 fn check_judge(entries: &[crate::journal::event::Entry], judge: &dyn Judge) -> Result<(), Error> {

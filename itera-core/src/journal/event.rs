@@ -218,6 +218,15 @@ pub enum Event {
         rationale: String,
         /// SHA-256 of the `data.json` written with it.
         data_hash: String,
+        /// SHA-256 of the `verdict.json` written with it (absent in journals from before it was
+        /// recorded).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        verdict_hash: Option<String>,
+        /// SHA-256 of the `conclusion.md` written with it. The conclusion is rendered before
+        /// this event is appended, from the journal plus this event; a re-render from the
+        /// journal (`rewrite_conclusion`) is byte-identical, so the hash keeps verifying.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        conclusion_hash: Option<String>,
     },
     /// Arms locked at their latest gate-passed versions (G37).
     #[non_exhaustive]

@@ -10,6 +10,7 @@
 
 pub mod event;
 pub mod lock;
+pub mod marker;
 pub mod record;
 pub mod store;
 

@@ -7,6 +7,7 @@ use crate::frame::Frame;
 use crate::hash;
 use crate::journal::event::{self, ChainError, Entry, Event, GENESIS, Verifier};
 use crate::journal::lock::DirLock;
+use crate::journal::marker::{SEALED_OPENED_FILE, SealedMarker};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
@@ -72,6 +73,34 @@ pub enum StoreError {
         file: String,
         /// What is wrong.
         why: String,
+    },
+    /// A report file (`data.json`, `verdict.json`, `conclusion.md`) no longer matches the hash
+    /// the verdict journaled (G40): its decision or numbers would be believed.
+    #[error(
+        "{file} was edited after the verdict (SHA-256 {found}, the verdict journaled {expected}) (G40): {fix}"
+    )]
+    ReportEdited {
+        /// The edited file.
+        file: String,
+        /// The hash the verdict journaled.
+        expected: String,
+        /// The hash of the file now (or "missing").
+        found: String,
+        /// How to restore it.
+        fix: String,
+    },
+    /// The journal no longer holds the line at which the test set was opened (`sealed-opened.json`
+    /// names it): it was cut back after opening, to re-score the test set (G15, G46).
+    #[error(
+        "{path} was truncated after the sealed test set was opened (sealed-opened.json names journal line {line}, written {at}, and the journal no longer holds it) (G15, G46): the test set is opened once; restore the full journal from a backup, or start a new experiment with fresh test rows"
+    )]
+    TruncatedAfterOpening {
+        /// The journal.
+        path: PathBuf,
+        /// The 1-based line the marker names.
+        line: u64,
+        /// When the test set was opened.
+        at: String,
     },
     /// Serialization failed (a bug, or a non-finite number in an event).
     #[error("cannot encode a journal entry: {0}")]
@@ -140,6 +169,25 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// Reads `sealed-opened.json` if the test set was opened.
+fn read_marker(root: &Path) -> Result<Option<SealedMarker>, StoreError> {
+    let path = root.join(SEALED_OPENED_FILE);
+    match fs::read(&path) {
+        Ok(bytes) => {
+            serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| StoreError::BadRegistration {
+                    file: SEALED_OPENED_FILE.into(),
+                    why: format!(
+                        "unreadable ({e}): the test set was opened but its marker was edited"
+                    ),
+                })
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(StoreError::Io { path, source: e }),
+    }
+}
+
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
     move |source| StoreError::Io {
         path: path.to_path_buf(),
@@ -204,10 +252,12 @@ impl Store {
             .append(writable)
             .open(&jpath)
             .map_err(io_err(&jpath))?;
+        let marker = read_marker(&root)?;
         // One pass: verify every complete line, remember the registration, find a torn tail.
         let mut verifier = Verifier::new();
         let mut registered = None;
         let mut concluded = None;
+        let mut at_marker = None;
         let complete = scan_lines(&journal, &jpath, &mut verifier, |entry| {
             if registered.is_none() {
                 registered = recorded_registration(&entry);
@@ -215,7 +265,22 @@ impl Store {
             if matches!(entry.event, Event::VerdictReached { .. }) {
                 concluded = Some(entry.at.clone());
             }
+            if marker.as_ref().is_some_and(|m| m.seq == entry.seq) {
+                at_marker = Some(entry.hash);
+            }
         })?;
+        // The test set was opened at `marker.head`: a journal without that line was cut back
+        // after opening (G15, G46). Enforcement tested by
+        // `journal_truncated_before_sealed_opened_is_refused` (tests/integrity.rs).
+        if let Some(m) = &marker
+            && at_marker.as_deref() != Some(m.head.as_str())
+        {
+            return Err(StoreError::TruncatedAfterOpening {
+                path: jpath,
+                line: m.seq + 1,
+                at: m.at.clone(),
+            });
+        }
         let len = journal.metadata().map_err(io_err(&jpath))?.len();
         if writable && complete < len {
             // A torn tail: the process died inside a write. The event never counted. It is cut
@@ -357,6 +422,34 @@ impl Store {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(StoreError::Io { path, source: e }),
             },
+        }
+        Ok(())
+    }
+
+    /// Writes a file once (create-new, then fsync of the file and its directory); a file that
+    /// already exists is left as it is. For markers that must never be rewritten.
+    pub(crate) fn write_once(&self, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        match &mut inner.backend {
+            Backend::Dir { root, .. } => {
+                let path = root.join(name);
+                let mut f = match OpenOptions::new().write(true).create_new(true).open(&path) {
+                    Ok(f) => f,
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(()),
+                    Err(e) => return Err(StoreError::Io { path, source: e }),
+                };
+                f.write_all(bytes).map_err(io_err(&path))?;
+                f.sync_all().map_err(io_err(&path))?;
+                // The directory entry too, so the marker survives a crash.
+                if let Ok(d) = File::open(&*root) {
+                    let _ = d.sync_all();
+                }
+            }
+            Backend::Memory { files, .. } => {
+                files
+                    .entry(name.to_string())
+                    .or_insert_with(|| bytes.to_vec());
+            }
         }
         Ok(())
     }

@@ -29,8 +29,71 @@ pub const CONCLUSION_FILE: &str = "conclusion.md";
 /// The verdict with its full rule trace.
 pub const VERDICT_FILE: &str = "verdict.json";
 
+/// Checks a finished experiment's report files against the SHA-256 its verdict event journaled
+/// (G40): `data.json`, `verdict.json` and `conclusion.md`. Returns one line per file checked
+/// (empty before the verdict); an edited or missing file is refused, naming it and how to
+/// restore it. Every command that shows a finished verdict calls this first.
+/// Enforcement tested by `edited_decision_in_data_json_is_refused_by_run_verdict_report_and_status`
+/// (itera-cli/tests/integrity.rs).
+pub fn check_report_files(store: &Store) -> Result<Vec<String>, StoreError> {
+    let mut recorded = None;
+    store.scan(|e| {
+        if let crate::journal::event::Event::VerdictReached {
+            data_hash,
+            verdict_hash,
+            conclusion_hash,
+            ..
+        } = e.event
+        {
+            recorded = Some([
+                (DATA_FILE, Some(data_hash)),
+                (VERDICT_FILE, verdict_hash),
+                (CONCLUSION_FILE, conclusion_hash),
+            ]);
+        }
+    })?;
+    let Some(files) = recorded else {
+        return Ok(Vec::new());
+    };
+    let mut ok = Vec::new();
+    for (file, expected) in files {
+        let Some(expected) = expected else {
+            ok.push(format!(
+                "{file}: no hash journaled (a verdict from an older itera)"
+            ));
+            continue;
+        };
+        let found = store
+            .read_file(file)?
+            .map_or_else(|| "missing".to_string(), |b| crate::hash::sha256_hex(&b));
+        if found != expected {
+            let fix = if file == CONCLUSION_FILE {
+                "re-render it from the journal with `itera report DIR` (rewrite_conclusion)"
+                    .to_string()
+            } else {
+                format!(
+                    "restore it from a backup; it is never re-rendered from an edited copy, and the journaled verdict stands ({file} was written with it)"
+                )
+            };
+            return Err(StoreError::ReportEdited {
+                file: file.to_string(),
+                expected,
+                found,
+                fix,
+            });
+        }
+        ok.push(format!("{file} matches the hash the verdict journaled"));
+    }
+    Ok(ok)
+}
+
 /// Re-renders `conclusion.md` of a finished experiment directory from its journal, `data.json`
 /// and `verdict.json` (the self-audit is recomputed from the journal). Returns the document.
+///
+/// `data.json` and `verdict.json` must match the hashes the verdict journaled (an edited one is
+/// refused, and nothing is written); the re-render must hash to the journaled `conclusion.md`
+/// (it is byte-identical to the one the verdict wrote), so a legit re-render keeps verifying —
+/// a renderer that changed since is refused rather than overwriting the journaled document.
 ///
 /// ```no_run
 /// let md = itera_core::rewrite_conclusion(std::path::Path::new("experiments/x")).unwrap();
@@ -56,14 +119,57 @@ pub fn rewrite_conclusion(dir: &std::path::Path) -> Result<String, StoreError> {
         file: name.into(),
         why: format!("not readable ({e})"),
     };
-    let report: ReportData =
-        serde_json::from_slice(&read(DATA_FILE)?).map_err(|e| bad(DATA_FILE, e))?;
-    let verdict: Verdict =
-        serde_json::from_slice(&read(VERDICT_FILE)?).map_err(|e| bad(VERDICT_FILE, e))?;
     let entries = store.entries()?;
+    let recorded = entries.iter().find_map(|e| match &e.event {
+        crate::journal::event::Event::VerdictReached {
+            data_hash,
+            verdict_hash,
+            conclusion_hash,
+            ..
+        } => Some((
+            data_hash.clone(),
+            verdict_hash.clone(),
+            conclusion_hash.clone(),
+        )),
+        _ => None,
+    });
+    let (data_bytes, verdict_bytes) = (read(DATA_FILE)?, read(VERDICT_FILE)?);
+    let check = |file: &str, bytes: &[u8], expected: Option<&String>| match expected {
+        Some(h) if *h != crate::hash::sha256_hex(bytes) => Err(StoreError::ReportEdited {
+            file: file.into(),
+            expected: h.clone(),
+            found: crate::hash::sha256_hex(bytes),
+            fix: format!(
+                "restore it from a backup; conclusion.md is never rendered from an edited {file}"
+            ),
+        }),
+        _ => Ok(()),
+    };
+    let conclusion_hash = match &recorded {
+        Some((d, v, c)) => {
+            check(DATA_FILE, &data_bytes, Some(d))?;
+            check(VERDICT_FILE, &verdict_bytes, v.as_ref())?;
+            c.clone()
+        }
+        None => None,
+    };
+    let report: ReportData = serde_json::from_slice(&data_bytes).map_err(|e| bad(DATA_FILE, e))?;
+    let verdict: Verdict =
+        serde_json::from_slice(&verdict_bytes).map_err(|e| bad(VERDICT_FILE, e))?;
     let audit = self_audit(&entries, &registration.frame, Storage::Directory);
     let ledger = Ledger::from_entries(&entries);
     let markdown = conclusion_markdown(&report, &verdict, &audit, &ledger);
+    if let Some(h) = conclusion_hash {
+        let found = crate::hash::sha256_hex(markdown.as_bytes());
+        if found != h {
+            return Err(StoreError::ReportEdited {
+                file: CONCLUSION_FILE.into(),
+                expected: h,
+                found: format!("{found} (re-rendered)"),
+                fix: "this itera renders a different conclusion.md than the one journaled (the renderer changed since the verdict): restore conclusion.md from a backup, or re-render it with the itera version that wrote the verdict".into(),
+            });
+        }
+    }
     store.write_file(CONCLUSION_FILE, markdown.as_bytes())?;
     Ok(markdown)
 }

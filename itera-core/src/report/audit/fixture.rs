@@ -238,6 +238,8 @@ pub(crate) fn events(frame: &Frame) -> Vec<Event> {
         slices: vec!["smb".into(), "ent".into()],
         rationale: "Ship v2: every registered rule passes.".into(),
         data_hash: "data-json".into(),
+        verdict_hash: None,
+        conclusion_hash: None,
     });
     ev
 }

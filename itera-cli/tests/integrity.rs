@@ -1,0 +1,299 @@
+//! "No silent wrong verdict", through the real `itera` binary: each test is an attack that,
+//! before its fix, let the CLI print (and exit with) a verdict it could not defend. Exit codes:
+//! 2 bad input (the refusal names the file or key and the fix), 1 refused while running.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn itera(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_itera"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("the itera binary runs")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// How the candidate answers row `i` (true = correct); the baseline answers correctly on even
+/// rows. Slice "a" holds rows with (i / 2) even, "b" the others.
+fn experiment(dir: &Path, n: usize, threshold_pp: f64, cand: impl Fn(usize) -> bool) -> PathBuf {
+    let mut data = String::from("id,question,answer,tier\n");
+    let mut rec = String::from("id,variant,pred\n");
+    for i in 0..n {
+        let slice = if (i / 2) % 2 == 0 { "a" } else { "b" };
+        data.push_str(&format!("r{i},question {i},yes,{slice}\n"));
+        let base = if i % 2 == 0 { "yes" } else { "no" };
+        rec.push_str(&format!("r{i},base,{base}\n"));
+        rec.push_str(&format!(
+            "r{i},cand,{}\n",
+            if cand(i) { "yes" } else { "no" }
+        ));
+    }
+    std::fs::write(dir.join("rows.csv"), data).unwrap();
+    std::fs::write(dir.join("rec.csv"), rec).unwrap();
+    let toml = format!(
+        r#"[experiment]
+name = "tiny"
+question = "Does cand beat base?"
+hypothesis = "cand answers more rows."
+seed = 11
+
+[data]
+path = "rows.csv"
+id = "id"
+input = "question"
+expected = "answer"
+slice = "tier"
+
+[metric]
+name = "accuracy"
+scorer = "exact"
+trials = 1
+
+[threshold]
+min_effect_pp = {threshold_pp}
+slice_loss_floor_pp = -2.0
+
+[[arms]]
+id = "base"
+baseline = true
+source = "prod"
+replay = {{ path = "rec.csv", id = "id", output = "pred", filter = {{ variant = "base" }} }}
+
+[[arms]]
+id = "cand"
+parent = "base"
+change = "answers yes more often"
+replay = {{ path = "rec.csv", id = "id", output = "pred", filter = {{ variant = "cand" }} }}
+"#
+    );
+    let path = dir.join("exp.toml");
+    std::fs::write(&path, toml).unwrap();
+    path
+}
+
+#[allow(dead_code)]
+fn run_json(dir: &Path, file: &Path) -> (Output, serde_json::Value) {
+    let out = dir.join("out");
+    let o = itera(
+        &[
+            "run",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--json",
+            "--quiet",
+        ],
+        dir,
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("--json output parses ({e}):\n{}", text(&o)));
+    (o, v)
+}
+
+fn o(dir: &Path) -> String {
+    dir.join("out").to_str().unwrap().to_string()
+}
+
+// ---- 2. Misspelled major slice disables R3 (G42) ----
+
+#[test]
+fn misspelled_major_slice_exits_2_listing_the_slices() {
+    let t = tempfile::tempdir().unwrap();
+    let f = experiment(t.path(), 200, 5.0, |i| i % 10 != 9);
+    let toml = std::fs::read_to_string(&f).unwrap().replace(
+        "slice_loss_floor_pp = -2.0",
+        "slice_loss_floor_pp = -2.0\nmajor_slices = [\"A\"]",
+    );
+    std::fs::write(&f, toml).unwrap();
+    let r = itera(
+        &["run", f.to_str().unwrap(), "--out", &o(t.path()), "-q"],
+        t.path(),
+    );
+    assert_eq!(r.status.code(), Some(2), "{}", text(&r));
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(
+        err.contains("'A'") && err.contains("'a'") && err.contains("'b'"),
+        "{}",
+        text(&r)
+    );
+}
+
+// ---- 8. Edited report files are believed ----
+
+/// A finished kill (exit 11) in `t/out`.
+fn killed(t: &Path) -> PathBuf {
+    let f = experiment(t, 200, 5.0, |i| i % 4 == 0);
+    let r = itera(&["run", f.to_str().unwrap(), "--out", &o(t), "-q"], t);
+    assert_eq!(r.status.code(), Some(11), "{}", text(&r));
+    f
+}
+
+#[test]
+fn edited_decision_in_data_json_is_refused_by_run_verdict_report_and_status() {
+    let t = tempfile::tempdir().unwrap();
+    let f = killed(t.path());
+    let data = t.path().join("out/data.json");
+    let original = std::fs::read_to_string(&data).unwrap();
+    std::fs::write(&data, original.replace("\"kill\"", "\"ship\"")).unwrap();
+    for args in [
+        vec!["run", f.to_str().unwrap(), "--out", &o(t.path()), "-q"],
+        vec!["verdict", &o(t.path()), "-q"],
+        vec!["report", &o(t.path())],
+        vec!["status", &o(t.path())],
+        vec!["verify", &o(t.path())],
+    ] {
+        let r = itera(&args, t.path());
+        assert_eq!(r.status.code(), Some(2), "{args:?}: {}", text(&r));
+        let err = String::from_utf8_lossy(&r.stderr);
+        assert!(
+            err.contains("data.json"),
+            "{args:?} names the file: {}",
+            text(&r)
+        );
+    }
+    std::fs::write(&data, original).unwrap();
+    let r = itera(&["verdict", &o(t.path()), "-q"], t.path());
+    assert_eq!(r.status.code(), Some(11), "restored: {}", text(&r));
+}
+
+#[test]
+fn report_refuses_to_render_from_an_edited_verdict_json() {
+    let t = tempfile::tempdir().unwrap();
+    killed(t.path());
+    let path = t.path().join("out/verdict.json");
+    let conclusion = t.path().join("out/conclusion.md");
+    let before = std::fs::read_to_string(&conclusion).unwrap();
+    let original = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, original.replace("\"kill\"", "\"ship\"")).unwrap();
+    let r = itera(&["report", &o(t.path())], t.path());
+    assert_eq!(r.status.code(), Some(2), "{}", text(&r));
+    assert!(
+        String::from_utf8_lossy(&r.stderr).contains("verdict.json"),
+        "{}",
+        text(&r)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&conclusion).unwrap(),
+        before,
+        "conclusion.md untouched"
+    );
+    let v = itera(&["verify", &o(t.path())], t.path());
+    assert_eq!(v.status.code(), Some(2), "{}", text(&v));
+}
+
+#[test]
+fn edited_conclusion_md_is_caught_and_report_restores_it_byte_identically() {
+    let t = tempfile::tempdir().unwrap();
+    killed(t.path());
+    let conclusion = t.path().join("out/conclusion.md");
+    let before = std::fs::read_to_string(&conclusion).unwrap();
+    std::fs::write(&conclusion, before.replace("kill", "ship")).unwrap();
+    let v = itera(&["verify", &o(t.path())], t.path());
+    assert_eq!(v.status.code(), Some(2), "{}", text(&v));
+    assert!(
+        String::from_utf8_lossy(&v.stderr).contains("conclusion.md"),
+        "{}",
+        text(&v)
+    );
+    let r = itera(&["report", &o(t.path())], t.path());
+    assert_eq!(r.status.code(), Some(0), "{}", text(&r));
+    assert_eq!(std::fs::read_to_string(&conclusion).unwrap(), before);
+    let v = itera(&["verify", &o(t.path())], t.path());
+    assert_eq!(v.status.code(), Some(0), "{}", text(&v));
+}
+
+// ---- 7. Re-scoring the test set after it was opened ----
+
+/// The tiny experiment with the candidate as a command arm running `arm.sh` (answers "yes").
+fn command_experiment(dir: &Path) -> PathBuf {
+    let f = experiment(dir, 200, 5.0, |_| true);
+    std::fs::write(
+        dir.join("arm.sh"),
+        "#!/bin/sh\nwhile IFS= read -r line; do\n  id=$(printf '%s' \"$line\" | sed 's/^{\"id\":\\([0-9]*\\).*/\\1/')\n  printf '{\"id\":%s,\"output\":\"yes\"}\\n' \"$id\"\ndone\n",
+    )
+    .unwrap();
+    let toml = std::fs::read_to_string(&f).unwrap()
+        .replace("seed = 11", "seed = 11\ndeterministic = true")
+        .replace(
+            "replay = { path = \"rec.csv\", id = \"id\", output = \"pred\", filter = { variant = \"cand\" } }",
+            "command = { program = \"sh\", args = [\"arm.sh\"] }",
+        );
+    std::fs::write(&f, toml).unwrap();
+    f
+}
+
+#[test]
+fn edited_command_script_between_dev_and_verdict_exits_2() {
+    let t = tempfile::tempdir().unwrap();
+    let f = command_experiment(t.path());
+    let r = itera(
+        &[
+            "run",
+            f.to_str().unwrap(),
+            "--out",
+            &o(t.path()),
+            "--stop-after",
+            "dev",
+            "-q",
+        ],
+        t.path(),
+    );
+    assert_eq!(r.status.code(), Some(0), "{}", text(&r));
+    // The script now answers "no" to everything: not the version dev scored.
+    let script = std::fs::read_to_string(t.path().join("arm.sh")).unwrap();
+    std::fs::write(t.path().join("arm.sh"), script.replace("\"yes\"", "\"no\"")).unwrap();
+    let v = itera(&["verdict", &o(t.path()), "-q"], t.path());
+    assert_eq!(v.status.code(), Some(2), "{}", text(&v));
+    assert!(
+        !t.path().join("out/data.json").exists(),
+        "no verdict written"
+    );
+}
+
+#[test]
+fn journal_truncated_before_sealed_opened_then_rerun_exits_2() {
+    let t = tempfile::tempdir().unwrap();
+    let f = command_experiment(t.path());
+    let r = itera(
+        &["run", f.to_str().unwrap(), "--out", &o(t.path()), "-q"],
+        t.path(),
+    );
+    assert_eq!(r.status.code(), Some(0), "{}", text(&r));
+    let journal = t.path().join("out/journal.jsonl");
+    let lines: Vec<String> = std::fs::read_to_string(&journal)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let opened = lines
+        .iter()
+        .position(|l| l.contains("\"sealed-opened\""))
+        .unwrap();
+    std::fs::write(&journal, lines[..opened].join("\n") + "\n").unwrap();
+    for file in ["data.json", "verdict.json", "conclusion.md"] {
+        std::fs::remove_file(t.path().join("out").join(file)).unwrap();
+    }
+    let script = std::fs::read_to_string(t.path().join("arm.sh")).unwrap();
+    std::fs::write(t.path().join("arm.sh"), script.replace("\"yes\"", "\"no\"")).unwrap();
+    let v = itera(&["verdict", &o(t.path()), "-q"], t.path());
+    assert_eq!(v.status.code(), Some(2), "{}", text(&v));
+    assert!(
+        String::from_utf8_lossy(&v.stderr).contains("truncated"),
+        "{}",
+        text(&v)
+    );
+    assert!(
+        !t.path().join("out/data.json").exists(),
+        "no second verdict"
+    );
+}

@@ -1,0 +1,327 @@
+//! "No silent wrong verdict": each test is an attack that, before its fix, let itera write a
+//! confident verdict it could not defend. Named after the attack; each asserts the typed refusal.
+
+#![allow(clippy::unwrap_used)] // tests state their expectations with unwrap
+
+mod common;
+
+use async_trait::async_trait;
+use common::*;
+use itera_core::*;
+use serde_json::Value;
+
+/// An exact-match judge with a chosen id and rubric.
+struct Named {
+    id: &'static str,
+    rubric: Option<&'static str>,
+}
+
+#[async_trait]
+impl Judge for Named {
+    fn id(&self) -> &str {
+        self.id
+    }
+    fn rubric(&self) -> Option<&str> {
+        self.rubric
+    }
+    async fn score(&self, view: JudgeView<'_>, output: &Value) -> Result<Judgement, JudgeError> {
+        Ok(Judgement::score(f64::from(Some(output) == view.expected)))
+    }
+}
+
+fn judge(id: &'static str) -> Named {
+    Named { id, rubric: None }
+}
+
+fn frame_with(scorer: &str, majors: &[&str]) -> Frame {
+    Frame::builder("integrity", "Does a beat base?", "a is more accurate.")
+        .baseline("base", "src/lib.rs:1")
+        .arm("arm-alpha-7f3", "base", "better prompt")
+        .arm("arm-beta-9c1", "base", "other model")
+        .metric("accuracy", scorer)
+        .threshold_pp(5.0)
+        .slice_loss_floor_pp(-2.0)
+        .major_slices(majors.iter().copied())
+        .trials(1)
+        .deterministic(true)
+        .seed(11)
+        .build()
+        .unwrap()
+}
+
+fn arms() -> Vec<Box<dyn Arm>> {
+    boxed(standard_arms().into())
+}
+
+// ---- 1. Wrong judge, confident verdict (G8, G11) ----
+
+#[tokio::test]
+async fn wrong_judge_confident_verdict_is_refused_at_pilot() {
+    let exp = Experiment::new(frame_with("label-match", &[]))
+        .unwrap()
+        .register(Store::in_memory())
+        .unwrap()
+        .split_rows(rows(300))
+        .unwrap();
+    let err = exp
+        .pilot(&arms(), &judge("exact"), &fast_opts())
+        .await
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        matches!(err.error, Error::JudgeNotRegistered { .. }),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("label-match") && msg.contains("exact"),
+        "names both: {msg}"
+    );
+}
+
+#[tokio::test]
+async fn wrong_judge_confident_verdict_is_refused_at_score_dev_and_verdict() {
+    let right = judge("label-match");
+    let wrong = judge("exact");
+    let exp = Experiment::new(frame_with("label-match", &[]))
+        .unwrap()
+        .register(Store::in_memory())
+        .unwrap()
+        .split_rows(rows(300))
+        .unwrap()
+        .pilot(&arms(), &right, &fast_opts())
+        .await
+        .unwrap();
+    let err = exp
+        .score_dev(&arms(), &wrong, &fast_opts())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err.error, Error::JudgeNotRegistered { .. }),
+        "{err}"
+    );
+    let sealed = err
+        .experiment
+        .score_dev(&arms(), &right, &fast_opts())
+        .await
+        .unwrap()
+        .gate(&[])
+        .unwrap()
+        .seal()
+        .unwrap();
+    let err = sealed
+        .verdict(&arms(), &wrong, &fast_opts(), None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err.error, Error::JudgeNotRegistered { .. }),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn wrong_rubric_is_refused_at_pilot() {
+    let frame = {
+        let mut f = frame_with("llm:judge", &[]);
+        f.metric.rubric = Some("Score 1 when the category is right.".into());
+        f
+    };
+    let exp = Experiment::new(frame)
+        .unwrap()
+        .register(Store::in_memory())
+        .unwrap()
+        .split_rows(rows(300))
+        .unwrap();
+    let other = Named {
+        id: "llm:judge",
+        rubric: Some("Score 1 when the answer looks plausible."),
+    };
+    let err = exp.pilot(&arms(), &other, &fast_opts()).await.unwrap_err();
+    assert!(
+        matches!(err.error, Error::JudgeNotRegistered { .. }),
+        "{err}"
+    );
+    let same = Named {
+        id: "llm:judge",
+        rubric: Some("Score 1 when the category is right."),
+    };
+    err.experiment
+        .pilot(&arms(), &same, &fast_opts())
+        .await
+        .unwrap();
+}
+
+// ---- 2. Misspelled major slice disables R3 (G19, G42) ----
+
+#[test]
+fn misspelled_major_slice_is_refused_at_split() {
+    let err = Experiment::new(frame_with("exact", &["SMB"]))
+        .unwrap()
+        .register(Store::in_memory())
+        .unwrap()
+        .split_rows(rows(300))
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        matches!(
+            err.error,
+            Error::Split(SplitError::UnknownMajorSlice { .. })
+        ),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("'SMB'") && msg.contains("smb") && msg.contains("enterprise"),
+        "names the slice and the ones that exist: {msg}"
+    );
+    // Nothing was journaled: the split can be retried with the right frame elsewhere.
+    let ok = Experiment::new(frame_with("exact", &["smb"]))
+        .unwrap()
+        .register(Store::in_memory())
+        .unwrap()
+        .split_rows(rows(300));
+    assert!(ok.is_ok());
+}
+
+// ---- 7. Re-scoring the test set after it was opened (G15, G39, G46) ----
+
+/// A finished verdict in a directory, walked with the shared test arms.
+async fn concluded(dir: &std::path::Path) -> Conclusion {
+    let j = RecordingJudge::new();
+    Experiment::new(frame_with("exact", &[]))
+        .unwrap()
+        .register(Store::dir(dir).unwrap())
+        .unwrap()
+        .split_rows(rows(300))
+        .unwrap()
+        .pilot(&arms(), &j, &fast_opts())
+        .await
+        .unwrap()
+        .score_dev(&arms(), &j, &fast_opts())
+        .await
+        .unwrap()
+        .gate(&[])
+        .unwrap()
+        .seal()
+        .unwrap()
+        .verdict(&arms(), &j, &fast_opts(), None)
+        .await
+        .unwrap()
+}
+
+fn journal_lines(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(dir.join("journal.jsonl"))
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[tokio::test]
+async fn journal_truncated_before_sealed_opened_is_refused() {
+    let t = tempfile::tempdir().unwrap();
+    concluded(t.path()).await;
+    let lines = journal_lines(t.path());
+    let opened = lines
+        .iter()
+        .position(|l| l.contains("\"sealed-opened\""))
+        .unwrap();
+    // Cut the journal just before the test set was opened: the chain of what is left verifies.
+    std::fs::write(
+        t.path().join("journal.jsonl"),
+        lines[..opened].join("\n") + "\n",
+    )
+    .unwrap();
+    let err = Store::dir(t.path()).unwrap_err();
+    assert!(
+        matches!(err, StoreError::TruncatedAfterOpening { .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("sealed-opened.json"), "{err}");
+}
+
+#[tokio::test]
+async fn journal_truncated_mid_test_pass_resumes_with_the_locked_versions_only() {
+    let t = tempfile::tempdir().unwrap();
+    let first = concluded(t.path()).await;
+    let lines = journal_lines(t.path());
+    let opened = lines
+        .iter()
+        .position(|l| l.contains("\"sealed-opened\""))
+        .unwrap();
+    // A crash a few calls into the test pass: the marker's line is still there.
+    std::fs::write(
+        t.path().join("journal.jsonl"),
+        lines[..opened + 5].join("\n") + "\n",
+    )
+    .unwrap();
+    let j = RecordingJudge::new();
+    let sealed = Experiment::new(frame_with("exact", &[]))
+        .unwrap()
+        .register(Store::dir(t.path()).unwrap())
+        .unwrap()
+        .split_rows(rows(300))
+        .unwrap()
+        .pilot(&arms(), &j, &fast_opts())
+        .await
+        .unwrap()
+        .score_dev(&arms(), &j, &fast_opts())
+        .await
+        .unwrap()
+        .gate(&[])
+        .unwrap()
+        .seal()
+        .unwrap();
+    // Another version of a locked arm (an edited script) is refused, never scored.
+    let mut edited = standard_arms();
+    edited[1].spec_text = Some("the edited script".into());
+    let err = sealed
+        .verdict(&boxed(edited.into()), &j, &fast_opts(), None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err.error,
+            Error::Verdict(VerdictError::LockedVersionMissing { .. })
+        ),
+        "{err}"
+    );
+    // The same versions finish the pass with the same verdict.
+    let again = err
+        .experiment
+        .verdict(&arms(), &j, &fast_opts(), None)
+        .await
+        .unwrap();
+    assert_eq!(again.verdict.decision, first.verdict.decision);
+}
+
+// ---- 8. Edited report files are believed (G40) ----
+
+#[tokio::test]
+async fn edited_report_files_are_refused_and_conclusion_re_renders_byte_identically() {
+    let t = tempfile::tempdir().unwrap();
+    concluded(t.path()).await;
+    let store = Store::dir(t.path()).unwrap();
+    assert_eq!(report::check_report_files(&store).unwrap().len(), 3);
+    for file in ["data.json", "verdict.json", "conclusion.md"] {
+        let path = t.path().join(file);
+        let original = std::fs::read(&path).unwrap();
+        let mut edited = original.clone();
+        edited.extend_from_slice(b" ");
+        std::fs::write(&path, &edited).unwrap();
+        let err = report::check_report_files(&store).unwrap_err();
+        assert!(
+            matches!(&err, StoreError::ReportEdited { file: f, .. } if f == file),
+            "{err}"
+        );
+        if file == "conclusion.md" {
+            // A re-render from the journal restores it byte for byte.
+            rewrite_conclusion(t.path()).unwrap();
+            assert_eq!(std::fs::read(&path).unwrap(), original);
+        } else {
+            // Never rendered from an edited file.
+            let err = rewrite_conclusion(t.path()).unwrap_err();
+            assert!(err.to_string().contains(file), "{err}");
+            std::fs::write(&path, &original).unwrap();
+        }
+        report::check_report_files(&store).unwrap();
+    }
+}
