@@ -35,39 +35,50 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 /// assert_eq!(a, r#"{"a":[true,null],"b":1}"#);
 /// ```
 pub fn canonical_json<T: Serialize + ?Sized>(value: &T) -> Result<String, serde_json::Error> {
+    #[cfg(test)]
+    ENCODINGS.with(|c| c.set(c.get() + 1));
     let v = serde_json::to_value(value)?;
-    let mut out = String::new();
+    let mut out = Vec::with_capacity(256);
     write_canonical(&v, &mut out)?;
-    Ok(out)
+    // serde_json writes UTF-8 only; the conversion cannot fail.
+    String::from_utf8(out).map_err(|e| serde::ser::Error::custom(e.to_string()))
 }
 
-fn write_canonical(v: &Value, out: &mut String) -> Result<(), serde_json::Error> {
+#[cfg(test)]
+thread_local! {
+    /// Canonical encodings made on this thread (the journal codec's tests count them).
+    pub(crate) static ENCODINGS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Writes keys and scalars straight into `out` (no string per key or number: the journal
+/// encodes every line through here).
+fn write_canonical(v: &Value, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
     match v {
         Value::Object(map) => {
             let mut keys: Vec<&String> = map.keys().collect();
             keys.sort();
-            out.push('{');
+            out.push(b'{');
             for (i, k) in keys.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
-                out.push_str(&serde_json::to_string(k)?);
-                out.push(':');
+                serde_json::to_writer(&mut *out, k)?;
+                out.push(b':');
                 write_canonical(&map[k.as_str()], out)?;
             }
-            out.push('}');
+            out.push(b'}');
         }
         Value::Array(items) => {
-            out.push('[');
+            out.push(b'[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
                 write_canonical(item, out)?;
             }
-            out.push(']');
+            out.push(b']');
         }
-        other => out.push_str(&serde_json::to_string(other)?),
+        other => serde_json::to_writer(&mut *out, other)?,
     }
     Ok(())
 }

@@ -424,13 +424,20 @@ pub enum ChainError {
 }
 
 /// Builds the entry that follows `prev` and its line (canonical JSON, no newline).
+///
+/// The event is encoded ONCE: the canonical body `{at, event, prev, seq}` is hashed, and the line
+/// is that body with `"hash":"…"` spliced in before `"prev"` (keys are sorted, so `hash` sits
+/// between `event` and `prev`): the same bytes as the canonical JSON of the whole [`Entry`]
+/// (`tests::sealed_line_is_the_canonical_entry` checks it).
 pub(crate) fn seal_entry(
     seq: u64,
     prev: &str,
     at: String,
     event: Event,
 ) -> Result<(Entry, String), serde_json::Error> {
-    let hash = body_hash(seq, prev, &at, &event)?;
+    let body = canonical_body(seq, prev, &at, &event)?;
+    let hash = sha256_hex(body.text.as_bytes());
+    let line = body.line_with(&serde_json::to_string(&hash)?);
     let entry = Entry {
         seq,
         prev: prev.to_string(),
@@ -438,7 +445,6 @@ pub(crate) fn seal_entry(
         event,
         hash,
     };
-    let line = canonical_json(&entry)?;
     // The round trip the next open makes (G1): a value JSON cannot carry (NaN, ±inf become
     // `null`) would be read back differently and reported as tampering, losing the experiment.
     // Refused before it is written (test: journal::codec_tests::
@@ -455,14 +461,59 @@ pub(crate) fn seal_entry(
     Ok((entry, line))
 }
 
-fn body_hash(seq: u64, prev: &str, at: &str, event: &Event) -> Result<String, serde_json::Error> {
+/// The canonical JSON of an entry's body `{at, event, prev, seq}`, split where the entry's
+/// `"hash"` key goes.
+struct CanonicalBody {
+    text: String,
+    /// Byte offset of `,"prev":` — the part after it is the body's tail.
+    split: usize,
+}
+
+impl CanonicalBody {
+    /// The entry's canonical line: the body with `,"hash":<hash_json>` before its tail.
+    fn line_with(&self, hash_json: &str) -> String {
+        let (head, tail) = self.text.split_at(self.split);
+        let mut line = String::with_capacity(self.text.len() + hash_json.len() + 8);
+        line.push_str(head);
+        line.push_str(",\"hash\":");
+        line.push_str(hash_json);
+        line.push_str(tail);
+        line
+    }
+
+    /// Whether `line` is exactly [`CanonicalBody::line_with`]`(hash_json)`, without building it.
+    fn is_line_with(&self, line: &str, hash_json: &str) -> bool {
+        let (head, tail) = self.text.split_at(self.split);
+        line.len() == self.text.len() + hash_json.len() + 8
+            && line.starts_with(head)
+            && line.ends_with(tail)
+            && line[head.len()..].starts_with(",\"hash\":")
+            && &line[head.len() + 8..line.len() - tail.len()] == hash_json
+    }
+}
+
+fn canonical_body(
+    seq: u64,
+    prev: &str,
+    at: &str,
+    event: &Event,
+) -> Result<CanonicalBody, serde_json::Error> {
     let body = Body {
         seq,
         prev,
         at,
         event,
     };
-    Ok(sha256_hex(canonical_json(&body)?.as_bytes()))
+    let text = canonical_json(&body)?;
+    // Keys are sorted, so the body ends with `,"prev":<prev>,"seq":<seq>}`.
+    let tail = format!(",\"prev\":{},\"seq\":{seq}}}", serde_json::to_string(prev)?);
+    let split = if text.ends_with(&tail) {
+        text.len() - tail.len()
+    } else {
+        // Unreachable with the canonical writer; a split at 0 makes every check fail (no panic).
+        0
+    };
+    Ok(CanonicalBody { text, split })
 }
 
 /// Verifies journal lines one at a time, in order, and decodes them: each line must be canonical
@@ -500,17 +551,17 @@ impl Verifier {
             line: n,
             why: e.to_string(),
         })?;
-        let canonical = canonical_json(&entry).map_err(|e| ChainError::Unparsable {
+        // One canonical encoding per line (the body); the line must be that body with its own
+        // hash spliced in, byte for byte, and the hash must be the body's SHA-256. Any edited
+        // byte fails one of the two (G7; `tests::verifier_refuses_every_single_byte_edit`).
+        let unparsable = |e: serde_json::Error| ChainError::Unparsable {
             line: n,
             why: e.to_string(),
-        })?;
-        let own = body_hash(entry.seq, &entry.prev, &entry.at, &entry.event).map_err(|e| {
-            ChainError::Unparsable {
-                line: n,
-                why: e.to_string(),
-            }
-        })?;
-        if canonical != line || own != entry.hash {
+        };
+        let body =
+            canonical_body(entry.seq, &entry.prev, &entry.at, &entry.event).map_err(unparsable)?;
+        let hash_json = serde_json::to_string(&entry.hash).map_err(unparsable)?;
+        if !body.is_line_with(line, &hash_json) || sha256_hex(body.text.as_bytes()) != entry.hash {
             return Err(ChainError::Edited { line: n });
         }
         if entry.prev != self.prev {
@@ -531,3 +582,7 @@ impl Verifier {
         Ok(entry)
     }
 }
+
+#[cfg(test)]
+#[path = "event_tests.rs"]
+mod tests;

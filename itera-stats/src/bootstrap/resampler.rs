@@ -73,6 +73,126 @@ fn two_indices_below<R: Rng + ?Sized>(rng: &mut R, n: u32) -> (usize, usize) {
     (i, j)
 }
 
+/// Words buffered at a time by [`Words`] (64 ChaCha blocks).
+const WORD_BUFFER: usize = 1024;
+
+/// The 32-bit words of a ChaCha8 stream in the order `next_u32` / `next_u64` hand them out
+/// (`next_u64` is two consecutive words, low first), generated in bulk into a reused buffer.
+pub(super) struct Words {
+    rng: ChaCha8Rng,
+    buf: Box<[u32; WORD_BUFFER]>,
+    pos: usize,
+}
+
+impl Words {
+    pub(super) fn new(rng: ChaCha8Rng) -> Words {
+        Words {
+            rng,
+            buf: Box::new([0; WORD_BUFFER]),
+            pos: WORD_BUFFER,
+        }
+    }
+
+    fn refill(&mut self) {
+        let mut bytes = [0u8; WORD_BUFFER * 4];
+        self.rng.fill_bytes(&mut bytes);
+        for (w, b) in self.buf.iter_mut().zip(bytes.chunks_exact(4)) {
+            *w = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        }
+        self.pos = 0;
+    }
+
+    #[inline]
+    fn next(&mut self) -> u32 {
+        if self.pos == WORD_BUFFER {
+            self.refill();
+        }
+        let w = self.buf[self.pos];
+        self.pos += 1;
+        w
+    }
+
+    /// Lemire's unbiased integer in `0..n` from the next word(s), as [`index_below`].
+    #[inline]
+    fn below(&mut self, n: u32) -> usize {
+        let mut m = u64::from(self.next()) * u64::from(n);
+        if (m as u32) < n {
+            let threshold = n.wrapping_neg() % n;
+            while (m as u32) < threshold {
+                m = u64::from(self.next()) * u64::from(n);
+            }
+        }
+        (m >> 32) as usize
+    }
+
+    /// A candidate word already drawn, finished as [`two_indices_below`] does: a rejected one
+    /// is replaced by a fresh [`Words::below`].
+    #[inline]
+    fn finish(&mut self, word: u32, n: u32) -> usize {
+        let m = u64::from(word) * u64::from(n);
+        if (m as u32) < n && (m as u32) < n.wrapping_neg() % n {
+            self.below(n)
+        } else {
+            (m >> 32) as usize
+        }
+    }
+}
+
+/// One replicate of the direct paired bootstrap: exactly the draws and the summation order of
+/// `Resampler::replicate` for `Direct` (four accumulators; each group of four indices comes
+/// from two 64-bit draws), read from the word buffer. The common case — four candidates none of
+/// which can be rejected (`m mod 2³² ≥ n`, rejection needs less) — runs on the buffer directly.
+fn direct_replicate(diffs: &[f64], n32: u32, words: &mut Words) -> f64 {
+    let n = diffs.len();
+    let nn = u64::from(n32);
+    let mut acc = [0.0_f64; 4];
+    let mut quads = n / 4;
+    while quads > 0 {
+        if words.pos + 4 <= WORD_BUFFER {
+            let avail = ((WORD_BUFFER - words.pos) / 4).min(quads);
+            let start = words.pos;
+            let mut done = 0;
+            for q in words.buf[start..start + 4 * avail].chunks_exact(4) {
+                let m0 = u64::from(q[0]) * nn;
+                let m1 = u64::from(q[1]) * nn;
+                let m2 = u64::from(q[2]) * nn;
+                let m3 = u64::from(q[3]) * nn;
+                if (m0 as u32) < n32 || (m1 as u32) < n32 || (m2 as u32) < n32 || (m3 as u32) < n32
+                {
+                    break;
+                }
+                acc[0] += diffs[(m0 >> 32) as usize];
+                acc[1] += diffs[(m1 >> 32) as usize];
+                acc[2] += diffs[(m2 >> 32) as usize];
+                acc[3] += diffs[(m3 >> 32) as usize];
+                done += 1;
+            }
+            words.pos += 4 * done;
+            quads -= done;
+            if done == avail {
+                continue;
+            }
+        }
+        // A quad across the buffer's end, or one with a candidate that may be rejected: word by
+        // word, in `two_indices_below`'s order.
+        let (w0, w1) = (words.next(), words.next());
+        let i = words.finish(w0, n32);
+        let j = words.finish(w1, n32);
+        let (w2, w3) = (words.next(), words.next());
+        let k = words.finish(w2, n32);
+        let l = words.finish(w3, n32);
+        acc[0] += diffs[i];
+        acc[1] += diffs[j];
+        acc[2] += diffs[k];
+        acc[3] += diffs[l];
+        quads -= 1;
+    }
+    for _ in 0..n % 4 {
+        acc[0] += diffs[words.below(n32)];
+    }
+    ((acc[0] + acc[1]) + (acc[2] + acc[3])) / n as f64
+}
+
 impl Resampler<'_> {
     /// Draws one replicate of the statistic.
     #[inline]
@@ -161,6 +281,17 @@ impl Resampler<'_> {
     fn fill_chunk(&self, seed: u64, chunk: usize, out: &mut [f64]) -> Result<(), StatsError> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         rng.set_stream(chunk as u64);
+        if let Resampler::Direct { diffs } = self
+            && let Ok(n32) = u32::try_from(diffs.len())
+        {
+            // The hot path: the same words in the same order as `replicate`, read from a
+            // buffer filled in bulk (`tests::direct_fast_path_is_bit_identical`).
+            let mut words = Words::new(rng);
+            for x in out.iter_mut() {
+                *x = direct_replicate(diffs, n32, &mut words);
+            }
+            return Ok(());
+        }
         for x in out.iter_mut() {
             *x = self.replicate(&mut rng)?;
         }
@@ -213,5 +344,68 @@ impl Resampler<'_> {
             Ok::<(), StatsError>(())
         })?;
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stream(seed: u64, chunk: u64) -> ChaCha8Rng {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        rng.set_stream(chunk);
+        rng
+    }
+
+    /// The buffered word stream gives the indices `index_below` / `two_indices_below` give, in
+    /// the same order — with n = 10⁹, where 2³² mod n rejects 6.9% of the candidates, so the
+    /// rejection path runs thousands of times.
+    #[test]
+    fn words_draw_the_same_indices_as_the_rng_with_rejections() {
+        let n = 1_000_000_000u32;
+        let mut rng = stream(11, 3);
+        let mut words = Words::new(stream(11, 3));
+        for step in 0..50_000 {
+            if step % 3 == 0 {
+                assert_eq!(
+                    index_below(&mut rng, n as usize),
+                    words.below(n),
+                    "step {step}"
+                );
+            } else {
+                let (i, j) = two_indices_below(&mut rng, n);
+                let (w0, w1) = (words.next(), words.next());
+                let a = words.finish(w0, n);
+                let b = words.finish(w1, n);
+                assert_eq!((i, j), (a, b), "step {step}");
+            }
+        }
+    }
+
+    /// The fast direct path is bit-identical to drawing each replicate through the generator
+    /// (odd row counts, several chunks, the buffer's end crossed mid-replicate).
+    #[test]
+    fn direct_fast_path_is_bit_identical() {
+        for n in [2usize, 3, 7, 1_001, 20_003] {
+            let diffs: Vec<f64> = (0..n)
+                .map(|i| ((i * 37 % 101) as f64 - 50.0) / 7.0)
+                .collect();
+            let sampler = Resampler::Direct { diffs: &diffs };
+            for chunk in [0u64, 5] {
+                let mut rng = stream(42, chunk);
+                let mut words = Words::new(stream(42, chunk));
+                for r in 0..40 {
+                    let slow = sampler
+                        .replicate(&mut rng)
+                        .expect("direct draws cannot fail");
+                    let fast = direct_replicate(&diffs, n as u32, &mut words);
+                    assert_eq!(
+                        slow.to_bits(),
+                        fast.to_bits(),
+                        "n {n}, chunk {chunk}, rep {r}"
+                    );
+                }
+            }
+        }
     }
 }
