@@ -31,7 +31,7 @@
 //! every file listed in `files` (the prompt the script reads, say): editing one of them is a new
 //! version, and the verdict refuses a version that is not the locked one.
 
-use crate::{Arm, ArmError, ArmOutput, CallCtx, Reports, Usage};
+use crate::run::arm::{Arm, ArmError, ArmOutput, CallCtx, Reports, Usage};
 use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::Value;

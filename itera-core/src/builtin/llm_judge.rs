@@ -23,7 +23,7 @@ use super::http::{
     ChatClient, ChatError, ClientSettings, EnvLookup, Template, process_env, value_text,
 };
 use crate::hash::{canonical_json, sha256_hex};
-use crate::{Judge, JudgeError, JudgeView, Judgement};
+use crate::run::judge::{Judge, JudgeError, JudgeView, Judgement};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};

@@ -17,7 +17,7 @@
 //! call is recorded as failed under the registered failure policy. A value outside
 //! [`min`, `max`] is refused the same way.
 
-use crate::{Judge, JudgeError, JudgeView, Judgement};
+use crate::run::judge::{Judge, JudgeError, JudgeView, Judgement};
 use async_trait::async_trait;
 use serde_json::Value;
 

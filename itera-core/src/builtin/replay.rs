@@ -20,7 +20,8 @@
 //! Every row id of the data needs a recording (for every trial when a trial column is given): a
 //! missing one is an error when the arm is built, with the count and a few examples.
 
-use crate::{Arm, ArmError, ArmOutput, CallCtx, Reports, RowId, Usage};
+use crate::data::row::RowId;
+use crate::run::arm::{Arm, ArmError, ArmOutput, CallCtx, Reports, Usage};
 use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::{Map, Value};

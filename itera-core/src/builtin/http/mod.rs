@@ -50,7 +50,7 @@ pub(crate) use retry::{ChatClient, ChatError, ClientSettings};
 pub use retry::{DEFAULT_TIMEOUT_S, install_crypto_provider};
 
 use crate::hash::canonical_json;
-use crate::{Arm, ArmError, ArmOutput, CallCtx, Reports};
+use crate::run::arm::{Arm, ArmError, ArmOutput, CallCtx, Reports};
 use async_trait::async_trait;
 use response::Extractor;
 use serde::{Deserialize, Serialize};

@@ -4,7 +4,7 @@
 //! extraction that finds nothing is an empty answer the judge scores, not an error.
 
 use super::Extract;
-use crate::Usage;
+use crate::run::arm::Usage;
 use serde_json::Value;
 
 /// The parts of a chat completion the arm and judge use.
