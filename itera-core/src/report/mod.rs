@@ -16,7 +16,7 @@ pub use data::*;
 use crate::decide::rules::Verdict;
 use crate::iterate::iteration::Ledger;
 use crate::journal::store::{REGISTRATION_FILE, Store, StoreError};
-use audit::{Storage, self_audit};
+use audit::{Storage, Tables, self_audit};
 use conclusion::conclusion_markdown;
 
 /// The file the report model is written to.
@@ -58,7 +58,12 @@ pub fn rewrite_conclusion(dir: &std::path::Path) -> Result<String, StoreError> {
     let verdict: Verdict =
         serde_json::from_slice(&read(VERDICT_FILE)?).map_err(|e| bad(VERDICT_FILE, e))?;
     let entries = store.entries()?;
-    let audit = self_audit(&entries, &registration.frame, Storage::Directory);
+    let audit = self_audit(
+        &entries,
+        &registration.frame,
+        Storage::Directory,
+        Some(Tables::of(&report)),
+    );
     let ledger = Ledger::from_entries(&entries);
     let markdown = conclusion_markdown(&report, &verdict, &audit, &ledger);
     store.write_file(CONCLUSION_FILE, markdown.as_bytes())?;
