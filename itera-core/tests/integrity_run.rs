@@ -177,3 +177,84 @@ async fn a_deterministic_arm_passes_the_repeated_pilot_call_and_the_journal_says
         "every arm's determinism is checked by a repeated call"
     );
 }
+
+// Item 16: R4 saw only rows tagged in the data; no deterministic judge assigned a mode.
+
+#[tokio::test]
+async fn attack_failures_of_a_deterministic_judge_carry_no_failure_mode() {
+    let f = Frame::builder("runner", "Does a beat base?", "a is more accurate.")
+        .baseline("base", "src/lib.rs:1")
+        .arm("arm-alpha-7f3", "base", "better prompt")
+        .arm("arm-beta-9c1", "base", "other model")
+        .metric("accuracy", "exact")
+        .threshold_pp(5.0)
+        .slice_loss_floor_pp(-2.0)
+        .failure_mode_rule(
+            "said_wrong",
+            3.0,
+            ModeRule::Regex {
+                pattern: "^wrong$".into(),
+            },
+        )
+        .failure_mode_rule(
+            "off_label",
+            1.0,
+            ModeRule::NotInLabels {
+                labels: vec!["travel".into(), "software".into(), "supplies".into()],
+            },
+        )
+        .failure_mode_rule("silent", 0.5, ModeRule::EmptyOutput)
+        .trials(3)
+        .seed(11)
+        .build()
+        .unwrap();
+    let arms = boxed(standard_arms().into());
+    let judge = RecordingJudge::new();
+    let store = Store::in_memory();
+    let exp = Experiment::new(f)
+        .unwrap()
+        .register(store.clone())
+        .map_err(|r| r.error)
+        .unwrap()
+        .split_rows(rows(90))
+        .map_err(|r| r.error)
+        .unwrap();
+    let exp = exp
+        .pilot(&arms, &judge, &fast_opts())
+        .await
+        .map_err(|r| r.error)
+        .unwrap();
+    exp.score_dev(&arms, &judge, &fast_opts())
+        .await
+        .map_err(|r| r.error)
+        .unwrap();
+    let (mut failed, mut assigned, mut on_success) = (0, 0, 0);
+    for e in store.entries().unwrap() {
+        let Event::Call(c) = e.event else { continue };
+        let CallOutcome::Scored {
+            score,
+            failure_modes,
+            ..
+        } = c.outcome
+        else {
+            continue;
+        };
+        if score < 0.5 {
+            failed += 1;
+            if failure_modes == ["said_wrong", "off_label"] {
+                assigned += 1;
+            }
+        } else if !failure_modes.is_empty() {
+            on_success += 1;
+        }
+    }
+    assert!(failed > 0);
+    assert_eq!(
+        assigned, failed,
+        "every failed call's output 'wrong' gets the modes its rules match"
+    );
+    assert_eq!(
+        on_success, 0,
+        "a rule never assigns a mode to a passed call"
+    );
+}
