@@ -49,7 +49,7 @@ impl Arm for Odd {
         if self.drifts {
             // Right on the first call, something else on the next: not deterministic.
             let expected = input["expected"].as_str().unwrap_or("").to_string();
-            return Ok(ArmOutput::text(if n % 2 == 0 {
+            return Ok(ArmOutput::text(if n.is_multiple_of(2) {
                 expected
             } else {
                 format!("{expected} (take {n})")

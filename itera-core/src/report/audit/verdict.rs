@@ -309,7 +309,7 @@ pub(super) fn severity_disagreement(j: &Journal<'_>, tables: Option<Tables<'_>>)
         }
     }
     let surfaced = rationale.contains("(G43)");
-    let ok = surfaced == !disagree.is_empty();
+    let ok = surfaced != disagree.is_empty();
     let found = if disagree.is_empty() {
         format!(
             "weighted and unweighted rankings agree for {}",
