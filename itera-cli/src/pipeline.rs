@@ -111,7 +111,28 @@ pub fn build_judge(loaded: &Loaded) -> Result<Box<dyn Judge>, ConfigError> {
                 "scorer = \"llm\" needs the judge's endpoint: add llm = { ... }",
             )
         })?;
-        return itera_core::builtin::llm_judge::LlmJudge::new(cfg)
+        // R4: the LLM judge names a failure mode from the registered taxonomy (an enum in its
+        // JSON schema); it is given the [[failure_modes]] ids unless the table lists them.
+        let taxonomy: Vec<String> = loaded
+            .file
+            .failure_modes
+            .iter()
+            .map(|f| f.id.clone())
+            .collect();
+        let mut cfg = cfg.clone();
+        if let Some(bad) = cfg.failure_modes.iter().find(|m| !taxonomy.contains(m)) {
+            return Err(loaded.error(
+                "metric.llm.failure_modes",
+                format!(
+                    "'{bad}' is not a registered failure mode: list ids of [[failure_modes]] ({}), or remove the key to use them all",
+                    taxonomy.join(", ")
+                ),
+            ));
+        }
+        if cfg.failure_modes.is_empty() {
+            cfg.failure_modes = taxonomy;
+        }
+        return itera_core::builtin::llm_judge::LlmJudge::new(&cfg)
             .map(|j| Box::new(j) as Box<dyn Judge>)
             .map_err(|e| loaded.error("metric.llm", e));
     }

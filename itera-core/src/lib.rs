@@ -106,7 +106,7 @@ pub use experiment::{
 };
 pub use frame::{
     ArmPlan, Baseline, Effect, FailureMode, FailurePolicy, Frame, FrameBuilder, FrameError, Metric,
-    Price, SeveritySpec, SliceRule, SplitRatios, Threshold, ThresholdRule,
+    ModeRule, Price, SeveritySpec, SliceRule, SplitRatios, Threshold, ThresholdRule,
 };
 pub use journal::event::{ArmNoise, CallOutcome, CallRecord, ChainError, Entry, Event, PilotArm};
 pub use journal::store::{Registration, Store, StoreError};

@@ -98,6 +98,7 @@ impl Loaded {
                     id: m.id.clone(),
                     weight: m.weight,
                     description: m.description.clone(),
+                    rule: m.rule.clone(),
                 })
                 .collect(),
             severity: f.severity.as_ref().map(|s| SeveritySpec {

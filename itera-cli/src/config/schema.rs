@@ -176,6 +176,10 @@ pub struct FailureModeSection {
     /// What it means.
     #[serde(default)]
     pub description: String,
+    /// `rule = { kind = "empty_output" | "not_in_labels" | "regex", ... }`: assigns this
+    /// category to failed calls from their output (for deterministic scorers).
+    #[serde(default)]
+    pub rule: Option<itera_core::ModeRule>,
 }
 
 /// `[severity]`.

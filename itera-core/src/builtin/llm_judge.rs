@@ -104,6 +104,12 @@ pub struct LlmJudgeConfig {
     /// The time-out of one call in seconds (default 60).
     #[serde(default)]
     pub timeout_s: Option<f64>,
+    /// The registered failure-mode taxonomy (category ids). When set, the judge is asked for a
+    /// JSON reply `{"score": …, "failure_mode": …}` whose `failure_mode` is one of these or
+    /// `null` (an enum in the request's JSON schema), and the category it names is recorded
+    /// with the score (R4); see `llm_judge_modes.rs`.
+    #[serde(default)]
+    pub failure_modes: Vec<String>,
 }
 
 fn one() -> f64 {
@@ -141,6 +147,7 @@ pub struct LlmJudge {
     score_re: regex::Regex,
     scale: f64,
     out_of_range: OutOfRange,
+    failure_modes: Vec<String>,
     client: ChatClient,
 }
 
@@ -215,6 +222,13 @@ impl LlmJudge {
         let pattern = cfg.score_regex.as_deref().unwrap_or(DEFAULT_SCORE_REGEX);
         let score_re =
             regex::Regex::new(pattern).map_err(|e| format!("score_regex does not compile: {e}"))?;
+        if let Some(bad) = cfg.failure_modes.iter().find(|m| m.trim().is_empty()) {
+            return Err(format!(
+                "failure_modes: {bad:?} is not a category id (list the registered taxonomy's ids)"
+            ));
+        }
+        let extra =
+            super::llm_judge_modes::extra_with_schema(cfg.extra.as_ref(), &cfg.failure_modes);
         let client = ChatClient::new(
             &ClientSettings {
                 base_url: &cfg.base_url,
@@ -222,7 +236,7 @@ impl LlmJudge {
                 temperature: cfg.temperature,
                 max_tokens: cfg.max_tokens,
                 api_key_env: cfg.api_key_env.as_deref(),
-                extra: cfg.extra.as_ref(),
+                extra: extra.as_ref(),
                 timeout_s: cfg.timeout_s,
             },
             env,
@@ -242,6 +256,7 @@ impl LlmJudge {
             score_re,
             scale: cfg.scale,
             out_of_range: cfg.out_of_range,
+            failure_modes: cfg.failure_modes.clone(),
             client,
         })
     }
@@ -352,6 +367,12 @@ fn judging_text(cfg: &LlmJudgeConfig, pattern: &str, extra: &Map<String, Value>)
         None => s.push_str("system: (the rubric)\n"),
     }
     s.push_str(&format!("prompt:\n{}\n", cfg.prompt));
+    if !cfg.failure_modes.is_empty() {
+        s.push_str(&format!(
+            "failure modes (JSON reply): {}\n",
+            cfg.failure_modes.join(", ")
+        ));
+    }
     s
 }
 
@@ -384,12 +405,22 @@ impl Judge for LlmJudge {
                 }
                 ChatError::Fatal(m) => JudgeError::Unscorable(format!("judge '{}': {m}", self.id)),
             })?;
-        let score = self
-            .parse_score(&reply.content)
-            .map_err(|e| JudgeError::Unscorable(format!("judge '{}': {e}", self.id)))?;
+        let unscorable = |e: String| JudgeError::Unscorable(format!("judge '{}': {e}", self.id));
+        // R4: with a taxonomy, the structured reply carries the category (llm_judge_modes.rs;
+        // tested by `attack_llm_judge_assigns_no_failure_mode`).
+        let structured = if self.failure_modes.is_empty() {
+            None
+        } else {
+            super::llm_judge_modes::parse(&reply.content, &self.failure_modes)
+                .map_err(unscorable)?
+        };
+        let (score, mode) = match structured {
+            Some((text, mode)) => (self.parse_score(&text).map_err(unscorable)?, mode),
+            None => (self.parse_score(&reply.content).map_err(unscorable)?, None),
+        };
         Ok(Judgement {
             score,
-            failure_modes: Vec::new(),
+            failure_modes: mode.into_iter().collect(),
             rubric_hash: Some(self.rubric_hash.clone()),
         })
     }

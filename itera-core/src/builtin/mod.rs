@@ -43,6 +43,8 @@ pub mod command;
 pub mod http;
 #[cfg(feature = "http")]
 pub mod llm_judge;
+#[cfg(feature = "http")]
+pub(crate) mod llm_judge_modes;
 pub mod recorded;
 pub mod replay;
 

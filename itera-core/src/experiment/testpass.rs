@@ -21,7 +21,7 @@ use crate::iterate::iteration::Ledger;
 use crate::journal::event::Event;
 use crate::journal::store::Store;
 use crate::report::ReportData;
-use crate::report::audit::{AuditItem, Storage, self_audit};
+use crate::report::audit::{AuditItem, Storage, Tables, self_audit};
 use crate::report::calls::count_calls;
 use crate::report::conclusion::conclusion_markdown;
 use crate::run::arm::Arm;
@@ -407,7 +407,7 @@ async fn conclude(
     } else {
         Storage::InMemory
     };
-    let audit = self_audit(&entries, frame, storage);
+    let audit = self_audit(&entries, frame, storage, Some(Tables::of(&report)));
     let ledger = Ledger::from_entries(&entries);
     let markdown = conclusion_markdown(&report, &verdict, &audit, &ledger);
     store.write_file(CONCLUSION_FILE, markdown.as_bytes())?;

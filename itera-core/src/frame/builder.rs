@@ -3,8 +3,8 @@
 //! validates it in [`FrameBuilder::build`]; a frame without a threshold is refused (G6).
 
 use crate::frame::{
-    ArmPlan, Baseline, Effect, FailureMode, FailurePolicy, Frame, FrameError, Metric, Price,
-    SeveritySpec, SliceRule, SplitRatios, Threshold, ThresholdRule,
+    ArmPlan, Baseline, Effect, FailureMode, FailurePolicy, Frame, FrameError, Metric, ModeRule,
+    Price, SeveritySpec, SliceRule, SplitRatios, Threshold, ThresholdRule,
 };
 use std::collections::BTreeMap;
 
@@ -139,6 +139,18 @@ impl FrameBuilder {
             id: id.into(),
             weight,
             description: String::new(),
+            rule: None,
+        });
+        self
+    }
+
+    /// A failure-mode category with a rule that assigns it to failed calls from their output.
+    pub fn failure_mode_rule(mut self, id: impl Into<String>, weight: f64, rule: ModeRule) -> Self {
+        self.frame.failure_modes.push(FailureMode {
+            id: id.into(),
+            weight,
+            description: String::new(),
+            rule: Some(rule),
         });
         self
     }

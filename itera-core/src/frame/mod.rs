@@ -152,6 +152,37 @@ pub struct FailureMode {
     /// What the category means.
     #[serde(default)]
     pub description: String,
+    /// A rule that assigns this category to a failed call from its output, for judges that
+    /// assign no category themselves (deterministic scorers). `None`: only a judge assigns it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<ModeRule>,
+}
+
+/// How a failed call's output is mapped to a failure-mode category without an LLM (R4 needs
+/// every failure assigned). A rule applies only to calls the judge scored below 0.5, the same
+/// line the failure-mode table draws for rows tagged in the data.
+///
+/// ```
+/// use itera_core::ModeRule;
+/// let r: ModeRule = serde_json::from_value(serde_json::json!(
+///     {"kind": "regex", "pattern": "(?i)refund"})).unwrap();
+/// assert_eq!(r, ModeRule::Regex { pattern: "(?i)refund".into() });
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ModeRule {
+    /// The output is `null`, blank, or an empty array or object.
+    EmptyOutput,
+    /// The output (as text, trimmed) is not one of these labels.
+    NotInLabels {
+        /// The legal labels.
+        labels: Vec<String>,
+    },
+    /// The output (as text) matches this regular expression.
+    Regex {
+        /// The pattern (Rust `regex` syntax).
+        pattern: String,
+    },
 }
 
 /// The per-row severity field and its cap (G10).

@@ -254,6 +254,14 @@ impl Frame {
                     why: format!("weight {} must be a number in (0, 1000000]", fm.weight),
                 });
             }
+            if let Some(crate::frame::ModeRule::Regex { pattern }) = &fm.rule
+                && let Err(e) = regex::Regex::new(pattern)
+            {
+                return Err(FrameError::BadFailureMode {
+                    id: fm.id.clone(),
+                    why: format!("rule.pattern is not a valid regex ({e}): fix the pattern"),
+                });
+            }
         }
         Ok(())
     }

@@ -309,6 +309,10 @@ pub struct PilotArm {
     pub spec_hash: String,
     /// The pilot row's score.
     pub score: f64,
+    /// The arm was declared deterministic and a second pilot call on the same row returned the
+    /// same output (G25); `false` when determinism was not declared.
+    #[serde(default)]
+    pub determinism_checked: bool,
 }
 
 /// The noise floor of one arm version on a part (G26).

@@ -19,7 +19,7 @@ pub use stable::StableVerdict;
 use crate::decide::rules::Verdict;
 use crate::iterate::iteration::Ledger;
 use crate::journal::store::{REGISTRATION_FILE, Store, StoreError};
-use audit::{Storage, self_audit};
+use audit::{Storage, Tables, self_audit};
 use conclusion::conclusion_markdown;
 
 /// The file the report model is written to.
@@ -156,7 +156,12 @@ pub fn rewrite_conclusion(dir: &std::path::Path) -> Result<String, StoreError> {
     let report: ReportData = serde_json::from_slice(&data_bytes).map_err(|e| bad(DATA_FILE, e))?;
     let verdict: Verdict =
         serde_json::from_slice(&verdict_bytes).map_err(|e| bad(VERDICT_FILE, e))?;
-    let audit = self_audit(&entries, &registration.frame, Storage::Directory);
+    let audit = self_audit(
+        &entries,
+        &registration.frame,
+        Storage::Directory,
+        Some(Tables::of(&report)),
+    );
     let ledger = Ledger::from_entries(&entries);
     let markdown = conclusion_markdown(&report, &verdict, &audit, &ledger);
     if let Some(h) = conclusion_hash {

@@ -51,7 +51,8 @@ pub struct Reports {
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ArmOutput {
-    /// The answer. An empty string is a real "no answer", scored by the judge.
+    /// The answer. An empty one (`null`, blank) is refused by the pilot unless the arm declares
+    /// it legal ([`Arm::allows_empty_output`]); in the scored run it is scored by the judge.
     pub output: Value,
     /// Token usage and cost as reported.
     #[serde(default)]
@@ -165,6 +166,13 @@ pub trait Arm: Send + Sync {
     /// Which usage fields this arm reports (checked by the pilot).
     fn reports(&self) -> Reports {
         Reports::default()
+    }
+    /// Whether an empty answer (`null`, an empty or blank string, an empty array or object) is a
+    /// legal output of this arm. By default it is not: the pilot refuses an arm whose pilot call
+    /// returns nothing (G22), since a silent empty answer scored as "wrong" is a broken arm
+    /// passing for a bad one. Return `true` for an arm whose correct answer may be empty.
+    fn allows_empty_output(&self) -> bool {
+        false
     }
     /// Answers one row.
     async fn call(&self, input: &Value, ctx: &CallCtx) -> Result<ArmOutput, ArmError>;

@@ -16,5 +16,6 @@ pub(crate) mod effect;
 pub mod exec;
 pub mod judge;
 pub mod judges;
+pub(crate) mod modes;
 pub(crate) mod pilot;
 pub(crate) mod runner;

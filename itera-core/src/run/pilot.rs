@@ -1,8 +1,9 @@
 //! The gate before any scored call: the manifest, written on the first run and checked on every
 //! later one, so the arms' specs and the judge and its rubric never change under a run (G8,
 //! G23); and the pilot on one train row (G22), which calls every arm once and refuses a failed
-//! call, a placeholder output, a declared token / cost / latency report that is missing, or a
-//! judge that cannot score. A passed pilot is journaled and not run again.
+//! call, a placeholder or empty output (unless the arm declares empty output legal), an arm
+//! declared deterministic whose second call on the same row differs (G25), a declared token /
+//! cost / latency report that is missing, or a judge that cannot score. A passed pilot is journaled and not run again.
 
 use crate::data::row::Row;
 use crate::frame::Frame;
@@ -99,6 +100,27 @@ fn looks_like_placeholder(output: &Value) -> Option<String> {
         .map(|p| format!("the output looks like a placeholder ('{p}')"))
 }
 
+/// What kind of empty an output is, if it is empty: `null`, a blank string, an empty array or
+/// object (G22).
+fn empty_kind(output: &Value) -> Option<&'static str> {
+    match output {
+        Value::Null => Some("null"),
+        Value::String(s) if s.trim().is_empty() => Some("an empty string"),
+        Value::Array(xs) if xs.is_empty() => Some("an empty array"),
+        Value::Object(m) if m.is_empty() => Some("an empty object"),
+        _ => None,
+    }
+}
+
+/// An output shortened for an error message.
+fn short(v: &Value) -> String {
+    let s = v.to_string();
+    match s.char_indices().nth(60) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s,
+    }
+}
+
 /// Runs the pilot (G22), or finds the passed pilot in the journal.
 pub(crate) async fn pilot(
     frame: &Frame,
@@ -152,6 +174,51 @@ pub(crate) async fn pilot(
         if let Some(why) = looks_like_placeholder(&out.output) {
             return Err(fail("output", why));
         }
+        // G22: an empty answer is refused unless the arm declares it legal. Enforcement tested by
+        // tests/integrity_run.rs `attack_empty_string_output_passes_the_pilot` and
+        // `attack_null_output_passes_the_pilot`.
+        if !arm.allows_empty_output()
+            && let Some(what) = empty_kind(&out.output)
+        {
+            return Err(fail(
+                "output",
+                format!(
+                    "the pilot call returned {what}: an arm that answers nothing is broken, not wrong; fix the arm, or implement Arm::allows_empty_output to return true if an empty answer is a legal one"
+                ),
+            ));
+        }
+        // G25: `deterministic = true` is checked, not taken on the user's word: a second call on
+        // the same row must return the same output. Enforcement tested by
+        // tests/integrity_run.rs `attack_declared_deterministic_arm_that_is_not`.
+        let determinism_checked = if frame.deterministic {
+            let again = match exec::call_arm(*arm, &row.input, &ctx, opts, &limits)
+                .await
+                .result
+            {
+                Ok(o) => o,
+                Err(e) => {
+                    return Err(fail(
+                        "deterministic",
+                        format!("the repeated pilot call (determinism check) failed: {e}"),
+                    ));
+                }
+            };
+            if again.output != out.output {
+                return Err(fail(
+                    "deterministic",
+                    format!(
+                        "arm {} is not deterministic: two calls on row {} returned {} and then {}; set deterministic = false and use trials ≥ 3",
+                        arm.id(),
+                        row.id,
+                        short(&out.output),
+                        short(&again.output)
+                    ),
+                ));
+            }
+            true
+        } else {
+            false
+        };
         let reports = arm.reports();
         if reports.tokens && (out.usage.input_tokens.is_none() || out.usage.output_tokens.is_none())
         {
@@ -189,6 +256,7 @@ pub(crate) async fn pilot(
             arm: arm.id().to_string(),
             spec_hash: spec_hash.clone(),
             score,
+            determinism_checked,
         });
     }
     store.append(Event::PilotPassed {

@@ -410,8 +410,14 @@ async fn one_call(
                         .iter()
                         .map(|m| m.id.as_str())
                         .collect();
-                    let (known, deferred): (Vec<String>, Vec<String>) = j
-                        .failure_modes
+                    // R4: registered rules assign categories the judge did not (modes.rs).
+                    let assigned = crate::run::modes::with_rule_modes(
+                        job.frame,
+                        &out.output,
+                        j.score,
+                        j.failure_modes,
+                    );
+                    let (known, deferred): (Vec<String>, Vec<String>) = assigned
                         .into_iter()
                         .partition(|m| taxonomy.contains(m.as_str()));
                     let cost_usd = out.usage.cost_usd.or_else(|| {

@@ -1,9 +1,10 @@
 //! The dev-measurement items of the self-audit (METHOD.md §6): the noise floor measured over
 //! enough trials (G25), every claimed effect at least twice the noise, the cross-judge check for
-//! an LLM judge that shares a family with an arm (G11, G29), and the blind judge (G30).
+//! an LLM judge that shares a family with an arm (G11, G29), and the blind judge (G30): computed
+//! from the scored outputs an LLM judge saw.
 
 use super::{AuditItem, AuditStatus, ITEMS, Journal, line, pp_abs};
-use crate::journal::event::Event;
+use crate::journal::event::{CallOutcome, Event};
 
 pub(super) fn noise_floor(j: &Journal<'_>) -> AuditItem {
     let item = ITEMS[4];
@@ -40,10 +41,23 @@ pub(super) fn noise_floor(j: &Journal<'_>) -> AuditItem {
         ev.push(format!("no noise for {}", missing.join(", ")));
     }
     let trials = j.frame.trials;
-    let ok = missing.is_empty() && (trials >= 3 || j.frame.deterministic);
-    if trials < 3 && j.frame.deterministic {
+    // G25: fewer than 3 trials is only measured noise if the declaration of determinism was
+    // checked by the pilot's repeated call. Tested by tests_integrity.rs
+    // `attack_single_trial_on_the_users_word_is_audited_as_noise_floor_measured`.
+    let checked = j.entries.iter().find_map(|e| match &e.event {
+        Event::PilotPassed { arms, .. } => Some((e, arms.iter().all(|a| a.determinism_checked))),
+        _ => None,
+    });
+    let deterministic_ok = j.frame.deterministic && checked.is_some_and(|(_, all)| all);
+    let ok = missing.is_empty() && (trials >= 3 || deterministic_ok);
+    if trials < 3 && deterministic_ok {
+        let at = checked.map_or(0, |(e, _)| line(e));
         ev.push(format!(
-            "{trials} trial(s) per arm with arms declared deterministic: σ = 0 by declaration, so power is the binding constraint"
+            "{trials} trial(s) per arm, declared deterministic, checked by a repeated pilot call (journal line {at}): σ = 0, so power is the binding constraint"
+        ));
+    } else if trials < 3 && j.frame.deterministic {
+        ev.push(format!(
+            "{trials} trial(s) per arm with arms declared deterministic but not checked: the journal's pilot records no repeated call, so σ = 0 rests on the declaration alone (G25)"
         ));
     } else if trials < 3 {
         ev.push(format!(
@@ -118,7 +132,7 @@ pub(super) fn cross_judge(j: &Journal<'_>) -> AuditItem {
     let Some(family) = family else {
         return AuditItem::new(
             item,
-            AuditStatus::Pass,
+            AuditStatus::NotApplicable,
             format!(
                 "journal line {}: judge {judge} is a deterministic scorer (no model family): the cross-judge check does not apply (G11)",
                 line(m)
@@ -132,7 +146,7 @@ pub(super) fn cross_judge(j: &Journal<'_>) -> AuditItem {
     {
         return AuditItem::new(
             item,
-            AuditStatus::Pass,
+            AuditStatus::NotApplicable,
             format!(
                 "journal line {}: LLM judge {judge} (family {family}) shares no arm's model family: the cross-judge check is not required (G29)",
                 line(m)
@@ -174,10 +188,73 @@ pub(super) fn cross_judge(j: &Journal<'_>) -> AuditItem {
     }
 }
 
-pub(super) fn blind_judge() -> AuditItem {
-    AuditItem::new(
-        ITEMS[7],
-        AuditStatus::Pass,
-        "by construction: Judge::score receives a JudgeView (the row's input and expected value) and the output, never an arm id or name (G30); asserted by itera-core/tests/runner.rs `the_judge_never_sees_an_arm_id`",
-    )
+pub(super) fn blind_judge(j: &Journal<'_>) -> AuditItem {
+    let item = ITEMS[7];
+    let construction = "Judge::score receives a JudgeView (the row's input and expected value) and the output, never an arm id (G30; tests/runner.rs `the_judge_never_sees_an_arm_id`)";
+    let Some((m, judge, family)) = j.entries.iter().find_map(|e| match &e.event {
+        Event::Manifest {
+            judge,
+            judge_family,
+            ..
+        } => Some((e, judge, judge_family)),
+        _ => None,
+    }) else {
+        return AuditItem::new(item, AuditStatus::Fail, "no run manifest: judge unknown");
+    };
+    // G30: the view is blind by construction, but an output that names its arm un-blinds an LLM
+    // judge through the only channel it has. Tested by tests_integrity.rs
+    // `attack_an_output_names_its_arm_to_an_llm_judge`.
+    let ids: Vec<&str> = j.frame.arm_ids();
+    let mut leaks: Vec<String> = Vec::new();
+    let mut scored = 0usize;
+    for e in j.entries {
+        let Event::Call(c) = &e.event else { continue };
+        let CallOutcome::Scored { output, .. } = &c.outcome else {
+            continue;
+        };
+        scored += 1;
+        let text = match output {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        if let Some(id) = ids.iter().find(|id| names(&text, id)) {
+            leaks.push(format!("journal line {} ({} names '{id}')", line(e), c.arm));
+        }
+    }
+    match family {
+        None => AuditItem::new(
+            item,
+            AuditStatus::Pass,
+            format!(
+                "journal line {}: judge {judge} is a deterministic scorer (no model family): it reads no identity from an output; {construction}",
+                line(m)
+            ),
+        ),
+        Some(f) if leaks.is_empty() => AuditItem::new(
+            item,
+            AuditStatus::Pass,
+            format!(
+                "LLM judge {judge} (family {f}): none of {scored} scored outputs names an arm id; {construction}"
+            ),
+        ),
+        Some(f) => AuditItem::new(
+            item,
+            AuditStatus::Fail,
+            format!(
+                "LLM judge {judge} (family {f}) saw {} of {scored} output(s) naming an arm: {}; strip arm names from outputs",
+                leaks.len(),
+                leaks.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+            ),
+        ),
+    }
+}
+
+/// `text` names `id` as a word (not inside a longer word).
+fn names(text: &str, id: &str) -> bool {
+    let word = |c: char| c.is_alphanumeric() || c == '_' || c == '-';
+    text.match_indices(id).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + id.len()..].chars().next();
+        !before.is_some_and(word) && !after.is_some_and(word)
+    })
 }

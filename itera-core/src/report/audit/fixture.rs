@@ -166,11 +166,13 @@ pub(crate) fn events(frame: &Frame) -> Vec<Event> {
                     arm: "v1".into(),
                     spec_hash: "v1-0".into(),
                     score: 1.0,
+                    determinism_checked: false,
                 },
                 PilotArm {
                     arm: "v2".into(),
                     spec_hash: "v2-0".into(),
                     score: 1.0,
+                    determinism_checked: false,
                 },
             ],
         },

@@ -18,6 +18,9 @@ mod sprints;
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests;
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests_integrity;
 mod verdict;
 
 use dev::{blind_judge, cross_judge, effect_vs_noise, noise_floor};
@@ -114,10 +117,36 @@ pub(crate) const ITEMS: [&str; 20] = [
     "negative control",
 ];
 
+/// The report's tables the audit cross-checks (from `data.json`, whose hash the verdict
+/// journals), so an item never contradicts the conclusion it is printed in.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Tables<'a> {
+    /// Per arm, per category: the test rows the failure-mode table counts.
+    pub failure_counts: &'a BTreeMap<String, BTreeMap<String, usize>>,
+    /// The severity-weighted and unweighted test scores, when severity is registered.
+    pub severity: Option<&'a crate::report::data::SeverityInfo>,
+}
+
+impl<'a> Tables<'a> {
+    /// The tables of a written report.
+    pub(crate) fn of(report: &'a crate::report::data::ReportData) -> Tables<'a> {
+        Tables {
+            failure_counts: &report.failure_modes.test_counts,
+            severity: report.severity.as_ref(),
+        }
+    }
+}
+
 /// Computes the self-audit from a verified journal (entries are only obtained from a
-/// [`crate::Store`], which checks the hash chain as it reads), the registered frame and where the
-/// journal was kept. One item per entry of [`ITEMS`], in that order.
-pub(crate) fn self_audit(entries: &[Entry], frame: &Frame, storage: Storage) -> Vec<AuditItem> {
+/// [`crate::Store`], which checks the hash chain as it reads), the registered frame, where the
+/// journal was kept and the report's tables (`None` before a verdict, or in unit tests). One
+/// item per entry of [`ITEMS`], in that order.
+pub(crate) fn self_audit(
+    entries: &[Entry],
+    frame: &Frame,
+    storage: Storage,
+    tables: Option<Tables<'_>>,
+) -> Vec<AuditItem> {
     let j = Journal::new(entries, frame);
     vec![
         sealed_once(&j, storage),
@@ -127,7 +156,7 @@ pub(crate) fn self_audit(entries: &[Entry], frame: &Frame, storage: Storage) -> 
         noise_floor(&j),
         effect_vs_noise(&j),
         cross_judge(&j),
-        blind_judge(),
+        blind_judge(&j),
         one_change(&j),
         hypotheses_first(&j),
         sprint_cap(&j),
@@ -135,8 +164,8 @@ pub(crate) fn self_audit(entries: &[Entry], frame: &Frame, storage: Storage) -> 
         sprint_count(&j),
         latest_locked(&j),
         per_slice(&j),
-        failure_mode_deltas(&j),
-        severity_disagreement(&j),
+        failure_mode_deltas(&j, tables),
+        severity_disagreement(&j, tables),
         stratified_by_mode(&j),
         label_noise(&j),
         negative_control(&j),

@@ -8,7 +8,7 @@ use crate::iterate::gate::GateOutcome;
 use crate::journal::event::Event;
 
 fn audit_of(events: Vec<Event>, frame: &Frame) -> Vec<AuditItem> {
-    self_audit(&journal(events), frame, Storage::Directory)
+    self_audit(&journal(events), frame, Storage::Directory, None)
 }
 
 fn item<'a>(items: &'a [AuditItem], name: &str) -> &'a AuditItem {
@@ -23,6 +23,7 @@ fn a_clean_journal_passes_every_applicable_item_in_order() {
     assert_eq!(names, ITEMS);
     for i in &items {
         let na = [
+            "cross-judge or deterministic scorer",
             "severity disagreement surfaced",
             "label-noise audit",
             "negative control",
@@ -50,13 +51,13 @@ fn a_clean_journal_passes_every_applicable_item_in_order() {
 fn in_memory_evidence_says_the_guarantee_is_per_process() {
     let f = frame();
     let entries = journal(events(&f));
-    let mem = self_audit(&entries, &f, Storage::InMemory);
+    let mem = self_audit(&entries, &f, Storage::InMemory, None);
     let e = &item(&mem, ITEMS[0]).evidence;
     assert!(
         e.contains("per process") && e.contains("move semantics"),
         "{e}"
     );
-    let dir = self_audit(&entries, &f, Storage::Directory);
+    let dir = self_audit(&entries, &f, Storage::Directory, None);
     assert!(item(&dir, ITEMS[0]).evidence.contains("across processes"));
 }
 
@@ -145,17 +146,6 @@ fn overrides_pass_with_a_warning_and_an_unjustified_empty_slice_fails() {
         overrides.clear();
     }
     assert_eq!(item(&audit_of(ev, &f), ITEMS[3]).status, AuditStatus::Fail);
-}
-
-#[test]
-fn a_deterministic_single_trial_run_says_so() {
-    let mut f = frame();
-    f.trials = 1;
-    f.deterministic = true;
-    let s = audit_of(events(&f), &f);
-    let n = item(&s, ITEMS[4]);
-    assert_eq!(n.status, AuditStatus::Pass);
-    assert!(n.evidence.contains("deterministic"), "{}", n.evidence);
 }
 
 #[test]

@@ -3,7 +3,9 @@
 //! severity disagreement surfaced (G43), the split stratified by failure mode, the label-noise
 //! audit (G18) and the negative control.
 
-use super::{AuditItem, AuditStatus, ITEMS, Journal, Storage, line, lines, mean, pp, pp_abs};
+use super::{
+    AuditItem, AuditStatus, ITEMS, Journal, Storage, Tables, line, lines, mean, pp, pp_abs,
+};
 use crate::data::row::RowId;
 use crate::data::split::Part;
 use crate::journal::event::{CallOutcome, Entry, Event};
@@ -152,7 +154,7 @@ pub(super) fn per_slice(j: &Journal<'_>) -> AuditItem {
     AuditItem::pass_if(item, verdict.is_some() && empty.is_empty(), ev.join("; "))
 }
 
-pub(super) fn failure_mode_deltas(j: &Journal<'_>) -> AuditItem {
+pub(super) fn failure_mode_deltas(j: &Journal<'_>, tables: Option<Tables<'_>>) -> AuditItem {
     let item = ITEMS[15];
     if j.frame.failure_modes.is_empty() {
         return AuditItem::new(
@@ -165,8 +167,10 @@ pub(super) fn failure_mode_deltas(j: &Journal<'_>) -> AuditItem {
     let mut arms = vec![(j.frame.baseline.id.clone(), 0u32)];
     arms.extend(versions);
     let mut ev = Vec::new();
+    let mut problems = Vec::new();
     let mut calls = 0usize;
     for (arm, version) in &arms {
+        // The modes the judge assigned on test, from the journal.
         let mut rows: BTreeMap<&str, BTreeSet<&RowId>> = BTreeMap::new();
         for e in j.entries {
             let Event::Call(c) = &e.event else { continue };
@@ -180,18 +184,39 @@ pub(super) fn failure_mode_deltas(j: &Journal<'_>) -> AuditItem {
                 }
             }
         }
+        let judged = |m: &str| rows.get(m).map_or(0, BTreeSet::len);
+        // The table of the same conclusion counts judged modes and failing rows tagged with a
+        // mode in the data: it can hold more than the journal's judged modes, never fewer. The
+        // audit quotes the table, so it cannot contradict it. Tested by tests_integrity.rs
+        // `attack_audit_says_zero_failures_while_the_table_says_eight` and
+        // `a_table_with_fewer_failures_than_the_judged_calls_fails_the_audit`.
+        let table = tables.map(|t| t.failure_counts.get(arm.as_str()));
         let per: Vec<String> = j
             .frame
             .failure_modes
             .iter()
             .map(|m| {
-                format!(
-                    "{} {}",
-                    m.id,
-                    rows.get(m.id.as_str()).map_or(0, BTreeSet::len)
-                )
+                let n = judged(&m.id);
+                match table {
+                    Some(Some(t)) => {
+                        let shown = t.get(&m.id).copied().unwrap_or(0);
+                        if shown < n {
+                            problems.push(format!(
+                                "{arm} {}: the table shows {shown} but the judge assigned it on {n} test row(s)",
+                                m.id
+                            ));
+                        }
+                        format!("{} {shown}", m.id)
+                    }
+                    _ => format!("{} {n}", m.id),
+                }
             })
             .collect();
+        if let Some(None) = table {
+            problems.push(format!(
+                "the report's failure-mode table has no row for {arm}"
+            ));
+        }
         ev.push(format!("{arm} v{version}: {}", per.join(", ")));
     }
     if calls == 0 {
@@ -205,14 +230,23 @@ pub(super) fn failure_mode_deltas(j: &Journal<'_>) -> AuditItem {
         .frame
         .highest_severity_mode()
         .map_or(String::new(), |m| format!(" (highest severity: {})", m.id));
-    AuditItem::new(
-        item,
-        AuditStatus::Pass,
-        format!("test rows failed per category{h}: {}", ev.join("; ")),
-    )
+    let source = if tables.is_some() {
+        "the report's table (judge-assigned modes and failing rows tagged in the data), checked against the journal's judged modes"
+    } else {
+        "judge-assigned modes in the journal (no report to compare)"
+    };
+    let ok = problems.is_empty();
+    let mut text = format!(
+        "test rows failed per category{h}, from {source}: {}",
+        ev.join("; ")
+    );
+    if !ok {
+        text = format!("{}; {text}", problems.join("; "));
+    }
+    AuditItem::pass_if(item, ok, text)
 }
 
-pub(super) fn severity_disagreement(j: &Journal<'_>) -> AuditItem {
+pub(super) fn severity_disagreement(j: &Journal<'_>, tables: Option<Tables<'_>>) -> AuditItem {
     let item = ITEMS[16];
     let Some(sev) = &j.frame.severity else {
         return AuditItem::new(
@@ -231,16 +265,70 @@ pub(super) fn severity_disagreement(j: &Journal<'_>) -> AuditItem {
     let Event::VerdictReached { rationale, .. } = &e.event else {
         return AuditItem::new(item, AuditStatus::Fail, "unreadable verdict");
     };
-    let said = if rationale.contains("(G43)") {
-        "the rationale states that weighted and unweighted rankings disagree"
-    } else {
-        "the rationale records no disagreement between weighted and unweighted rankings"
+    let Some(scores) = tables.and_then(|t| t.severity) else {
+        return AuditItem::new(
+            item,
+            AuditStatus::Fail,
+            format!(
+                "severity field {} registered but the report holds no weighted and unweighted test scores to compare",
+                sev.field
+            ),
+        );
     };
-    AuditItem::new(
-        item,
-        AuditStatus::Pass,
+    // R5 / G43: recompute, per arm, whether the weighted and unweighted rankings against the
+    // baseline disagree (the rule's definition), and require the rationale to say so exactly
+    // when they do. Tested by tests_integrity.rs
+    // `attack_rankings_disagree_and_the_rationale_is_silent`.
+    let base = &j.frame.baseline.id;
+    let (Some(wb), Some(ub)) = (
+        scores.weighted_scores.get(base),
+        scores.unweighted_scores.get(base),
+    ) else {
+        return AuditItem::new(
+            item,
+            AuditStatus::Fail,
+            format!("the report has no weighted and unweighted score for the baseline {base}"),
+        );
+    };
+    let mut disagree = Vec::new();
+    let mut compared = Vec::new();
+    for (arm, wa) in &scores.weighted_scores {
+        let Some(ua) = scores.unweighted_scores.get(arm) else {
+            continue;
+        };
+        if arm == base {
+            continue;
+        }
+        compared.push(arm.as_str());
+        if (wa >= wb) != (ua - ub >= 0.0) {
+            disagree.push(format!(
+                "{arm} (weighted {} vs baseline, unweighted {})",
+                pp(wa - wb),
+                pp(ua - ub)
+            ));
+        }
+    }
+    let surfaced = rationale.contains("(G43)");
+    let ok = surfaced != disagree.is_empty();
+    let found = if disagree.is_empty() {
         format!(
-            "journal line {}: {said} (R5 on field {})",
+            "weighted and unweighted rankings agree for {}",
+            compared.join(", ")
+        )
+    } else {
+        format!("rankings disagree for {}", disagree.join(", "))
+    };
+    let said = match (surfaced, ok) {
+        (true, true) => "and the rationale says so",
+        (false, true) => "and the rationale claims no disagreement",
+        (false, false) => "but the rationale does not surface it",
+        (true, false) => "but the rationale claims a disagreement",
+    };
+    AuditItem::pass_if(
+        item,
+        ok,
+        format!(
+            "journal line {}: {found} {said} (R5 on field {})",
             line(e),
             sev.field
         ),

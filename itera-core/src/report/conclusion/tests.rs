@@ -192,7 +192,7 @@ fn audit_and_ledger() -> (Vec<AuditItem>, Ledger) {
     f.synthetic_source = true;
     let entries = fixture::journal(fixture::events(&f));
     (
-        self_audit(&entries, &f, Storage::Directory),
+        self_audit(&entries, &f, Storage::Directory, None),
         Ledger::from_entries(&entries),
     )
 }
