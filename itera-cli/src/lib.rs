@@ -11,11 +11,13 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod init;
+pub(crate) mod junit;
 pub mod pipeline;
 pub mod plan;
 pub mod progress;
 pub mod status;
 pub mod summary;
+pub(crate) mod summary_md;
 
 pub use itera_core::builtin::http as openai;
 pub use itera_core::builtin::{command, llm_judge, recorded, replay};

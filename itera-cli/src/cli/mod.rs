@@ -2,7 +2,7 @@
 //!
 //! | command | does | exit |
 //! |---|---|---|
-//! | `run FILE [--out DIR] [--json] [--stop-after dev]` | the whole pipeline, resumable | decision code |
+//! | `run FILE [--out DIR] [--json] [--stop-after dev] [--junit FILE] [--summary-md FILE]` | the whole pipeline, resumable | decision code |
 //! | `init [PATH]` | writes a commented experiment file | 0 |
 //! | `plan --baseline-rate P --threshold-pp T` / `plan --pilot DIR` | rows and trials needed | 0 |
 //! | `status DIR` | phases done, calls, sprint, gate, verdict | 0 |
@@ -10,8 +10,8 @@
 //! | `reveal DIR ROW_ID` | a dev row's raw input, journaled (G17) | 0 |
 //! | `iterate DIR --arm ID --hypothesis TEXT [--class C]` | records the edited arm as a new version and re-scores dev | 0 |
 //! | `gate DIR [--classify ARM:VERSION:CLASS]` | the generalization gate (G35) | 0 |
-//! | `verdict DIR` | gate, seal, the one test pass | decision code |
-//! | `report DIR` | re-renders the three charts from `data.json` | 0 |
+//! | `verdict DIR [--junit FILE] [--summary-md FILE]` | gate, seal, the one test pass | decision code |
+//! | `report DIR [--summary-md FILE]` | re-renders the three charts from `data.json` | 0 |
 //! | `chart KIND --data data.json --out FILE` | one chart | 0 |
 //! | `verify DIR` | re-checks every hash | 0, or 2 on tampering |
 //!
@@ -80,6 +80,12 @@ pub enum Command {
         /// Stop after a phase (`dev`: score dev and stop, to diagnose and iterate by hand).
         #[arg(long, value_parser = ["dev"])]
         stop_after: Option<String>,
+        /// Also write the verdict as JUnit XML (one test case per candidate arm) to FILE.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+        /// Also write a Markdown summary (for a PR comment or $GITHUB_STEP_SUMMARY) to FILE.
+        #[arg(long, value_name = "FILE")]
+        summary_md: Option<PathBuf>,
     },
     /// Write a commented experiment file documenting every key.
     Init {
@@ -177,11 +183,20 @@ pub enum Command {
         /// JSON on stdout.
         #[arg(long)]
         json: bool,
+        /// Also write the verdict as JUnit XML (one test case per candidate arm) to FILE.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+        /// Also write a Markdown summary (for a PR comment or $GITHUB_STEP_SUMMARY) to FILE.
+        #[arg(long, value_name = "FILE")]
+        summary_md: Option<PathBuf>,
     },
     /// Re-render the three charts and conclusion.md from data.json, verdict.json and the journal.
     Report {
         /// The experiment directory.
         dir: PathBuf,
+        /// Also write a Markdown summary (for a PR comment or $GITHUB_STEP_SUMMARY) to FILE.
+        #[arg(long, value_name = "FILE")]
+        summary_md: Option<PathBuf>,
     },
     /// Render one chart from a data.json.
     Chart {
@@ -256,7 +271,12 @@ async fn dispatch(cli: Cli) -> Result<i32, CliError> {
             out,
             json,
             stop_after,
-        } => run(&file, out, json, stop_after.as_deref(), bars).await,
+            junit,
+            summary_md,
+        } => {
+            let ci = run::CiOutputs { junit, summary_md };
+            run(&file, out, json, stop_after.as_deref(), bars, &ci).await
+        }
         Command::Init { path } => init(path),
         Command::Plan {
             baseline_rate,
@@ -340,7 +360,10 @@ async fn dispatch(cli: Cli) -> Result<i32, CliError> {
             dir,
             experiment,
             json,
+            junit,
+            summary_md,
         } => {
+            let ci = run::CiOutputs { junit, summary_md };
             let file = match experiment {
                 Some(f) => f,
                 None => {
@@ -352,11 +375,11 @@ async fn dispatch(cli: Cli) -> Result<i32, CliError> {
                     }
                 }
             };
-            run(&file, Some(dir), json, None, bars).await
+            run(&file, Some(dir), json, None, bars, &ci).await
         }
-        Command::Report { dir } => {
+        Command::Report { dir, summary_md } => {
             let _hold = pipeline::hold_existing(&dir)?;
-            report(&dir)
+            report(&dir, summary_md.as_deref())
         }
         Command::Chart { kind, data, out } => {
             let kind: itera_charts::ChartKind = kind

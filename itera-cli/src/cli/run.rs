@@ -79,8 +79,33 @@ fn default_dir(frame: &itera_core::Frame) -> PathBuf {
     root.join(format!("{}-{name}", today()))
 }
 
-/// Prints a finished experiment's summary and returns its exit code.
-fn finish(dir: &Path, json: bool) -> Result<i32, CliError> {
+/// The files a CI job asks for beside the printed summary (`--junit`, `--summary-md`).
+#[derive(Debug, Default)]
+pub(super) struct CiOutputs {
+    pub(super) junit: Option<PathBuf>,
+    pub(super) summary_md: Option<PathBuf>,
+}
+
+/// Writes the requested CI files from the finished, hash-checked directory (G40: the caller ran
+/// `check_files`), each atomically.
+fn write_ci(dir: &Path, report: &ReportData, ci: &CiOutputs) -> Result<(), CliError> {
+    if ci.junit.is_none() && ci.summary_md.is_none() {
+        return Ok(());
+    }
+    let verdict = crate::junit::load_verdict(dir)?;
+    if let Some(path) = &ci.junit {
+        let xml = crate::junit::render(report, &verdict);
+        crate::junit::write_atomic(path, xml.as_bytes(), "JUnit file")?;
+    }
+    if let Some(path) = &ci.summary_md {
+        let md = crate::summary_md::render(report, &verdict, dir);
+        crate::junit::write_atomic(path, md.as_bytes(), "Markdown summary")?;
+    }
+    Ok(())
+}
+
+/// Prints a finished experiment's summary, writes the CI files, and returns its exit code.
+fn finish(dir: &Path, json: bool, ci: &CiOutputs) -> Result<i32, CliError> {
     check_files(dir)?;
     let report = ReportData::load(dir).map_err(|e| CliError::bad(e.to_string()))?;
     if json {
@@ -92,6 +117,7 @@ fn finish(dir: &Path, json: bool) -> Result<i32, CliError> {
     } else {
         out!("{}", crate::summary::text(&report, dir));
     }
+    write_ci(dir, &report, ci)?;
     Ok(decision_str_code(report.verdict.decision.as_str()))
 }
 
@@ -114,7 +140,7 @@ fn render_report(dir: &Path, report: &ReportData) -> Result<Vec<PathBuf>, CliErr
     })
 }
 
-pub(super) fn report(dir: &Path) -> Result<i32, CliError> {
+pub(super) fn report(dir: &Path, summary_md: Option<&Path>) -> Result<i32, CliError> {
     pipeline::open_existing(dir)?;
     // The conclusion first, with its self-audit recomputed from the journal: it refuses an
     // edited data.json or verdict.json (their hashes are journaled) and re-renders an edited
@@ -126,6 +152,11 @@ pub(super) fn report(dir: &Path) -> Result<i32, CliError> {
     for p in render_report(dir, &report)? {
         outln!("{}", p.display());
     }
+    let ci = CiOutputs {
+        junit: None,
+        summary_md: summary_md.map(Path::to_path_buf),
+    };
+    write_ci(dir, &report, &ci)?;
     outln!(
         "{}",
         dir.join(itera_core::report::CONCLUSION_FILE).display()
@@ -140,6 +171,7 @@ pub(super) async fn run(
     json: bool,
     stop_after: Option<&str>,
     bars: bool,
+    ci: &CiOutputs,
 ) -> Result<i32, CliError> {
     let loaded = Loaded::read(file)?;
     let frame = pipeline::registered_frame(&loaded)?;
@@ -162,7 +194,7 @@ pub(super) async fn run(
             {
                 eprintln!("itera: warning: {}", e.message);
             }
-            return finish(&dir, json);
+            return finish(&dir, json, ci);
         }
     }
     let mut setup = pipeline::setup(loaded).await?;
@@ -183,13 +215,18 @@ pub(super) async fn run(
     if stop_after == Some("dev") {
         let v = crate::status::status(&dir)?;
         eprint!("{}", crate::status::status_text(&v));
+        if ci.junit.is_some() || ci.summary_md.is_some() {
+            eprintln!(
+                "itera: warning: --junit / --summary-md not written: no verdict yet (stopped after dev)"
+            );
+        }
         return Ok(0);
     }
     let conclusion = pipeline::conclude(exp, &setup, pool).await?;
     if let Err(e) = render_report(&dir, &conclusion.report) {
         eprintln!("itera: warning: {}", e.message);
     }
-    finish(&dir, json)
+    finish(&dir, json, ci)
 }
 
 #[cfg(test)]
