@@ -13,6 +13,9 @@
 //! The cases run in one test, in a loop, against the binary cargo built once.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::text;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -34,15 +37,6 @@ fn itera(args: &[&str], cwd: &Path) -> Output {
         .env_remove("RUST_BACKTRACE")
         .output()
         .expect("the itera binary runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 /// The good experiment file with `[data] path` and the candidate's replay path replaced.

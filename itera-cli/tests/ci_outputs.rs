@@ -4,91 +4,11 @@
 //! `$GITHUB_STEP_SUMMARY`), on small generated replay experiments, one per decision.
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn itera(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_itera"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("the itera binary runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-/// A replay experiment (copied from tests/cli.rs): the baseline answers correctly on even rows;
-/// `cand(i)` says whether the candidate answers row `i` correctly. Slice "a" holds rows with
-/// (i / 2) even, "b" the others. `name` is the experiment's name (XML-hostile on purpose in one
-/// test).
-fn experiment(
-    dir: &Path,
-    name: &str,
-    n: usize,
-    threshold_pp: f64,
-    cand: impl Fn(usize) -> bool,
-) -> PathBuf {
-    let mut data = String::from("id,question,answer,tier\n");
-    let mut rec = String::from("id,variant,pred\n");
-    for i in 0..n {
-        let slice = if (i / 2) % 2 == 0 { "a" } else { "b" };
-        data.push_str(&format!("r{i},question {i},yes,{slice}\n"));
-        let base = if i % 2 == 0 { "yes" } else { "no" };
-        rec.push_str(&format!("r{i},base,{base}\n"));
-        rec.push_str(&format!(
-            "r{i},cand,{}\n",
-            if cand(i) { "yes" } else { "no" }
-        ));
-    }
-    std::fs::write(dir.join("rows.csv"), data).unwrap();
-    std::fs::write(dir.join("rec.csv"), rec).unwrap();
-    let toml = format!(
-        r#"[experiment]
-name = {name:?}
-question = "Does cand beat base?"
-hypothesis = "cand answers more rows."
-seed = 11
-
-[data]
-path = "rows.csv"
-id = "id"
-input = "question"
-expected = "answer"
-slice = "tier"
-
-[metric]
-name = "accuracy"
-scorer = "exact"
-trials = 1
-
-[threshold]
-min_effect_pp = {threshold_pp}
-slice_loss_floor_pp = -2.0
-
-[[arms]]
-id = "base"
-baseline = true
-source = "prod"
-replay = {{ path = "rec.csv", id = "id", output = "pred", filter = {{ variant = "base" }} }}
-
-[[arms]]
-id = "cand"
-parent = "base"
-change = "answers yes more often"
-replay = {{ path = "rec.csv", id = "id", output = "pred", filter = {{ variant = "cand" }} }}
-"#
-    );
-    let path = dir.join("exp.toml");
-    std::fs::write(&path, toml).unwrap();
-    path
-}
+use common::{experiment_named as experiment, itera, text};
+use std::path::Path;
+use std::process::Output;
 
 /// `itera run exp.toml --out out --junit junit.xml --summary-md summary.md`; returns the output,
 /// the JUnit text and the Markdown.

@@ -85,7 +85,7 @@ fn frame() -> Result<Frame, FrameError> {
 }
 
 fn rows() -> Vec<Row> {
-    (0..600)
+    (0..1500)
         .map(|i| {
             let slice = if i % 2 == 0 { "smb" } else { "ent" };
             let answer = ["travel", "software", "supplies"][i % 3];
@@ -157,7 +157,12 @@ async fn one_slice_regressing_ships_narrowly() -> Result<(), Error> {
         ent: 0.45,
     })
     .await?;
-    assert_eq!(done.verdict.decision, Decision::ShipNarrowly);
+    assert_eq!(
+        done.verdict.decision,
+        Decision::ShipNarrowly,
+        "{}",
+        done.verdict.rationale
+    );
     assert_eq!(done.verdict.failing_slices, vec!["ent".to_string()]);
     insta::assert_snapshot!(done.stable());
     Ok(())

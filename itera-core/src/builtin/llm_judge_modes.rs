@@ -92,7 +92,7 @@ pub(crate) fn parse(
 mod tests {
     use crate::builtin::http::mock::{Canned, serve};
     use crate::builtin::llm_judge::{LlmJudge, LlmJudgeConfig};
-    use crate::{Judge, JudgeError, JudgeView};
+    use crate::run::judge::{Judge, JudgeError, JudgeView};
     use serde_json::json;
 
     fn cfg(url: &str) -> LlmJudgeConfig {
