@@ -58,7 +58,7 @@ pub mod prelude {
     //! Everything a user needs, in one import: `use itera_core::prelude::*;`.
     //!
     //! It carries the traits a user implements ([`Arm`], [`Judge`], [`Dataset`]) with the
-    //! [`async_trait`] attribute they need, `serde_json`'s [`Value`] and [`json!`] (an arm's
+    //! [`async_trait`](macro@async_trait) attribute they need, `serde_json`'s [`Value`] and [`json!`] (an arm's
     //! input and output are JSON), the data model ([`Row`], [`Frame`]), the phases
     //! ([`Experiment`], [`Store`], [`RunOptions`]), the results ([`Conclusion`], [`Verdict`],
     //! [`Decision`], [`StableVerdict`]) and the crate's error type [`Error`], which every

@@ -93,7 +93,7 @@ pub enum ThresholdRule {
 }
 
 /// How R3 reads a major slice's three states (safe / harmed / unknown, see
-/// [`crate::decide::rules::SliceState`]) when it narrows a ship (G41).
+/// [`crate::decide::slices::SliceState`]) when it narrows a ship (G41).
 ///
 /// **The trade-off.** `NonInferiority` (the default, and the method's original rule) ships a slice
 /// only when its CI *shows* the loss is within the floor (CI low ≥ F): it never ships a slice on
