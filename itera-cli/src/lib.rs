@@ -7,6 +7,7 @@
 //! the `recorded` scorer ([`recorded`]) and the LLM judge ([`llm_judge`]) live in
 //! [`itera_core::builtin`]; they are re-exported here under their former paths.
 
+pub mod assemble;
 pub mod cli;
 pub mod config;
 pub mod error;

@@ -13,6 +13,7 @@ pub mod lock;
 pub mod marker;
 pub mod record;
 pub mod store;
+pub mod store_error;
 
 #[cfg(test)]
 mod codec_tests;

@@ -8,6 +8,7 @@ use crate::hash;
 use crate::journal::event::{self, ChainError, Entry, Event, GENESIS, Verifier};
 use crate::journal::lock::DirLock;
 use crate::journal::marker::{SEALED_OPENED_FILE, SealedMarker};
+pub use crate::journal::store_error::StoreError;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
@@ -31,96 +32,6 @@ pub struct Registration {
     pub frame_hash: String,
     /// When it was registered.
     pub registered_at: String,
-}
-
-/// Why a store cannot be used.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum StoreError {
-    /// A file operation failed.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file or directory.
-        path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// The journal's hash chain is broken.
-    #[error("{path}: {source}")]
-    Tampered {
-        /// The journal file.
-        path: PathBuf,
-        /// Which line and how.
-        source: ChainError,
-    },
-    /// `registration.json` or `frame.md` was edited after registration (G7).
-    #[error(
-        "{file} was edited after registration (G7): its hash is {found}, the journal recorded {expected}; restore the file, or start a new experiment in a new directory with fresh test rows"
-    )]
-    FrameEdited {
-        /// The edited file.
-        file: String,
-        /// The hash recorded in the journal.
-        expected: String,
-        /// The hash of the file now.
-        found: String,
-    },
-    /// A registration file is missing or unreadable while the journal says the experiment is
-    /// registered.
-    #[error("{file}: {why}; restore it from a backup or start a new experiment")]
-    BadRegistration {
-        /// The file.
-        file: String,
-        /// What is wrong.
-        why: String,
-    },
-    /// A report file (`data.json`, `verdict.json`, `conclusion.md`) no longer matches the hash
-    /// the verdict journaled (G40): its decision or numbers would be believed.
-    #[error(
-        "{file} was edited after the verdict (SHA-256 {found}, the verdict journaled {expected}) (G40): {fix}"
-    )]
-    ReportEdited {
-        /// The edited file.
-        file: String,
-        /// The hash the verdict journaled.
-        expected: String,
-        /// The hash of the file now (or "missing").
-        found: String,
-        /// How to restore it.
-        fix: String,
-    },
-    /// The journal no longer holds the line at which the test set was opened (`sealed-opened.json`
-    /// names it): it was cut back after opening, to re-score the test set (G15, G46).
-    #[error(
-        "{path} was truncated after the sealed test set was opened (sealed-opened.json names journal line {line}, written {at}, and the journal no longer holds it) (G15, G46): the test set is opened once; restore the full journal from a backup, or start a new experiment with fresh test rows"
-    )]
-    TruncatedAfterOpening {
-        /// The journal.
-        path: PathBuf,
-        /// The 1-based line the marker names.
-        line: u64,
-        /// When the test set was opened.
-        at: String,
-    },
-    /// Serialization failed (a bug, or a non-finite number in an event).
-    #[error("cannot encode a journal entry: {0}")]
-    Encode(String),
-    /// Another process holds the directory (one writer per directory, G1).
-    #[error(
-        "busy: pid {pid} has held {} since {since}; wait for it to finish (or stop it), then run again — two writers would break the journal's hash chain (G1)",
-        dir.display()
-    )]
-    Busy {
-        /// The experiment directory.
-        dir: PathBuf,
-        /// The holder's process id (`?` if it has not written it yet).
-        pid: String,
-        /// Since when it holds the directory (RFC 3339, `?` if unknown).
-        since: String,
-    },
-    /// A write through a store opened with [`Store::read_only`].
-    #[error("{0}: opened read-only (status, verify); open it with Store::dir to write")]
-    ReadOnly(PathBuf),
 }
 
 enum Backend {
