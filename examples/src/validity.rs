@@ -769,20 +769,19 @@ fn covers(e: &EffectSize, truth: f64) -> bool {
     e.ci_low <= truth && truth <= e.ci_high
 }
 
-/// Runs `runs` simulated experiments of one scenario on `threads` OS threads (each with a
-/// current-thread tokio runtime); run r draws its truth from ChaCha8(seed, stream = scenario
-/// index · 2 + rule, word r), so results do not depend on the thread count.
-pub fn measure(
-    scenario: &Scenario,
-    index: u64,
+/// Runs `runs` simulated experiments on `threads` OS threads (each with a current-thread tokio
+/// runtime): run r gets ChaCha8(seed, `stream`, word r), so the results, returned in run order,
+/// do not depend on the thread count. Shared by [`measure`] and the extended scenarios.
+pub(crate) fn run_parallel<T: Send>(
     runs: usize,
-    seed: u64,
     threads: usize,
-) -> Measured {
-    let start = std::time::Instant::now();
+    seed: u64,
+    stream: u64,
+    one: impl Fn(&tokio::runtime::Runtime, &mut ChaCha8Rng) -> Result<T, String> + Sync,
+) -> Vec<Result<T, String>> {
     let threads = threads.clamp(1, runs.max(1));
-    let stream = index * 2 + u64::from(scenario.rule == ThresholdRule::CiLower);
-    let results: Vec<Result<Outcome, String>> = std::thread::scope(|s| {
+    let one = &one;
+    std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|w| {
                 s.spawn(move || {
@@ -797,8 +796,7 @@ pub fn measure(
                                 let mut rng = ChaCha8Rng::seed_from_u64(seed);
                                 rng.set_stream(stream);
                                 rng.set_word_pos(u128::from(r as u64) << 32);
-                                let truth = scenario.design.draw(&mut rng);
-                                rt.block_on(run_one(&scenario.design, scenario.rule, &truth))
+                                one(rt, &mut rng)
                             }
                             Err(e) => Err(e.clone()),
                         };
@@ -808,7 +806,7 @@ pub fn measure(
                 })
             })
             .collect();
-        let mut all: Vec<(usize, Result<Outcome, String>)> = handles
+        let mut all: Vec<(usize, Result<T, String>)> = handles
             .into_iter()
             .flat_map(|h| {
                 h.join()
@@ -817,6 +815,25 @@ pub fn measure(
             .collect();
         all.sort_by_key(|(r, _)| *r);
         all.into_iter().map(|(_, o)| o).collect()
+    })
+}
+
+/// Runs `runs` simulated experiments of one scenario on `threads` OS threads (each with a
+/// current-thread tokio runtime); run r draws its truth from ChaCha8(seed, stream = scenario
+/// index · 2 + rule, word r), so results do not depend on the thread count.
+pub fn measure(
+    scenario: &Scenario,
+    index: u64,
+    runs: usize,
+    seed: u64,
+    threads: usize,
+) -> Measured {
+    let start = std::time::Instant::now();
+    let threads = threads.clamp(1, runs.max(1));
+    let stream = index * 2 + u64::from(scenario.rule == ThresholdRule::CiLower);
+    let results = run_parallel(runs, threads, seed, stream, |rt, rng| {
+        let truth = scenario.design.draw(rng);
+        rt.block_on(run_one(&scenario.design, scenario.rule, &truth))
     });
     let mut hits = 0;
     let mut slice_hits = 0;

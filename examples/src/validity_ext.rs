@@ -10,7 +10,7 @@
 //! probability `p_base`, and each arm independently given the baseline with the cell's
 //! conditional probabilities, so each (arm, baseline) pair has exactly the cell's joint law.
 
-use crate::validity::{ALPHA, Cell, Design, DesignSpec, POWER, Rate, phi, rule_name};
+use crate::validity::{ALPHA, Cell, Design, DesignSpec, POWER, Rate, phi, rule_name, run_parallel};
 use async_trait::async_trait;
 use itera_core::decide::slices::SliceState;
 use itera_core::run::judges::ExactMatch;
@@ -18,8 +18,7 @@ use itera_core::{
     Arm, ArmError, ArmOutput, CallCtx, Decision, Experiment, Frame, RunOptions, SliceRule, Store,
     ThresholdRule,
 };
-use rand::{Rng, RngExt, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use rand::{Rng, RngExt};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -429,41 +428,9 @@ pub fn measure_ext(
 ) -> ExtMeasured {
     let start = std::time::Instant::now();
     let threads = threads.clamp(1, runs.max(1));
-    let results: Vec<Result<ExtOutcome, String>> = std::thread::scope(|sc| {
-        let handles: Vec<_> = (0..threads)
-            .map(|w| {
-                sc.spawn(move || {
-                    let rt = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                        .map_err(|e| e.to_string());
-                    let mut mine = Vec::new();
-                    for r in (w..runs).step_by(threads) {
-                        let o = match &rt {
-                            Ok(rt) => {
-                                let mut rng = ChaCha8Rng::seed_from_u64(seed);
-                                rng.set_stream(1000 + index);
-                                rng.set_word_pos(u128::from(r as u64) << 32);
-                                let (base, cands) = draw_arms(&s.design, s.arms, &mut rng);
-                                rt.block_on(run_one(s, base, cands))
-                            }
-                            Err(e) => Err(e.clone()),
-                        };
-                        mine.push((r, o));
-                    }
-                    mine
-                })
-            })
-            .collect();
-        let mut all: Vec<(usize, Result<ExtOutcome, String>)> = handles
-            .into_iter()
-            .flat_map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| vec![(usize::MAX, Err("worker panicked".to_string()))])
-            })
-            .collect();
-        all.sort_by_key(|(r, _)| *r);
-        all.into_iter().map(|(_, o)| o).collect()
+    let results = run_parallel(runs, threads, seed, 1000 + index, |rt, rng| {
+        let (base, cands) = draw_arms(&s.design, s.arms, rng);
+        rt.block_on(run_one(s, base, cands))
     });
     let (mut hits, mut trials, mut errors) = (0, 0, 0);
     let mut first_error = None;
