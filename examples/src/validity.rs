@@ -25,8 +25,8 @@ use async_trait::async_trait;
 use itera_core::report::EffectSize;
 use itera_core::run::judges::ExactMatch;
 use itera_core::{
-    Arm, ArmError, ArmOutput, CallCtx, Decision, Experiment, Frame, Row, RunOptions, Store,
-    ThresholdRule,
+    Arm, ArmError, ArmOutput, CallCtx, Conclusion, Decision, Experiment, Frame, Row, RunOptions,
+    Store, ThresholdRule,
 };
 use rand::{Rng, RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -321,32 +321,7 @@ pub async fn run_one(
             scores: arm_scores,
         }),
     ];
-    let opts = RunOptions {
-        arm_concurrency: 64,
-        judge_concurrency: 64,
-        ..RunOptions::default()
-    };
-    let judge = ExactMatch;
-    let sealed = Experiment::new(frame(&design.spec, rule)?)
-        .map_err(|e| e.to_string())?
-        .register(Store::in_memory())
-        .map_err(|r| r.error.to_string())?
-        .split_rows(design.rows.clone())
-        .map_err(|r| r.error.to_string())?
-        .pilot(&arms, &judge, &opts)
-        .await
-        .map_err(|r| r.error.to_string())?
-        .score_dev(&arms, &judge, &opts)
-        .await
-        .map_err(|r| r.error.to_string())?
-        .gate(&[])
-        .map_err(|r| r.error.to_string())?
-        .seal()
-        .map_err(|r| r.error.to_string())?;
-    let c = sealed
-        .verdict(&arms, &judge, &opts, None)
-        .await
-        .map_err(|r| r.error.to_string())?;
+    let c = conclude(frame(&design.spec, rule)?, design.rows.clone(), &arms).await?;
     let effects = c.report.effect_sizes.get("cand");
     Ok(Outcome {
         decision: c.verdict.decision,
@@ -767,6 +742,34 @@ impl Measured {
 
 fn covers(e: &EffectSize, truth: f64) -> bool {
     e.ci_low <= truth && truth <= e.ci_high
+}
+
+/// The whole method on one simulated experiment, in memory: register → split → pilot →
+/// score dev → gate (no iterations) → seal → the test pass. Shared by every scenario.
+pub(crate) async fn conclude(
+    frame: Frame,
+    rows: Vec<Row>,
+    arms: &[Box<dyn Arm>],
+) -> Result<Conclusion, String> {
+    let opts = RunOptions {
+        arm_concurrency: 64,
+        judge_concurrency: 64,
+        ..RunOptions::default()
+    };
+    let judge = ExactMatch;
+    let run = async {
+        let sealed = Experiment::new(frame)?
+            .register(Store::in_memory())?
+            .split_rows(rows)?
+            .pilot(arms, &judge, &opts)
+            .await?
+            .score_dev(arms, &judge, &opts)
+            .await?
+            .gate_unchanged()?
+            .seal()?;
+        Ok::<_, itera_core::Error>(sealed.verdict(arms, &judge, &opts, None).await?)
+    };
+    run.await.map_err(|e| e.to_string())
 }
 
 /// Runs `runs` simulated experiments on `threads` OS threads (each with a current-thread tokio

@@ -10,14 +10,12 @@
 //! probability `p_base`, and each arm independently given the baseline with the cell's
 //! conditional probabilities, so each (arm, baseline) pair has exactly the cell's joint law.
 
-use crate::validity::{ALPHA, Cell, Design, DesignSpec, POWER, Rate, phi, rule_name, run_parallel};
+use crate::validity::{
+    ALPHA, Cell, Design, DesignSpec, POWER, Rate, conclude, phi, rule_name, run_parallel,
+};
 use async_trait::async_trait;
 use itera_core::decide::slices::SliceState;
-use itera_core::run::judges::ExactMatch;
-use itera_core::{
-    Arm, ArmError, ArmOutput, CallCtx, Decision, Experiment, Frame, RunOptions, SliceRule, Store,
-    ThresholdRule,
-};
+use itera_core::{Arm, ArmError, ArmOutput, CallCtx, Decision, Frame, SliceRule, ThresholdRule};
 use rand::{Rng, RngExt};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -160,32 +158,12 @@ async fn run_one(
             scores: Arc::new(c),
         }));
     }
-    let opts = RunOptions {
-        arm_concurrency: 64,
-        judge_concurrency: 64,
-        ..RunOptions::default()
-    };
-    let judge = ExactMatch;
-    let sealed = Experiment::new(frame(&s.design.spec, s.rule, s.slice_rule, s.arms)?)
-        .map_err(|e| e.to_string())?
-        .register(Store::in_memory())
-        .map_err(|r| r.error.to_string())?
-        .split_rows(s.design.rows.clone())
-        .map_err(|r| r.error.to_string())?
-        .pilot(&arms, &judge, &opts)
-        .await
-        .map_err(|r| r.error.to_string())?
-        .score_dev(&arms, &judge, &opts)
-        .await
-        .map_err(|r| r.error.to_string())?
-        .gate(&[])
-        .map_err(|r| r.error.to_string())?
-        .seal()
-        .map_err(|r| r.error.to_string())?;
-    let c = sealed
-        .verdict(&arms, &judge, &opts, None)
-        .await
-        .map_err(|r| r.error.to_string())?;
+    let c = conclude(
+        frame(&s.design.spec, s.rule, s.slice_rule, s.arms)?,
+        s.design.rows.clone(),
+        &arms,
+    )
+    .await?;
     let first = c.verdict.arms.iter().find(|a| a.arm == "cand0");
     Ok(ExtOutcome {
         decision: c.verdict.decision,
