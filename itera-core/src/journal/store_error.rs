@@ -90,7 +90,7 @@ pub enum StoreError {
         /// Since when it holds the directory (RFC 3339, `?` if unknown).
         since: String,
     },
-    /// A write through a store opened with [`Store::read_only`].
+    /// A write through a store opened with [`Store::read_only`](crate::journal::store::Store::read_only).
     #[error("{0}: opened read-only (status, verify); open it with Store::dir to write")]
     ReadOnly(PathBuf),
 }
