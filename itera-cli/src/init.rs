@@ -75,6 +75,7 @@ slice_loss_floor_pp = -2.0                     # no major slice's CI lower bound
 # judge_concurrency = 8
 # timeout_s = 120.0                            # per attempt
 # max_attempts = 5                             # the first included; retries back off with jitter
+# heartbeat_s = 10.0                           # no call finished this long: name the waiting one
 # requests_per_second = 5.0                    # arm request rate limit
 # tokens_per_minute = 100000                   # arm token rate limit (input + output)
 # failure_policy = "score-zero"                # a call failing after retries scores 0, or
@@ -159,6 +160,7 @@ mod tests {
             "judge_concurrency",
             "timeout_s",
             "max_attempts",
+            "heartbeat_s",
             "requests_per_second",
             "tokens_per_minute",
             "failure_policy",

@@ -3,13 +3,14 @@
 //! On a terminal: one bar per phase (pilot, dev baseline, dev arms, iteration, test) with calls
 //! done/total, failed attempts, calls that failed after retries, dollars spent and an ETA. Without
 //! a terminal (CI, nohup, `2> log`): one plain line per phase every 10 s or every 5 % of its
-//! calls, and when it ends, so a long live run is never silent (item 9); a heartbeat line names
-//! the phase still waiting when no call has finished for 30 s (item 8). The ETA is computed from
+//! calls, and when it ends, so a long live run is never silent (item 9); when no call has finished
+//! for `[run] heartbeat_s` (10 s by default) a line names the call waiting longest — arm, row,
+//! trial, attempt of max, time so far and the time-out (item 8). The ETA is computed from
 //! this process's rate on the calls it made, so a resumed run does not count journaled calls as
 //! instant work.
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use itera_core::{Progress, ProgressFn};
+use itera_core::{Progress, ProgressFn, Waiting};
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::sync::{Arc, Mutex};
@@ -22,7 +23,7 @@ pub fn bars(enabled: bool) -> Option<ProgressFn> {
         return None;
     }
     if !std::io::stderr().is_terminal() {
-        return Some(lines(Duration::from_secs(10), Duration::from_secs(30)));
+        return Some(lines(Duration::from_secs(10)));
     }
     let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
     let style = ProgressStyle::with_template(
@@ -41,10 +42,21 @@ pub fn bars(enabled: bool) -> Option<ProgressFn> {
         });
         bar.set_length(p.total as u64);
         bar.set_position(p.done as u64);
-        bar.set_message(format!(
-            "{} errors, {} failed, ${:.4}",
-            p.errors, p.failed_calls, p.cost_usd
-        ));
+        bar.set_message(match &p.waiting {
+            Some(w) => format!(
+                "waiting on `{}` row {} (attempt {} of {}, {} of time-out {})",
+                w.arm,
+                w.row,
+                w.attempt,
+                w.max_attempts,
+                human(w.in_attempt),
+                human(w.timeout)
+            ),
+            None => format!(
+                "{} errors, {} failed, ${:.4}",
+                p.errors, p.failed_calls, p.cost_usd
+            ),
+        });
         if p.done >= p.total {
             bar.finish();
         }
@@ -58,8 +70,6 @@ pub(crate) struct PhaseState {
     /// `done` when this process first heard of the phase, and when.
     first_done: usize,
     first_at: Instant,
-    last: Progress,
-    last_at: Instant,
     printed_at: Instant,
     printed_step: usize,
 }
@@ -105,36 +115,32 @@ fn say(s: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{s}");
 }
 
+/// The line naming a call that has not answered yet (a heartbeat from the runner, item 8).
+pub(crate) fn waiting_line(p: &Progress, w: &Waiting) -> String {
+    let who = match w.stage {
+        "judge" => format!("the judge of arm `{}`", w.arm),
+        _ => format!("arm `{}`", w.arm),
+    };
+    format!(
+        "itera: {}: waiting on {who} row {} trial {}, attempt {} of {}, {} so far (time-out {}); {} call(s) in flight, {}/{} done",
+        p.phase,
+        w.row,
+        w.trial,
+        w.attempt,
+        w.max_attempts,
+        human(w.in_attempt),
+        human(w.timeout),
+        w.in_flight,
+        p.done,
+        p.total
+    )
+}
+
 /// Plain progress lines on stderr every `every` (or 5 % of the calls, or a phase's end), and a
-/// heartbeat when no call finished for `quiet`.
-pub(crate) fn lines(every: Duration, quiet: Duration) -> ProgressFn {
+/// line naming the waiting call on each heartbeat of the runner (no call finished for
+/// [`itera_core::RunOptions::heartbeat`]).
+pub(crate) fn lines(every: Duration) -> ProgressFn {
     let state: Arc<Mutex<Option<PhaseState>>> = Arc::default();
-    let beat = Arc::clone(&state);
-    // The heartbeat: a call that never answers sends no progress, so the phase it holds up is
-    // named from here (detached: it ends with the process).
-    let _ = std::thread::Builder::new()
-        .name("itera-heartbeat".into())
-        .spawn(move || {
-            loop {
-                std::thread::sleep(quiet.min(Duration::from_secs(5)));
-                let mut g = beat.lock().unwrap_or_else(|e| e.into_inner());
-                if let Some(s) = g.as_mut()
-                    && s.last.done < s.last.total
-                    && s.last_at.elapsed() >= quiet
-                    && s.printed_at.elapsed() >= quiet
-                {
-                    say(&format!(
-                        "itera: {}: waiting on {} call(s) in flight; none finished for {} ({}/{} done)",
-                        s.phase,
-                        s.last.total - s.last.done,
-                        human(s.last_at.elapsed()),
-                        s.last.done,
-                        s.last.total
-                    ));
-                    s.printed_at = Instant::now();
-                }
-            }
-        });
     Arc::new(move |p: &Progress| {
         let now = Instant::now();
         let mut g = state.lock().unwrap_or_else(|e| e.into_inner());
@@ -143,15 +149,16 @@ pub(crate) fn lines(every: Duration, quiet: Duration) -> ProgressFn {
                 phase: p.phase,
                 first_done: p.done,
                 first_at: now,
-                last: p.clone(),
-                last_at: now,
                 printed_at: now,
                 printed_step: usize::MAX,
             });
         }
         let Some(s) = g.as_mut() else { return };
-        s.last = p.clone();
-        s.last_at = now;
+        if let Some(w) = &p.waiting {
+            say(&waiting_line(p, w));
+            s.printed_at = now;
+            return;
+        }
         let step = p.done.saturating_mul(20).checked_div(p.total).unwrap_or(20);
         let end = p.done >= p.total;
         if s.printed_step == usize::MAX

@@ -257,6 +257,35 @@ fn hung_and_flaky_command_arm_retried_to_the_clean_verdict() {
     assert_eq!(cand["failed"].as_u64(), Some(0), "{v}");
 }
 
+/// Item 8: a child that never answered kept the pilot silent for ~10 minutes. With stderr not a
+/// terminal, a line names the waiting call — phase, arm, row, attempt of max, the timeout — while
+/// it waits (here the pilot's first call hangs until its 3 s time-out).
+#[test]
+fn a_hung_pilot_call_is_named_while_it_waits() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path();
+    let marker = dir.join("hung.pid");
+    let env = format!(", HANG_AT = \"1\", MARKER = \"{}\"", marker.display());
+    let f = experiment(
+        dir,
+        &python_arm(dir, 0.0, &env),
+        "timeout_s = 3\nmax_attempts = 2\nheartbeat_s = 1",
+        "score-zero",
+    );
+    let o = itera(&["run", f.to_str().unwrap(), "--out", "hung"], dir);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let line = err
+        .lines()
+        .find(|l| l.contains("pilot: waiting on"))
+        .unwrap_or_else(|| panic!("no line named the waiting call:\n{err}"));
+    assert!(
+        line.contains("arm `cand`") && line.contains("row r") && line.contains("attempt 1 of 2"),
+        "{line}"
+    );
+    assert!(line.contains("time-out 3s"), "{line}");
+}
+
 #[test]
 fn flaky_arm_without_retries_refuses_to_open_the_test_set() {
     let t = tempfile::tempdir().unwrap();

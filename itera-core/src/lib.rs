@@ -114,6 +114,6 @@ pub use report::rewrite_conclusion;
 pub use run::arm::{Arm, ArmError, ArmOutput, CallCtx, Reports, Usage};
 pub use run::crossjudge::CrossJudgeReport;
 pub use run::cube::{ArmKey, ArmSummary, Paired, ScoreCube};
-pub use run::exec::{Progress, ProgressFn, RunOptions};
+pub use run::exec::{Progress, ProgressFn, RunOptions, Waiting};
 pub use run::judge::{Judge, JudgeError, JudgeView, Judgement};
 pub use run::runner::RunError;

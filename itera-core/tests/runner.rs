@@ -421,6 +421,48 @@ async fn progress_reaches_the_total() {
     assert_eq!(ticks.load(Ordering::SeqCst), 3 * DEV * 3);
 }
 
+/// Issue #14 item 8: a call that never answers kept the pilot silent for ~10 minutes. While a
+/// call waits, progress names it — arm, row, trial, attempt of max, time in the attempt and the
+/// timeout — in the pilot (which reported nothing) and in dev scoring.
+#[tokio::test]
+async fn a_waiting_call_is_named_in_progress_in_pilot_and_dev() {
+    let judge = RecordingJudge::new();
+    let [b, mut a, c] = standard_arms();
+    a.delay = std::time::Duration::from_millis(300);
+    let (_, arms) = shared([b, a, c]);
+    let seen = Arc::new(std::sync::Mutex::new(Vec::<Progress>::new()));
+    let s = seen.clone();
+    let opts = RunOptions {
+        timeout: std::time::Duration::from_secs(5),
+        heartbeat: std::time::Duration::from_millis(50),
+        progress: Some(Arc::new(move |p: &Progress| {
+            s.lock().unwrap().push(p.clone())
+        })),
+        ..fast_opts()
+    };
+    scored(frame(3), Store::in_memory(), &arms, &judge, &opts)
+        .await
+        .unwrap();
+    let seen = seen.lock().unwrap();
+    for phase in ["pilot", "dev"] {
+        let w = seen
+            .iter()
+            .filter(|p| p.phase == phase)
+            .find_map(|p| p.waiting.clone().filter(|w| w.arm == "arm-alpha-7f3"))
+            .unwrap_or_else(|| {
+                panic!(
+                    "no progress in {phase} named the waiting call ({} reports)",
+                    seen.len()
+                )
+            });
+        assert_eq!((w.attempt, w.max_attempts), (1, 5), "{w:?}");
+        assert_eq!(w.timeout, std::time::Duration::from_secs(5));
+        assert!(!w.row.is_empty() && w.in_attempt <= std::time::Duration::from_secs(5));
+    }
+    // A heartbeat does not count as a finished call: `done` never goes backwards or beyond.
+    assert!(seen.iter().all(|p| p.done <= p.total));
+}
+
 #[tokio::test]
 async fn one_trial_needs_declared_determinism_and_then_has_zero_noise() {
     let mut f = frame(3);

@@ -198,6 +198,17 @@ impl Loaded {
             }
             o.max_attempts = m;
         }
+        if let Some(h) = r.heartbeat_s {
+            if !(h.is_finite() && (1.0..=MAX_TIMEOUT_S).contains(&h)) {
+                return Err(self.error(
+                    "run.heartbeat_s",
+                    format!(
+                        "{h} is out of range: seconds without a finished call before progress names the waiting call must be in [1, {MAX_TIMEOUT_S}], e.g. heartbeat_s = 10"
+                    ),
+                ));
+            }
+            o.heartbeat = Duration::from_secs_f64(h);
+        }
         if let Some(rps) = r.requests_per_second {
             if !(rps.is_finite() && (MIN_RPS..=MAX_RPS).contains(&rps)) {
                 return Err(self.error(

@@ -208,6 +208,10 @@ pub struct RunSection {
     /// Attempts per call, the first included (default 5).
     #[serde(default)]
     pub max_attempts: Option<u32>,
+    /// Seconds without a finished call after which progress names the call waiting longest
+    /// (default 10).
+    #[serde(default)]
+    pub heartbeat_s: Option<f64>,
     /// Arm requests per second.
     #[serde(default)]
     pub requests_per_second: Option<f64>,

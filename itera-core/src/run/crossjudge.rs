@@ -131,7 +131,7 @@ pub(crate) async fn check(
                     input: &rows[r].input,
                     expected: rows[r].expected.as_ref(),
                 };
-                let j = exec::call_judge(second.as_ref(), view, out, r as u64, opts).await;
+                let j = exec::call_judge(second.as_ref(), view, out, r as u64, opts, None).await;
                 scores.push(j.result.map(|j| j.score).unwrap_or(0.0));
             }
             if !scores.is_empty() {

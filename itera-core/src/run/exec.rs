@@ -5,6 +5,8 @@
 
 use crate::run::arm::{Arm, ArmError, ArmOutput, CallCtx};
 use crate::run::judge::{Judge, JudgeError, JudgeView, Judgement};
+use crate::run::watch::Ticket;
+pub use crate::run::watch::Waiting;
 use futures::FutureExt;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -31,6 +33,9 @@ pub struct Progress {
     pub cost_usd: f64,
     /// Time since the phase started.
     pub elapsed: Duration,
+    /// On a heartbeat (no call finished for [`RunOptions::heartbeat`]): the call waiting
+    /// longest, named; `None` on the report of a finished call.
+    pub waiting: Option<Waiting>,
 }
 
 /// A progress callback.
@@ -64,8 +69,11 @@ pub struct RunOptions {
     pub tokens_per_minute: Option<u64>,
     /// A second judge of another model family for the cross-judge check (G29).
     pub second_judge: Option<Arc<dyn Judge>>,
-    /// Called after every finished call.
+    /// Called after every finished call, and every `heartbeat` while calls wait and none
+    /// finished, naming the call waiting longest ([`Progress::waiting`]).
     pub progress: Option<ProgressFn>,
+    /// How often a phase in which no call finished reports the call it is waiting on.
+    pub heartbeat: Duration,
 }
 
 impl Default for RunOptions {
@@ -81,6 +89,7 @@ impl Default for RunOptions {
             tokens_per_minute: None,
             second_judge: None,
             progress: None,
+            heartbeat: Duration::from_secs(10),
         }
     }
 }
@@ -94,6 +103,7 @@ impl std::fmt::Debug for RunOptions {
             .field("max_attempts", &self.max_attempts)
             .field("requests_per_second", &self.requests_per_second)
             .field("tokens_per_minute", &self.tokens_per_minute)
+            .field("heartbeat", &self.heartbeat)
             .finish_non_exhaustive()
     }
 }
@@ -248,6 +258,7 @@ async fn with_retries<T, F, Fut>(
     opts: &RunOptions,
     seed: u64,
     limits: Option<&Limits>,
+    ticket: Option<&Ticket<'_>>,
     mut once: F,
 ) -> Attempted<T>
 where
@@ -262,6 +273,9 @@ where
         attempt += 1;
         if let Some(l) = limits {
             l.acquire().await;
+        }
+        if let Some(t) = ticket {
+            t.attempt(attempt);
         }
         let start = Instant::now();
         let outcome = once().await;
@@ -306,8 +320,9 @@ pub(crate) async fn call_arm(
     ctx: &CallCtx,
     opts: &RunOptions,
     limits: &Limits,
+    ticket: Option<&Ticket<'_>>,
 ) -> Attempted<ArmOutput> {
-    let attempted = with_retries(opts, ctx.seed ^ 0xA5A5, Some(limits), || async {
+    let attempted = with_retries(opts, ctx.seed ^ 0xA5A5, Some(limits), ticket, || async {
         let fut = AssertUnwindSafe(arm.call(input, ctx)).catch_unwind();
         match tokio::time::timeout(opts.timeout, fut).await {
             Err(_) => Try::Retry(format!("timed out after {:?}", opts.timeout), None),
@@ -339,8 +354,12 @@ pub(crate) async fn call_judge(
     output: &Value,
     seed: u64,
     opts: &RunOptions,
+    ticket: Option<&Ticket<'_>>,
 ) -> Attempted<Judgement> {
-    with_retries(opts, seed ^ 0x5A5A, None, || async {
+    if let Some(t) = ticket {
+        t.stage("judge");
+    }
+    with_retries(opts, seed ^ 0x5A5A, None, ticket, || async {
         let fut = AssertUnwindSafe(judge.score(view, output)).catch_unwind();
         match tokio::time::timeout(opts.timeout, fut).await {
             Err(_) => Try::Retry(format!("judge timed out after {:?}", opts.timeout), None),
@@ -439,7 +458,15 @@ mod tests {
             trial: 0,
             seed: 1,
         };
-        let a = call_arm(&NanCost, &Value::Null, &ctx, &opts, &Limits::new(&opts)).await;
+        let a = call_arm(
+            &NanCost,
+            &Value::Null,
+            &ctx,
+            &opts,
+            &Limits::new(&opts),
+            None,
+        )
+        .await;
         let err = a.result.err().unwrap_or_default();
         assert!(err.contains("usage.cost_usd = NaN"), "{err}");
         assert_eq!(a.attempts, 1, "not retried: the arm would say it again");

@@ -19,3 +19,4 @@ pub mod judges;
 pub(crate) mod modes;
 pub(crate) mod pilot;
 pub(crate) mod runner;
+pub(crate) mod watch;

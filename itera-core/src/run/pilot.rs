@@ -10,10 +10,12 @@ use crate::frame::Frame;
 use crate::journal::event::{Event, PilotArm};
 use crate::journal::store::Store;
 use crate::run::arm::CallCtx;
-use crate::run::exec::{self, Limits, RunOptions};
+use crate::run::exec::{self, Limits, Progress, RunOptions};
 use crate::run::judge::{Judge, JudgeView};
 use crate::run::runner::{Roster, RunError, call_seed, judge_tag};
+use crate::run::watch::{Watch, with_heartbeat};
 use serde_json::Value;
+use std::time::Instant;
 
 /// Writes the manifest, or checks the arms and judge against the one written before (G8, G23).
 pub(crate) fn manifest(
@@ -142,6 +144,7 @@ pub(crate) async fn pilot(
     }
     let row = row.ok_or(RunError::NoPilotRow)?;
     let limits = Limits::new(opts);
+    let watch = Watch::default();
     let mut checked = Vec::new();
     for (arm, spec_hash) in roster.arms.iter().zip(&roster.hashes) {
         let fail = |field: &str, why: String| -> RunError {
@@ -164,7 +167,24 @@ pub(crate) async fn pilot(
             trial: 0,
             seed: call_seed(frame.seed, spec_hash, &row.id, 0),
         };
-        let out = match exec::call_arm(*arm, &row.input, &ctx, opts, &limits)
+        let ticket = watch.enter(arm.id(), row.id.as_str(), 0);
+        let at = Instant::now();
+        let beat = |done: usize| {
+            move || Progress {
+                phase: "pilot",
+                done,
+                total: roster.arms.len(),
+                errors: 0,
+                failed_calls: 0,
+                cost_usd: 0.0,
+                elapsed: at.elapsed(),
+                waiting: None,
+            }
+        };
+        // A hung pilot call is named while it waits (#14 item 8; test:
+        // a_waiting_call_is_named_in_progress_in_pilot_and_dev in tests/runner.rs).
+        let call = exec::call_arm(*arm, &row.input, &ctx, opts, &limits, Some(&ticket));
+        let out = match with_heartbeat(call, opts, &watch, beat(checked.len()))
             .await
             .result
         {
@@ -191,7 +211,8 @@ pub(crate) async fn pilot(
         // the same row must return the same output. Enforcement tested by
         // tests/integrity_run.rs `attack_declared_deterministic_arm_that_is_not`.
         let determinism_checked = if frame.deterministic {
-            let again = match exec::call_arm(*arm, &row.input, &ctx, opts, &limits)
+            let call = exec::call_arm(*arm, &row.input, &ctx, opts, &limits, Some(&ticket));
+            let again = match with_heartbeat(call, opts, &watch, beat(checked.len()))
                 .await
                 .result
             {
@@ -247,7 +268,8 @@ pub(crate) async fn pilot(
             input: &row.input,
             expected: row.expected.as_ref(),
         };
-        let judged = exec::call_judge(judge, view, &out.output, ctx.seed, opts).await;
+        let call = exec::call_judge(judge, view, &out.output, ctx.seed, opts, Some(&ticket));
+        let judged = with_heartbeat(call, opts, &watch, beat(checked.len())).await;
         let score = match judged.result {
             Ok(j) => j.score,
             Err(e) => return Err(fail("score", e)),

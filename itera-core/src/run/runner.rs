@@ -18,6 +18,7 @@ use crate::run::arm::{Arm, CallCtx};
 use crate::run::cube::{ArmKey, ScoreCube};
 use crate::run::exec::{self, Limits, Progress, RunOptions};
 use crate::run::judge::{Judge, JudgeView};
+use crate::run::watch::{Watch, with_heartbeat};
 use futures::StreamExt;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
@@ -300,8 +301,10 @@ pub(crate) async fn score_part(
         failed_calls: 0,
         cost_usd: 0.0,
         elapsed: std::time::Duration::ZERO,
+        waiting: None,
     };
     let started = Instant::now();
+    let watch = Watch::default();
     // The baseline's dev score is journaled as soon as its last call lands, before anything is
     // compared. Its calls are started first, but arms' calls start while its last ones are in
     // flight: one stream, so the boundary costs no idle wave.
@@ -316,7 +319,7 @@ pub(crate) async fn score_part(
     }
     let mut baseline_missing = keys.iter().filter(|k| k.0 == 0).count();
     let mut calls = futures::stream::iter(keys)
-        .map(|(a, r, t)| one_call(job, a, r, t as u32, &limits, &judge_slots))
+        .map(|(a, r, t)| one_call(job, a, r, t as u32, &limits, &judge_slots, &watch))
         .buffer_unordered(job.opts.arm_concurrency.max(1));
     loop {
         if !baseline_recorded && baseline_missing == 0 {
@@ -328,7 +331,13 @@ pub(crate) async fn score_part(
             })?;
             baseline_recorded = true;
         }
-        let Some(done) = calls.next().await else {
+        // While no call finishes, the heartbeat names the call waiting longest (#14 item 8).
+        let next = with_heartbeat(calls.next(), job.opts, &watch, || Progress {
+            elapsed: started.elapsed(),
+            ..progress.clone()
+        })
+        .await;
+        let Some(done) = next else {
             break;
         };
         let (a, r, rec) = done?;
@@ -372,6 +381,7 @@ async fn one_call(
     trial: u32,
     limits: &Limits,
     judge_slots: &tokio::sync::Semaphore,
+    watch: &Watch,
 ) -> Result<(usize, usize, CallRecord), RunError> {
     let arm = job.roster.arms[a];
     let spec_hash = &job.roster.hashes[a];
@@ -381,7 +391,8 @@ async fn one_call(
         trial,
         seed: call_seed(job.frame.seed, spec_hash, &row.id, trial),
     };
-    let called = exec::call_arm(arm, &row.input, &ctx, job.opts, limits).await;
+    let ticket = watch.enter(arm.id(), row.id.as_str(), trial);
+    let called = exec::call_arm(arm, &row.input, &ctx, job.opts, limits, Some(&ticket)).await;
     let mut errors = called.errors;
     let mut attempts = called.attempts;
     let mut latency_ms = called.latency_ms;
@@ -397,7 +408,15 @@ async fn one_call(
             };
             let judged = {
                 let _slot = judge_slots.acquire().await;
-                exec::call_judge(job.judge, view, &out.output, ctx.seed, job.opts).await
+                exec::call_judge(
+                    job.judge,
+                    view,
+                    &out.output,
+                    ctx.seed,
+                    job.opts,
+                    Some(&ticket),
+                )
+                .await
             };
             attempts += judged.attempts.saturating_sub(1);
             errors.extend(judged.errors);
