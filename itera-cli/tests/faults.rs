@@ -286,6 +286,50 @@ fn a_hung_pilot_call_is_named_while_it_waits() {
     assert!(line.contains("time-out 3s"), "{line}");
 }
 
+/// Item 2: "no child outlives itera (a SIGKILLed itera leaves none running)". A command arm's
+/// child hangs inside its first request (a 600 s sleep, far inside its 120 s × 5 budget); itera
+/// is SIGKILLed, so none of its destructors run: the child must still be gone within seconds.
+#[test]
+fn a_sigkilled_itera_leaves_no_hung_child_running() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path();
+    let marker = dir.join("hung.pid");
+    let env = format!(", HANG_AT = \"1\", MARKER = \"{}\"", marker.display());
+    let f = experiment(dir, &python_arm(dir, 0.0, &env), "", "score-zero");
+    let mut run = Command::new(env!("CARGO_BIN_EXE_itera"))
+        .args(["run", f.to_str().unwrap(), "--out", "killed", "--quiet"])
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let pid = loop {
+        if let Ok(p) = std::fs::read_to_string(&marker)
+            && !p.trim().is_empty()
+        {
+            break p.trim().to_string();
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the child never hung"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(pid_alive(&pid));
+    run.kill().unwrap(); // SIGKILL: itera runs no destructor
+    run.wait().unwrap();
+    let killed = Instant::now();
+    while pid_alive(&pid) && killed.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let alive = pid_alive(&pid);
+    if alive {
+        let _ = Command::new("kill").args(["-9", &pid]).status();
+    }
+    assert!(!alive, "the hung child {pid} outlived a SIGKILLed itera");
+}
+
 #[test]
 fn flaky_arm_without_retries_refuses_to_open_the_test_set() {
     let t = tempfile::tempdir().unwrap();

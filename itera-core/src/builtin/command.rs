@@ -19,11 +19,10 @@
 //! so a shell's grandchildren die with it) and the next attempt starts a fresh child: one hung
 //! request never poisons the calls queued behind it (other calls in flight on the killed child
 //! fail as retryable and are retried). Dropping the arm kills the group too. If itera itself is
-//! SIGKILLed nothing in itera runs any more: the child then sees its stdin close, and the
-//! protocol asks it to exit at end of input (a JSON-lines loop over stdin does). We chose this
-//! over a parent-death signal, which needs `unsafe` code in `pre_exec` (forbidden here); the
-//! residual case is a child hung inside one request when itera is SIGKILLed: it lives until that
-//! request ends, then reads end of input and exits.
+//! SIGKILLed nothing in itera runs any more: a small guardian shell per child, blocked reading a
+//! pipe only itera holds, sees that pipe close and kills the child's group — even a child hung
+//! inside one request (a parent-death signal would need `unsafe` code in `pre_exec`, forbidden
+//! here). The child also sees its stdin close: the protocol asks it to exit at end of input.
 //!
 //! The arm's version (its `spec()`) is the program, its arguments, environment and working
 //! directory as written, the SHA-256 of the program file (the program when given as a path, and
@@ -76,6 +75,42 @@ struct Running {
     /// The child's pid, which is also its process group id (`process_group(0)`).
     group: Option<u32>,
     _child: Child,
+    /// The guardian: kills the group when itera dies without running a destructor.
+    guard: Option<Guard>,
+}
+
+/// A `/bin/sh` watching itera on behalf of one child's process group: it blocks reading a pipe
+/// only itera holds, and when that pipe closes — itera exited, or was SIGKILLed so no `Drop`
+/// ran — it kills the group (item 2: "a SIGKILLed itera leaves none running"; test:
+/// `a_sigkilled_itera_leaves_no_hung_child_running` in itera-cli/tests/faults.rs). It ignores
+/// SIGINT/SIGHUP/SIGTERM, so a Ctrl-C that ends itera does not end the guardian first. This does
+/// what a parent-death signal would, without `unsafe` code in `pre_exec`.
+struct Guard {
+    process: Child,
+    _pipe: ChildStdin,
+}
+
+impl Guard {
+    fn spawn(group: u32) -> Option<Guard> {
+        let mut process = Command::new("/bin/sh")
+            .args([
+                "-c",
+                "trap '' INT HUP TERM; read _ ; kill -9 \"-$1\" 2>/dev/null",
+                "itera-guard",
+                &group.to_string(),
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .ok()?;
+        let pipe = process.stdin.take()?;
+        Some(Guard {
+            process,
+            _pipe: pipe,
+        })
+    }
 }
 
 impl Running {
@@ -94,7 +129,11 @@ impl Running {
 
 impl Drop for Running {
     fn drop(&mut self) {
-        // No child (nor its children) outlives the arm.
+        // No child (nor its children) outlives the arm. The guardian goes first, by SIGKILL, so
+        // it cannot signal a process group id the system has handed out again.
+        if let Some(g) = self.guard.as_mut() {
+            let _ = g.process.start_kill();
+        }
         self.kill();
     }
 }
@@ -289,6 +328,7 @@ impl CommandArm {
             pending,
             alive,
             group: child.id(),
+            guard: child.id().and_then(Guard::spawn),
             _child: child,
         });
         *slot = Some(Arc::clone(&running));
