@@ -101,3 +101,34 @@ fn decision_is_written_as_the_same_kebab_case_string() {
         );
     }
 }
+
+/// Item 9 of issue #16: `pilot` (like `score_dev` and `verdict`) needs a tokio runtime; driven
+/// by another executor it is refused with a message saying so, instead of panicking inside
+/// tokio's timer.
+#[test]
+fn pilot_outside_a_tokio_runtime_says_so_instead_of_panicking() {
+    let arms = boxed(vec![
+        TestArm::new("base", 0.5),
+        TestArm::new("arm-alpha-7f3", 0.9),
+        TestArm::new("arm-beta-9c1", 0.5),
+    ]);
+    let judge = RecordingJudge::new();
+    let exp = Experiment::new(frame(3))
+        .unwrap()
+        .register(Store::in_memory())
+        .unwrap()
+        .split_rows(rows(300))
+        .unwrap();
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        futures::executor::block_on(exp.pilot(&arms, &judge, &fast_opts()))
+            .map(|_| ())
+            .map_err(|r| r.to_string())
+    }));
+    let err = outcome
+        .expect("no panic outside a runtime")
+        .expect_err("refused outside a runtime");
+    assert!(
+        err.contains("tokio runtime") && err.contains("#[tokio::main]"),
+        "{err}"
+    );
+}

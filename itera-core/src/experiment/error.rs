@@ -69,6 +69,14 @@ pub enum Error {
         /// When the verdict was journaled.
         at: String,
     },
+    /// A phase that calls arms ran outside a tokio runtime.
+    #[error(
+        "`{phase}` must run inside a tokio runtime (call timeouts and retry backoff use tokio's timer): run it from `#[tokio::main]` or `#[tokio::test]`, or inside `tokio::runtime::Runtime::new()?.block_on(..)` (with timers enabled)"
+    )]
+    NoRuntime {
+        /// The phase: `pilot`, `score_dev` or `verdict`.
+        phase: &'static str,
+    },
 }
 
 /// A refused transition: the error, and the experiment in the state it was in, so nothing is
