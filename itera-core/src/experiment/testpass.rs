@@ -406,7 +406,7 @@ async fn conclude(
     };
     let audit = self_audit(&entries, frame, storage, Some(Tables::of(&report)));
     let ledger = Ledger::from_entries(&entries);
-    let markdown = conclusion_markdown(&report, &verdict, &audit, &ledger);
+    let markdown = conclusion_markdown(&report, &verdict, &audit, &ledger, opts.charts);
     store.write_file(CONCLUSION_FILE, markdown.as_bytes())?;
     store.append(verdict_event(Some(hash::sha256_hex(markdown.as_bytes()))))?;
     Ok(Conclusion {

@@ -66,6 +66,11 @@ pub struct RunOptions {
     pub second_judge: Option<Arc<dyn Judge>>,
     /// Called after every finished call.
     pub progress: Option<ProgressFn>,
+    /// Whether the caller draws the report charts into `DIR/charts/` after the verdict (the
+    /// `itera` CLI does, with `itera_charts::write_all`): `conclusion.md` then embeds them. Off
+    /// by default: itera-core draws no charts, so the conclusion links none and says how to draw
+    /// them instead of pointing at images that do not exist.
+    pub charts: bool,
 }
 
 impl Default for RunOptions {
@@ -81,6 +86,7 @@ impl Default for RunOptions {
             tokens_per_minute: None,
             second_judge: None,
             progress: None,
+            charts: false,
         }
     }
 }
@@ -94,6 +100,7 @@ impl std::fmt::Debug for RunOptions {
             .field("max_attempts", &self.max_attempts)
             .field("requests_per_second", &self.requests_per_second)
             .field("tokens_per_minute", &self.tokens_per_minute)
+            .field("charts", &self.charts)
             .finish_non_exhaustive()
     }
 }
