@@ -330,3 +330,18 @@ fn without_charts_no_image_is_linked_and_the_way_to_draw_them_is_named() {
     assert_eq!(md.matches("](charts/").count(), 3);
     assert!(!md.contains("itera_charts::write_all"));
 }
+
+/// Item 9 of issue #16: the cost table's token columns are totals over the test pass
+/// (`ArmReport::tokens`), not means; only cost per 1k rows and latency are steady-state means.
+#[test]
+fn the_cost_table_calls_token_totals_totals() {
+    let (r, v) = narrow();
+    let (a, l) = audit_and_ledger();
+    let md = conclusion_markdown(&r, &v, &a, &l, true);
+    let cost = &md[md.find("## Cost").unwrap()..];
+    let sentence = cost.lines().nth(2).unwrap();
+    assert!(
+        sentence.contains("token counts are totals"),
+        "the cost table's sentence: {sentence}"
+    );
+}

@@ -171,7 +171,7 @@ pub(super) fn cost(md: &mut String, r: &ReportData, charts: bool) {
     let _ = writeln!(md, "## Cost\n");
     let _ = writeln!(
         md,
-        "Steady-state means over all test rows (G28).\n\n| Arm | Test score | Cost per 1k rows | Input tokens | Output tokens | Mean latency |\n|---|---|---|---|---|---|"
+        "Cost per 1k rows and latency are steady-state means over all test rows (G28); token counts are totals over the test pass.\n\n| Arm | Test score | Cost per 1k rows | Input tokens | Output tokens | Mean latency |\n|---|---|---|---|---|---|"
     );
     for a in &r.arms {
         let score = r
