@@ -132,3 +132,47 @@ fn pilot_outside_a_tokio_runtime_says_so_instead_of_panicking() {
         "{err}"
     );
 }
+
+/// Item 5 of issue #16: METHOD.md does not ship with the crate, so a message citing a guard
+/// says the rule in words beside the tag, and the crate's `guards` page says every guard.
+#[test]
+fn guard_tags_in_messages_come_with_the_rule_in_words() {
+    use itera_core::SprintError;
+    let words = [
+        (
+            SprintError::SprintCap { sprint: 1 }.to_string(),
+            "the most a sprint holds (G34)",
+        ),
+        (
+            SprintError::SprintClosed {
+                sprint: 1,
+                why: "falsified".into(),
+            }
+            .to_string(),
+            "a closed sprint accepts no iteration (G34)",
+        ),
+        (
+            SprintError::AuditRequired { sprint: 4 }.to_string(),
+            "needs a recorded gate audit (G36)",
+        ),
+        (
+            SprintError::Blocked {
+                arm: "a".into(),
+                version: 2,
+                changes: "x".into(),
+            }
+            .to_string(),
+            "a hardcoded change is never locked (G35)",
+        ),
+    ];
+    for (message, rule) in words {
+        assert!(message.contains(rule), "{message}");
+    }
+    let page = include_str!("../src/guards.md");
+    for g in 1..=46 {
+        assert!(
+            page.contains(&format!("**G{g} ")),
+            "G{g} missing from guards.md"
+        );
+    }
+}

@@ -138,8 +138,8 @@ impl<S: State> Experiment<S> {
     /// Registers the frame in a store (G1, G7): canonical JSON + SHA-256, `registration.json`,
     /// `frame.md` and a `registered` journal event. Call it first, before any row is sampled.
     /// A store already registered with the same frame resumes; with a different frame it is
-    /// refused ([`Error::FrameMismatch`](crate::Error::FrameMismatch)); a store that already has
-    /// its verdict is refused at once ([`Error::Concluded`](crate::Error::Concluded): read it
+    /// refused ([`Error::FrameMismatch`]); a store that already has
+    /// its verdict is refused at once ([`Error::Concluded`]: read it
     /// with `ReportData::load`).
     pub fn register(self, store: Store) -> Result<Experiment<Registered>, Rejected<Draft>>
     where
@@ -219,7 +219,7 @@ impl<S: State> Experiment<S> {
     ///
     /// Must run inside a tokio runtime (`#[tokio::main]` / `#[tokio::test]`): call timeouts and
     /// retry backoff use tokio's timer. Outside one it is refused with
-    /// [`Error::NoRuntime`](crate::Error::NoRuntime) instead of panicking.
+    /// [`Error::NoRuntime`] instead of panicking.
     pub async fn pilot(
         self,
         arms: &[Box<dyn Arm>],
