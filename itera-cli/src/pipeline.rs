@@ -102,6 +102,9 @@ pub async fn setup(loaded: Loaded) -> Result<Setup, CliError> {
         .map_err(|e| loaded.error("data", e.to_string()))?;
     let judge = build_judge(&loaded)?;
     let mut opts = loaded.run_options()?;
+    // The CLI draws the charts after every verdict (run.rs, `render_report`), so conclusion.md
+    // embeds them.
+    opts.charts = true;
     if let Some(cfg) = &loaded.file.metric.second_judge {
         let j = itera_core::builtin::llm_judge::LlmJudge::new(cfg)
             .map_err(|e| loaded.error("metric.second_judge", e))?;

@@ -9,7 +9,8 @@
 //! replay recordings, run a command or call an OpenAI-compatible endpoint are in [`builtin`]
 //! (the last two behind the cargo features `command` and `http`).
 //!
-//! Guards from `METHOD.md` are cited as G1…G46 where they are enforced.
+//! The rules the crate enforces are tagged G1…G46 (and R1–R5 for the verdict rules) in its
+//! messages and docs; [`guards`] says each in a sentence, and where it is enforced.
 //!
 //! ## The module map
 //!
@@ -29,6 +30,81 @@
 //! | [`decide`] | 5 verdict rules | R1–R5 as a pure function, the multi-arm choice, overfit alarm, rationale | G40–G45 |
 //! | [`report`] | 6 report | `data.json` ([`ReportData`](report::ReportData)), `conclusion.md`, the self-audit from the journal | G40, G44, §6 |
 //! | [`experiment`] | 0 → 5 | the typestate [`Experiment`] that walks the phases in order, and the one test pass | G1, G15, G16, G20, G37, G39, G46 |
+//!
+//! ## The whole method, in memory
+//!
+//! Register → split → pilot → score dev → gate → seal → verdict, with a custom arm and judge
+//! (a stand-in classifier right with a fixed probability per arm, seeded per row and trial) and
+//! rows in memory. Every refusal converts into [`Error`] with `?`.
+//!
+//! ```
+//! use itera_core::prelude::*;
+//!
+//! /// Right with probability `p`, the draw seeded by the call (row × trial) and the arm.
+//! struct Classifier { id: &'static str, p: f64 }
+//!
+//! #[async_trait]
+//! impl Arm for Classifier {
+//!     fn id(&self) -> &str { self.id }
+//!     fn spec(&self) -> String { format!("classifier p={}", self.p) }
+//!     async fn call(&self, input: &Value, ctx: &CallCtx) -> Result<ArmOutput, ArmError> {
+//!         let h = itera_core::hash::sha256_hex(format!("{}|{}", self.id, ctx.seed).as_bytes());
+//!         let draw = u64::from_str_radix(&h[..12], 16).unwrap_or(0) as f64 / (1u64 << 48) as f64;
+//!         let answer = if draw < self.p { input["answer"].as_str().unwrap_or("") } else { "wrong" };
+//!         Ok(ArmOutput::text(answer).with_usage(120, 4).with_latency_ms(35.0))
+//!     }
+//! }
+//!
+//! /// Exact match against the row's expected value.
+//! struct Exact;
+//!
+//! #[async_trait]
+//! impl Judge for Exact {
+//!     fn id(&self) -> &str { "exact" }
+//!     async fn score(&self, view: JudgeView<'_>, output: &Value) -> Result<Judgement, JudgeError> {
+//!         Ok(Judgement::score(if Some(output) == view.expected { 1.0 } else { 0.0 }))
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Error> {
+//! let frame = Frame::builder("doc", "Does the candidate beat the baseline?", "A better prompt.")
+//!     .baseline("base", "src/classify.rs:10")
+//!     .arm("cand", "base", "a better prompt")
+//!     .metric("accuracy", "exact")
+//!     .threshold_pp(5.0)
+//!     .slice_loss_floor_pp(-2.0)
+//!     .trials(3)
+//!     .seed(3)
+//!     .build()?;
+//! let rows: Vec<Row> = (0..1500)
+//!     .map(|i| {
+//!         let answer = ["travel", "software", "supplies"][i % 3];
+//!         Row::new(format!("r{i:04}"), json!({ "answer": answer }))
+//!             .expected(answer)
+//!             .slice(if i % 2 == 0 { "smb" } else { "ent" })
+//!     })
+//!     .collect();
+//! let arms: Vec<Box<dyn Arm>> = vec![
+//!     Box::new(Classifier { id: "base", p: 0.6 }),
+//!     Box::new(Classifier { id: "cand", p: 0.9 }),
+//! ];
+//! let (judge, opts) = (Exact, RunOptions::default());
+//! let exp = Experiment::new(frame)?
+//!     .register(Store::in_memory())?              // frame hashed and journaled (G1, G7)
+//!     .split_rows(rows)?                           // seeded, stratified, test sealed (G14, G15)
+//!     .pilot(&arms, &judge, &opts).await?          // one train row per arm (G22)
+//!     .score_dev(&arms, &judge, &opts).await?      // trials, noise floor (G25–G31)
+//!     .gate_unchanged()?                           // the generalization gate (G35)
+//!     .seal()?;                                    // locked at the latest gate-passed version (G37)
+//! let done = exp.verdict(&arms, &judge, &opts, None).await?; // the one test pass (G39–G46)
+//! assert_eq!(done.verdict.decision, Decision::Ship, "{}", done.verdict.rationale);
+//! assert!(done.conclusion_md.contains("## Self-audit"));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## The split on its own
 //!
 //! ```
 //! use itera_core::{Experiment, Frame, Row, Store, VecDataset};
@@ -54,6 +130,9 @@
 
 pub mod builtin;
 pub mod data;
+pub mod guards {
+    #![doc = include_str!("guards.md")]
+}
 pub mod prelude {
     //! Everything a user needs, in one import: `use itera_core::prelude::*;`.
     //!
@@ -91,6 +170,12 @@ pub mod journal;
 pub mod report;
 pub mod run;
 pub mod time;
+
+/// The README's Rust blocks, compiled as doctests (`cargo test -p itera-core --doc`), so the
+/// library section cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
 
 pub use data::dataset::{DataError, Dataset, RowSet, VecDataset};
 pub use data::row::{DEFAULT_SLICE, Row, RowId};

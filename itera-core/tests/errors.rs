@@ -101,3 +101,78 @@ fn decision_is_written_as_the_same_kebab_case_string() {
         );
     }
 }
+
+/// Item 9 of issue #16: `pilot` (like `score_dev` and `verdict`) needs a tokio runtime; driven
+/// by another executor it is refused with a message saying so, instead of panicking inside
+/// tokio's timer.
+#[test]
+fn pilot_outside_a_tokio_runtime_says_so_instead_of_panicking() {
+    let arms = boxed(vec![
+        TestArm::new("base", 0.5),
+        TestArm::new("arm-alpha-7f3", 0.9),
+        TestArm::new("arm-beta-9c1", 0.5),
+    ]);
+    let judge = RecordingJudge::new();
+    let exp = Experiment::new(frame(3))
+        .unwrap()
+        .register(Store::in_memory())
+        .unwrap()
+        .split_rows(rows(300))
+        .unwrap();
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        futures::executor::block_on(exp.pilot(&arms, &judge, &fast_opts()))
+            .map(|_| ())
+            .map_err(|r| r.to_string())
+    }));
+    let err = outcome
+        .expect("no panic outside a runtime")
+        .expect_err("refused outside a runtime");
+    assert!(
+        err.contains("tokio runtime") && err.contains("#[tokio::main]"),
+        "{err}"
+    );
+}
+
+/// Item 5 of issue #16: METHOD.md does not ship with the crate, so a message citing a guard
+/// says the rule in words beside the tag, and the crate's `guards` page says every guard.
+#[test]
+fn guard_tags_in_messages_come_with_the_rule_in_words() {
+    use itera_core::SprintError;
+    let words = [
+        (
+            SprintError::SprintCap { sprint: 1 }.to_string(),
+            "the most a sprint holds (G34)",
+        ),
+        (
+            SprintError::SprintClosed {
+                sprint: 1,
+                why: "falsified".into(),
+            }
+            .to_string(),
+            "a closed sprint accepts no iteration (G34)",
+        ),
+        (
+            SprintError::AuditRequired { sprint: 4 }.to_string(),
+            "needs a recorded gate audit (G36)",
+        ),
+        (
+            SprintError::Blocked {
+                arm: "a".into(),
+                version: 2,
+                changes: "x".into(),
+            }
+            .to_string(),
+            "a hardcoded change is never locked (G35)",
+        ),
+    ];
+    for (message, rule) in words {
+        assert!(message.contains(rule), "{message}");
+    }
+    let page = include_str!("../src/guards.md");
+    for g in 1..=46 {
+        assert!(
+            page.contains(&format!("**G{g} ")),
+            "G{g} missing from guards.md"
+        );
+    }
+}

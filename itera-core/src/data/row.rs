@@ -64,7 +64,10 @@ pub const DEFAULT_SLICE: &str = "all";
 /// (`expected`), and the labels the verdict is cut by (slice, cluster, severity, failure modes).
 ///
 /// `input` and `expected` are JSON values so any serde type fits: a Rust service serializes its own
-/// request type into `input` and deserializes it back in its [`crate::Arm`] with [`Row::input_as`].
+/// request type into `input`. An [`crate::Arm`] receives only the input (`&Value`), never the
+/// row, so it deserializes with `serde_json::from_value::<MyRequest>(input.clone())` (or
+/// `MyRequest::deserialize(input)`); [`Row::input_as`] is for code that holds the row — a
+/// [`crate::Dataset`], a test, the train rows or a revealed dev row.
 ///
 /// ```
 /// use itera_core::Row;
@@ -155,7 +158,10 @@ impl Row {
         self
     }
 
-    /// Deserializes `input` into the caller's own type.
+    /// Deserializes `input` into the caller's own type, for code that holds the row (a
+    /// [`Dataset`](crate::Dataset), a test, [`Experiment::train_rows`](crate::Experiment::train_rows),
+    /// a revealed dev row). Inside [`Arm::call`](crate::Arm::call) there is no row, only its
+    /// input: use `serde_json::from_value::<T>(input.clone())` there.
     ///
     /// ```
     /// #[derive(serde::Deserialize)]

@@ -39,7 +39,7 @@ pub enum Error {
     /// The judge is not the one the frame registers: its id differs from the registered
     /// `metric.scorer`, or its rubric from the registered rubric (G8, G11).
     #[error(
-        "the judge is not the registered one (G8): registered scorer {registered}, given judge {given}; pass the judge whose id (and rubric) the frame registers under metric.scorer, or register a new experiment with this judge"
+        "the judge is not the registered one, and the judge is locked at registration (G8): registered scorer {registered}, given judge {given}; pass the judge whose id (and rubric) the frame registers under metric.scorer, or register a new experiment with this judge"
     )]
     JudgeNotRegistered {
         /// The registered scorer id and rubric hash.
@@ -49,7 +49,7 @@ pub enum Error {
     },
     /// The store holds a different registered frame (G7).
     #[error(
-        "{location} is registered with a different frame (hash {registered}, this frame {given}) (G7): the metric, threshold, arms or rules changed after registration; start a new experiment in a new directory with fresh test rows"
+        "{location} is registered with a different frame (hash {registered}, this frame {given}), and a registered frame never changes (G7): the metric, threshold, arms or rules changed after registration; start a new experiment in a new directory with fresh test rows"
     )]
     FrameMismatch {
         /// Where.
@@ -68,6 +68,14 @@ pub enum Error {
         location: String,
         /// When the verdict was journaled.
         at: String,
+    },
+    /// A phase that calls arms ran outside a tokio runtime.
+    #[error(
+        "`{phase}` must run inside a tokio runtime (call timeouts and retry backoff use tokio's timer): run it from `#[tokio::main]` or `#[tokio::test]`, or inside `tokio::runtime::Runtime::new()?.block_on(..)` (with timers enabled)"
+    )]
+    NoRuntime {
+        /// The phase: `pilot`, `score_dev` or `verdict`.
+        phase: &'static str,
     },
 }
 

@@ -14,16 +14,9 @@ use crate::iterate::leak::contains_word;
 use crate::journal::event::Event;
 
 impl Experiment<Scored> {
-    /// The generalization gate (G35), `Scored -> Gated`: every change of this sprint (with no
-    /// iteration at all, each arm's registered change against the baseline) is classified —
-    /// `classes` gives `(arm, version, class)` for changes not classified when recorded;
-    /// unclassified iterations count as hardcodes — then checked by the leak detector and the
-    /// seen-vs-unseen test. The changes reviewed are those still in effect since the arm's last
-    /// gate-passed version (a revert undoes the versions it goes back over). Each arm is
-    /// continued or locked (every change general), blocked (a hardcode remains among mostly
-    /// general changes: it must be removed or reverted before sealing) or killed (most changes
-    /// are hardcodes); the report is journaled.
-    pub fn gate(
+    /// `gate` on a scored experiment (the public `gate` and `gate_unchanged` are in
+    /// `transitions.rs`).
+    pub(super) fn gate_scored(
         self,
         classes: &[(&str, u32, ChangeClass)],
     ) -> Result<Experiment<Gated>, Rejected<Scored>> {
@@ -37,16 +30,6 @@ impl Experiment<Scored> {
             }),
             Err(e) => Err(self.reject(e)),
         }
-    }
-}
-
-impl Experiment<Scored> {
-    /// The gate with no classifications given: `gate(&[])`, named. Use it when no arm changed
-    /// after registration (each arm's registered change is reviewed against the baseline), or
-    /// when every iteration was classified as it was recorded. An iteration left unclassified
-    /// counts as a hardcode (G35) — pass its class to [`Experiment::gate`] instead.
-    pub fn gate_unchanged(self) -> Result<Experiment<Gated>, Rejected<Scored>> {
-        self.gate(&[])
     }
 }
 

@@ -3,16 +3,22 @@
 //! back inside [`Rejected`], so nothing is lost.
 //!
 //! ```text
-//! Experiment::<Draft>::new(frame)?          frame validated (G2, G3, G5, G6, G9, G10, G25)
-//!   .register(store)?   -> Registered       canonical frame hashed and journaled (G1, G7)
-//!   .split(&dataset)?   -> Split            seeded stratified split, audit, test commitment
-//!                                           (G14, G15, G19, G21)
-//!   .pilot(..)          -> Piloted          (the runner)
-//!   .score_dev(..)      -> Scored           (the runner)
-//!   .gate(..)           -> Gated            (diagnosis and the gate)
-//!   .seal()             -> Sealed           (locking)
-//!   .verdict(..)        -> Verdict          (the one test pass)
+//! Experiment::new(frame)?                   -> Experiment<Draft>   frame validated (G2, G3, G5, G6, G9, G10, G25)
+//!   .register(store)?                       -> Experiment<Registered>  canonical frame hashed and journaled (G1, G7)
+//!   .split(&dataset).await?                 -> Experiment<Split>   seeded stratified split, audit, test commitment
+//!     (or .split_rows(rows)?)                                      (G14, G15, G19, G21)
+//!   .pilot(&arms, &judge, &opts).await?     -> Experiment<Piloted> one train row per arm (G22)
+//!   .score_dev(&arms, &judge, &opts).await? -> Experiment<Scored>  trials, noise floor, cross-judge (G24–G31)
+//!     (reveal, diagnose, iterate on Scored; G17, G32–G34)
+//!   .gate(&classes)? / .gate_unchanged()?   -> Experiment<Gated>   the generalization gate (G35)
+//!     (.next_sprint(audit)? goes back to Scored; G36)
+//!   .seal()?                                -> Experiment<Sealed>  locked at the latest gate-passed version (G37)
+//!   .verdict(&arms, &judge, &opts, data).await? -> Conclusion      the one test pass (G39–G46)
 //! ```
+//!
+//! Each transition is bounded on a marker trait ([`ReadyToPilot`] and its siblings) that only
+//! the right state implements, so calling a phase too early fails to compile with a message
+//! naming the call that comes first (`tests/ui/too_early_*.rs`).
 
 // A refused transition hands the experiment back inside its error (nothing is lost), so the Err
 // side is as large as the state it returns; that is the point, not an accident.
@@ -26,6 +32,7 @@ mod report_data;
 mod seal;
 pub(crate) mod sprint;
 pub(crate) mod testpass;
+mod transitions;
 
 use crate::data::dataset::{Dataset, RowSet};
 use crate::data::row::{Row, RowId};
@@ -44,6 +51,10 @@ use crate::run::exec::RunOptions;
 use crate::run::judge::Judge;
 use crate::run::runner::{self, PartJob, Roster};
 pub use error::{Error, Rejected};
+pub use transitions::{
+    ReadyForVerdict, ReadyToGate, ReadyToPilot, ReadyToRegister, ReadyToScore, ReadyToSeal,
+    ReadyToSplit,
+};
 
 impl testpass::Conclusion {
     /// The stable view of this verdict for snapshot tests: numbers rounded to 0.01pp and 4
@@ -191,12 +202,8 @@ impl Experiment<Draft> {
         })
     }
 
-    /// Registers the frame in a store (G1, G7): canonical JSON + SHA-256, `registration.json`,
-    /// `frame.md` and a `registered` journal event. Call it first, before any row is sampled.
-    /// A store already registered with the same frame resumes; with a different frame it is
-    /// refused ([`Error::FrameMismatch`]); a store that already has its verdict is refused at
-    /// once ([`Error::Concluded`]: read it with `ReportData::load`).
-    pub fn register(self, store: Store) -> Result<Experiment<Registered>, Rejected<Draft>> {
+    /// `register` on a draft; the public method is in `transitions.rs`.
+    fn register_draft(self, store: Store) -> Result<Experiment<Registered>, Rejected<Draft>> {
         let location = || {
             store
                 .location()
@@ -280,16 +287,8 @@ impl Experiment<Registered> {
         &self.state.store
     }
 
-    /// Loads the dataset and splits it (see [`Experiment::split_rows_with`]).
-    pub async fn split(
-        self,
-        dataset: &dyn Dataset,
-    ) -> Result<Experiment<Split>, Rejected<Registered>> {
-        self.split_with(dataset, Vec::new()).await
-    }
-
-    /// Loads the dataset and splits it with recorded empty-slice overrides (G19).
-    pub async fn split_with(
+    /// `split` / `split_with` on a registered experiment (public methods in `transitions.rs`).
+    async fn split_with_inner(
         self,
         dataset: &dyn Dataset,
         overrides: Vec<SplitOverride>,
@@ -298,23 +297,6 @@ impl Experiment<Registered> {
             Ok(rows) => self.split_rows_inner(rows, dataset.describe(), overrides),
             Err(e) => Err(self.reject(e)),
         }
-    }
-
-    /// Splits rows already in memory.
-    pub fn split_rows(self, rows: Vec<Row>) -> Result<Experiment<Split>, Rejected<Registered>> {
-        self.split_rows_with(rows, Vec::new())
-    }
-
-    /// Splits rows in memory with recorded empty-slice overrides: checks the rows (unique ids,
-    /// known failure-mode tags, severity), splits them by seed, stratified by slice and failure
-    /// mode (G14, G21), audits the distribution (G19), commits to the test rows (G15) and
-    /// journals it all. On a resumed experiment the rows must be the ones split before (G7).
-    pub fn split_rows_with(
-        self,
-        rows: Vec<Row>,
-        overrides: Vec<SplitOverride>,
-    ) -> Result<Experiment<Split>, Rejected<Registered>> {
-        self.split_rows_inner(rows, "rows in memory".to_string(), overrides)
     }
 
     fn split_rows_inner(
@@ -420,12 +402,8 @@ impl Experiment<Split> {
 }
 
 impl Experiment<Split> {
-    /// Phase 2, the pilot (G22): the baseline and every arm on ONE train row (the first dev row
-    /// in k-fold mode), judged. Refused — and journaled as `pilot-failed` — when a call fails, a
-    /// score is missing or out of range, a usage field the arm declares is missing, or an
-    /// output looks like a placeholder. A pilot already passed with the same arm versions is
-    /// not re-run.
-    pub async fn pilot(
+    /// `pilot` on a split experiment (the public method is in `transitions.rs`).
+    async fn pilot_split(
         self,
         arms: &[Box<dyn Arm>],
         judge: &dyn Judge,
@@ -461,14 +439,8 @@ impl Experiment<Piloted> {
         &self.state.split.plan
     }
 
-    /// Phase 3, dev scoring (G24–G31): every (arm × dev row × trial) called with bounded
-    /// concurrency, retries and rate limits, judged blind, and journaled before it counts; the
-    /// baseline first, its dev score journaled before any arm is compared. Calls already in the
-    /// journal are not made again. Then the noise floor (G26) and, for an LLM judge of an arm's
-    /// family, the cross-judge check (G29).
-    ///
-    /// Must run inside a tokio runtime (timeouts and backoff use tokio's timer).
-    pub async fn score_dev(
+    /// `score_dev` on a piloted experiment (the public method is in `transitions.rs`).
+    async fn score_dev_piloted(
         self,
         arms: &[Box<dyn Arm>],
         judge: &dyn Judge,

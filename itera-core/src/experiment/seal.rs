@@ -16,12 +16,8 @@ use crate::run::cube::{ArmKey, ArmSummary, ScoreCube};
 use crate::run::runner;
 
 impl Experiment<Gated> {
-    /// Locks every surviving arm at its latest gate-passed version (G37) — never the best
-    /// scoring one: there is no API that selects a version by score — and journals it.
-    /// Killed arms do not reach the test set. Refused while the gate blocks an arm (a hardcode
-    /// remains, G35): remove it in a new iteration (or revert) and re-run the gate, or give the
-    /// arm up ([`give_up`](Self::give_up)).
-    pub fn seal(self) -> Result<Experiment<Sealed>, Rejected<Gated>> {
+    /// `seal` on a gated experiment (the public method is in `transitions.rs`).
+    pub(super) fn seal_gated(self) -> Result<Experiment<Sealed>, Rejected<Gated>> {
         let result = (|| {
             let store = &self.state.scored.split.registered.store;
             let entries = store.entries()?;

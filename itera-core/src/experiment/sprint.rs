@@ -19,14 +19,16 @@ pub(crate) use super::seal::dev_from_journal;
 pub enum SprintError {
     /// The fourth iteration of a sprint (G34).
     #[error(
-        "sprint {sprint} already holds {SPRINT_CAP} iterations (G34): run the gate, then open a new sprint"
+        "sprint {sprint} already holds {SPRINT_CAP} iterations, the most a sprint holds (G34): run the gate, then open a new sprint"
     )]
     SprintCap {
         /// The sprint.
         sprint: u32,
     },
     /// The sprint was closed by a falsified or saturated iteration, or by the gate (G34).
-    #[error("sprint {sprint} is closed ({why}) (G34): run the gate, then open a new sprint")]
+    #[error(
+        "sprint {sprint} is closed ({why}), and a closed sprint accepts no iteration (G34): run the gate, then open a new sprint"
+    )]
     SprintClosed {
         /// The sprint.
         sprint: u32,
@@ -40,7 +42,9 @@ pub enum SprintError {
     #[error("no candidate arm '{0}' is registered")]
     UnknownArm(String),
     /// The arm was killed or locked by the gate.
-    #[error("arm '{arm}' was {how} by the gate (G35): it accepts no more iterations")]
+    #[error(
+        "arm '{arm}' was {how} by the generalization gate (G35), and an arm the gate closed accepts no more iterations: iterate another arm, or start a new experiment"
+    )]
     ArmClosed {
         /// The arm.
         arm: String,
@@ -78,7 +82,7 @@ pub enum SprintError {
     /// The gate blocked an arm: a hardcode remains among its changes (G35), so it cannot be
     /// locked.
     #[error(
-        "arm '{arm}' v{version} is blocked by the gate (G35): {changes}; remove the hardcode in a new iteration (or revert) and re-run the gate (open the next sprint first)"
+        "arm '{arm}' v{version} is blocked by the generalization gate, because a hardcoded change is never locked (G35): {changes}; remove the hardcode in a new iteration (or revert) and re-run the gate (open the next sprint first)"
     )]
     Blocked {
         /// The arm.
@@ -95,7 +99,7 @@ pub enum SprintError {
     NotBlocked(String),
     /// A sprint beyond the third needs a recorded gate audit (G36).
     #[error(
-        "sprint {sprint} would exceed {SPRINTS_WITHOUT_AUDIT} sprints (G36): record a gate audit (why another sprint is not dev-set fitting); it turns the self-audit item red"
+        "sprint {sprint} would exceed {SPRINTS_WITHOUT_AUDIT} sprints, and a sprint beyond that needs a recorded gate audit (G36): record a gate audit (why another sprint is not dev-set fitting); it turns the self-audit item red"
     )]
     AuditRequired {
         /// The sprint that would open.

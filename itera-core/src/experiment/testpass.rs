@@ -156,11 +156,8 @@ pub struct Conclusion {
 }
 
 impl Experiment<Sealed> {
-    /// The one test pass (G39–G46). `arms` holds the baseline and the locked versions (killed
-    /// arms may be omitted); `dataset`, when given, is re-read and must hash to the rows that
-    /// were split (G7). An in-memory experiment is one-shot by move semantics within the process;
-    /// a directory refuses a second verdict from any process.
-    pub async fn verdict(
+    /// `verdict` on a sealed experiment (the public method is in `transitions.rs`).
+    pub(super) async fn verdict_sealed(
         self,
         arms: &[Box<dyn Arm>],
         judge: &dyn Judge,
@@ -409,7 +406,7 @@ async fn conclude(
     };
     let audit = self_audit(&entries, frame, storage, Some(Tables::of(&report)));
     let ledger = Ledger::from_entries(&entries);
-    let markdown = conclusion_markdown(&report, &verdict, &audit, &ledger);
+    let markdown = conclusion_markdown(&report, &verdict, &audit, &ledger, opts.charts);
     store.write_file(CONCLUSION_FILE, markdown.as_bytes())?;
     store.append(verdict_event(Some(hash::sha256_hex(markdown.as_bytes()))))?;
     Ok(Conclusion {

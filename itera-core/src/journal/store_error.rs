@@ -27,7 +27,7 @@ pub enum StoreError {
     },
     /// `registration.json` or `frame.md` was edited after registration (G7).
     #[error(
-        "{file} was edited after registration (G7): its hash is {found}, the journal recorded {expected}; restore the file, or start a new experiment in a new directory with fresh test rows"
+        "{file} was edited after registration, and a registered frame never changes (G7): its hash is {found}, the journal recorded {expected}; restore the file, or start a new experiment in a new directory with fresh test rows"
     )]
     FrameEdited {
         /// The edited file.
@@ -49,7 +49,7 @@ pub enum StoreError {
     /// A report file (`data.json`, `verdict.json`, `conclusion.md`) no longer matches the hash
     /// the verdict journaled (G40): its decision or numbers would be believed.
     #[error(
-        "{file} was edited after the verdict (SHA-256 {found}, the verdict journaled {expected}) (G40): {fix}"
+        "{file} was edited after the verdict (SHA-256 {found}, the verdict journaled {expected}), and the report a verdict wrote is never edited: the registered rules decide, not a hand (G40): {fix}"
     )]
     ReportEdited {
         /// The edited file.

@@ -163,7 +163,14 @@ pub fn rewrite_conclusion(dir: &std::path::Path) -> Result<String, StoreError> {
         Some(Tables::of(&report)),
     );
     let ledger = Ledger::from_entries(&entries);
-    let markdown = conclusion_markdown(&report, &verdict, &audit, &ledger);
+    // The verdict rendered it with or without embedded charts (`RunOptions::charts`, chosen by
+    // the caller and not journaled): the rendering whose hash the verdict journaled is the one.
+    let render = |charts| conclusion_markdown(&report, &verdict, &audit, &ledger, charts);
+    let (with, without) = (render(true), render(false));
+    let markdown = match &conclusion_hash {
+        Some(h) if crate::hash::sha256_hex(without.as_bytes()) == *h => without,
+        _ => with,
+    };
     if let Some(h) = conclusion_hash {
         let found = crate::hash::sha256_hex(markdown.as_bytes());
         if found != h {

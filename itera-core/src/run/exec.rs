@@ -74,6 +74,11 @@ pub struct RunOptions {
     pub progress: Option<ProgressFn>,
     /// How often a phase in which no call finished reports the call it is waiting on.
     pub heartbeat: Duration,
+    /// Whether the caller draws the report charts into `DIR/charts/` after the verdict (the
+    /// `itera` CLI does, with `itera_charts::write_all`): `conclusion.md` then embeds them. Off
+    /// by default: itera-core draws no charts, so the conclusion links none and says how to draw
+    /// them instead of pointing at images that do not exist.
+    pub charts: bool,
 }
 
 impl Default for RunOptions {
@@ -90,6 +95,7 @@ impl Default for RunOptions {
             second_judge: None,
             progress: None,
             heartbeat: Duration::from_secs(10),
+            charts: false,
         }
     }
 }
@@ -104,6 +110,7 @@ impl std::fmt::Debug for RunOptions {
             .field("requests_per_second", &self.requests_per_second)
             .field("tokens_per_minute", &self.tokens_per_minute)
             .field("heartbeat", &self.heartbeat)
+            .field("charts", &self.charts)
             .finish_non_exhaustive()
     }
 }

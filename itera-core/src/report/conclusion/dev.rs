@@ -8,7 +8,7 @@ use crate::iterate::iteration::{IterationVerdict, Ledger};
 use crate::report::ReportData;
 use std::fmt::Write as _;
 
-pub(super) fn dev_scores(md: &mut String, r: &ReportData) {
+pub(super) fn dev_scores(md: &mut String, r: &ReportData, charts: bool) {
     let _ = writeln!(md, "## Dev scores\n");
     let _ = writeln!(
         md,
@@ -25,7 +25,11 @@ pub(super) fn dev_scores(md: &mut String, r: &ReportData) {
         let trials = r.variance_trials.get(&a.id).map_or(0, Vec::len);
         let _ = writeln!(md, "| {} | {agg} | {sigma} | {trials} |", cell(&a.id));
     }
-    let _ = writeln!(md, "\n![arm-bar](charts/arm-bar.png)\n");
+    if charts {
+        super::chart(md, charts, "arm-bar");
+    } else {
+        let _ = writeln!(md, "\n{}\n", super::DRAW_CHARTS);
+    }
 }
 
 fn outcome_words(o: Option<IterationVerdict>) -> &'static str {

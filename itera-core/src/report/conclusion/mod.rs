@@ -28,6 +28,21 @@ use crate::iterate::iteration::Ledger;
 use crate::report::audit::{AuditItem, AuditStatus};
 use crate::report::{EffectSize, ReportData};
 
+/// An embedded chart, when the caller draws them (`charts`), else nothing.
+fn chart(md: &mut String, charts: bool, name: &str) {
+    use std::fmt::Write;
+    if charts {
+        let _ = writeln!(md, "\n![{name}](charts/{name}.png)\n");
+    } else {
+        md.push('\n');
+    }
+}
+
+/// What the library path says instead of linking charts it did not draw.
+const DRAW_CHARTS: &str = "_Charts (arm-bar, forest-plot, cost-vs-accuracy) are not drawn by \
+    itera-core: draw them into `charts/` with `itera report DIR`, or from Rust with \
+    `itera_charts::write_all(&ReportData::load(dir)?, dir)`._";
+
 fn pp(x: f64) -> String {
     crate::iterate::diagnosis::pp(x)
 }
@@ -126,24 +141,28 @@ fn thousands(n: u64) -> String {
 }
 
 /// Renders `conclusion.md` from the report data, the verdict's rule trace, the computed
-/// self-audit and the ledger replayed from the journal.
+/// self-audit and the ledger replayed from the journal. `charts`: whether the caller draws the
+/// charts into `charts/` (the CLI): then they are embedded; otherwise no image is linked and
+/// the dev section says how to draw them (test:
+/// `tests/charts.rs::a_library_conclusion_links_no_missing_chart_and_says_how_to_draw_them`).
 pub fn conclusion_markdown(
     report: &ReportData,
     verdict: &Verdict,
     audit: &[AuditItem],
     ledger: &Ledger,
+    charts: bool,
 ) -> String {
     let mut md = String::new();
     summary(&mut md, report, verdict, audit);
     question(&mut md, report);
     arms(&mut md, report);
     metric(&mut md, report);
-    dev_scores(&mut md, report);
+    dev_scores(&mut md, report, charts);
     diagnostics(&mut md, ledger);
-    verdict_section(&mut md, report, verdict);
+    verdict_section(&mut md, report, verdict, charts);
     failure_modes(&mut md, report);
     severity(&mut md, report, verdict);
-    cost(&mut md, report);
+    cost(&mut md, report, charts);
     next(&mut md, report, verdict);
     self_audit(&mut md, audit);
     md

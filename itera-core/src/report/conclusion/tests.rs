@@ -221,7 +221,7 @@ const SECTIONS: [&str; 12] = [
 fn sections_appear_in_order_with_their_charts() {
     let (r, v) = narrow();
     let (a, l) = audit_and_ledger();
-    let md = conclusion_markdown(&r, &v, &a, &l);
+    let md = conclusion_markdown(&r, &v, &a, &l, true);
     let mut from = 0;
     for s in SECTIONS {
         let at = md[from..]
@@ -243,7 +243,7 @@ fn sections_appear_in_order_with_their_charts() {
 fn signs_use_a_real_minus_and_never_plus_minus() {
     let (r, v) = narrow();
     let (a, l) = audit_and_ledger();
-    let md = conclusion_markdown(&r, &v, &a, &l);
+    let md = conclusion_markdown(&r, &v, &a, &l, true);
     assert!(md.contains("−3.3pp"), "{md}");
     assert!(md.contains("+8.9pp [+4.1pp, +13.6pp]"), "{md}");
     assert!(!md.contains("+-") && !md.contains("-3.3pp"), "{md}");
@@ -255,7 +255,7 @@ fn audit_marks_come_from_the_audit() {
     let (r, v) = narrow();
     let (mut a, l) = audit_and_ledger();
     a[0].status = AuditStatus::Fail;
-    let md = conclusion_markdown(&r, &v, &a, &l);
+    let md = conclusion_markdown(&r, &v, &a, &l, true);
     assert!(md.contains("- ❌ **test sealed and opened once**"));
     assert!(md.contains("- — **negative control**"));
     assert!(md.contains("- ✅ **blind judge**"));
@@ -267,7 +267,7 @@ fn ship_narrowly_names_the_slices_and_the_next_experiment() {
     let (r, v) = narrow();
     assert_eq!(v.decision, Decision::ShipNarrowly);
     let (a, l) = audit_and_ledger();
-    let md = conclusion_markdown(&r, &v, &a, &l);
+    let md = conclusion_markdown(&r, &v, &a, &l, true);
     assert!(md.contains("**Ship narrowly v2.**"), "{md}");
     assert!(
         md.contains("The claim covers smb only; against the loss floor F = −2.0pp, R3 excludes ent (not shown safe: 60 rows, need ≈ "),
@@ -285,7 +285,7 @@ fn inconclusive_sizes_the_next_experiment_and_nothing_asks_for_more_iterations()
     assert_eq!(v.decision, Decision::Inconclusive);
     let r = report(&v);
     let (a, l) = audit_and_ledger();
-    let md = conclusion_markdown(&r, &v, &a, &l);
+    let md = conclusion_markdown(&r, &v, &a, &l, true);
     let mde = v.arms[0].power.unwrap().mde;
     let n = (120.0 * (mde / 0.05_f64).powi(2)).ceil() as usize;
     assert!(
@@ -297,7 +297,7 @@ fn inconclusive_sizes_the_next_experiment_and_nothing_asks_for_more_iterations()
         v,
         decide(&rules(), &[evidence(es(-0.02, -0.05, 0.01, 120), 0.01)]),
     ] {
-        let md = conclusion_markdown(&report(&d), &d, &a, &l);
+        let md = conclusion_markdown(&report(&d), &d, &a, &l, true);
         assert!(!md.to_lowercase().contains("more iterations"), "{md}");
     }
 }
@@ -306,7 +306,7 @@ fn inconclusive_sizes_the_next_experiment_and_nothing_asks_for_more_iterations()
 fn no_iterations_say_so() {
     let (r, v) = narrow();
     let (a, _) = audit_and_ledger();
-    let md = conclusion_markdown(&r, &v, &a, &Ledger::default());
+    let md = conclusion_markdown(&r, &v, &a, &Ledger::default(), true);
     assert!(md.contains("No iterations"));
 }
 
@@ -314,5 +314,34 @@ fn no_iterations_say_so() {
 fn the_whole_document_reads_well() {
     let (r, v) = narrow();
     let (a, l) = audit_and_ledger();
-    insta::assert_snapshot!(conclusion_markdown(&r, &v, &a, &l));
+    insta::assert_snapshot!(conclusion_markdown(&r, &v, &a, &l, true));
+}
+
+/// Item 7 of issue #16: without `charts` (the library path) no image is linked and the dev
+/// section says how to draw them; with it (the CLI path) all three are embedded.
+#[test]
+fn without_charts_no_image_is_linked_and_the_way_to_draw_them_is_named() {
+    let (r, v) = narrow();
+    let (a, l) = audit_and_ledger();
+    let md = conclusion_markdown(&r, &v, &a, &l, false);
+    assert!(!md.contains("](charts/"), "{md}");
+    assert!(md.contains("itera_charts::write_all") && md.contains("itera report DIR"));
+    let md = conclusion_markdown(&r, &v, &a, &l, true);
+    assert_eq!(md.matches("](charts/").count(), 3);
+    assert!(!md.contains("itera_charts::write_all"));
+}
+
+/// Item 9 of issue #16: the cost table's token columns are totals over the test pass
+/// (`ArmReport::tokens`), not means; only cost per 1k rows and latency are steady-state means.
+#[test]
+fn the_cost_table_calls_token_totals_totals() {
+    let (r, v) = narrow();
+    let (a, l) = audit_and_ledger();
+    let md = conclusion_markdown(&r, &v, &a, &l, true);
+    let cost = &md[md.find("## Cost").unwrap()..];
+    let sentence = cost.lines().nth(2).unwrap();
+    assert!(
+        sentence.contains("token counts are totals"),
+        "the cost table's sentence: {sentence}"
+    );
 }

@@ -7,7 +7,7 @@ use crate::decide::rules::Verdict;
 use crate::report::{EffectSize, ReportData};
 use std::fmt::Write as _;
 
-pub(super) fn verdict_section(md: &mut String, r: &ReportData, v: &Verdict) {
+pub(super) fn verdict_section(md: &mut String, r: &ReportData, v: &Verdict, charts: bool) {
     let _ = writeln!(md, "## Verdict\n");
     let _ = writeln!(
         md,
@@ -66,7 +66,7 @@ pub(super) fn verdict_section(md: &mut String, r: &ReportData, v: &Verdict) {
             );
         }
     }
-    let _ = writeln!(md, "\n![forest-plot](charts/forest-plot.png)\n");
+    super::chart(md, charts, "forest-plot");
     let _ = writeln!(md, "{}\n", v.rationale);
     if let Some(c) = &v.choice {
         let _ = writeln!(md, "Choice among passing arms: {c}.\n");
@@ -167,11 +167,11 @@ pub(super) fn severity(md: &mut String, r: &ReportData, v: &Verdict) {
     }
 }
 
-pub(super) fn cost(md: &mut String, r: &ReportData) {
+pub(super) fn cost(md: &mut String, r: &ReportData, charts: bool) {
     let _ = writeln!(md, "## Cost\n");
     let _ = writeln!(
         md,
-        "Steady-state means over all test rows (G28).\n\n| Arm | Test score | Cost per 1k rows | Input tokens | Output tokens | Mean latency |\n|---|---|---|---|---|---|"
+        "Cost per 1k rows and latency are steady-state means over all test rows (G28); token counts are totals over the test pass.\n\n| Arm | Test score | Cost per 1k rows | Input tokens | Output tokens | Mean latency |\n|---|---|---|---|---|---|"
     );
     for a in &r.arms {
         let score = r
@@ -192,7 +192,7 @@ pub(super) fn cost(md: &mut String, r: &ReportData) {
             }
         );
     }
-    let _ = writeln!(md, "\n![cost-vs-accuracy](charts/cost-vs-accuracy.png)\n");
+    super::chart(md, charts, "cost-vs-accuracy");
     calls(md, r);
 }
 
