@@ -404,18 +404,19 @@ fn failed_test_calls_withhold_the_decision_and_resume_retries_them() {
 }
 
 /// A loopback OpenAI-compatible server answering like the python arm; the `hang_at`-th request
-/// is read and never answered (the connection is held until the client drops it, at most 20 s).
+/// (counted over all connections: the client's pool may open a connection it never uses, so
+/// counting connections made the hang flaky) is read and never answered — the connection is held
+/// until the client drops it, at most 20 s.
 fn serve(listener: TcpListener, hang_at: usize) {
-    let mut n = 0;
+    let requests = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     for stream in listener.incoming() {
         let Ok(stream) = stream else { continue };
-        n += 1;
-        let hang = n == hang_at;
-        std::thread::spawn(move || handle(stream, hang));
+        let requests = std::sync::Arc::clone(&requests);
+        std::thread::spawn(move || handle(stream, &requests, hang_at));
     }
 }
 
-fn handle(stream: TcpStream, hang: bool) {
+fn handle(stream: TcpStream, requests: &std::sync::atomic::AtomicUsize, hang_at: usize) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(20)));
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut stream = stream;
@@ -441,7 +442,8 @@ fn handle(stream: TcpStream, hang: bool) {
         if reader.read_exact(&mut body).is_err() {
             return;
         }
-        if hang {
+        let n = requests.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        if n == hang_at {
             // Held until the client gives up on it (or 20 s).
             let mut sink = [0u8; 64];
             let _ = reader.read(&mut sink);
