@@ -217,7 +217,7 @@ fn journal_lines(dir: &std::path::Path) -> Vec<String> {
 
 #[tokio::test]
 async fn journal_truncated_before_sealed_opened_is_refused() {
-    let t = tempfile::tempdir().unwrap();
+    let t = ExpDir::new();
     concluded(t.path()).await;
     let lines = journal_lines(t.path());
     let opened = lines
@@ -240,7 +240,7 @@ async fn journal_truncated_before_sealed_opened_is_refused() {
 
 #[tokio::test]
 async fn journal_truncated_mid_test_pass_resumes_with_the_locked_versions_only() {
-    let t = tempfile::tempdir().unwrap();
+    let t = ExpDir::new();
     let first = concluded(t.path()).await;
     let lines = journal_lines(t.path());
     let opened = lines
@@ -297,7 +297,7 @@ async fn journal_truncated_mid_test_pass_resumes_with_the_locked_versions_only()
 
 #[tokio::test]
 async fn edited_report_files_are_refused_and_conclusion_re_renders_byte_identically() {
-    let t = tempfile::tempdir().unwrap();
+    let t = ExpDir::new();
     concluded(t.path()).await;
     let store = Store::dir(t.path()).unwrap();
     assert_eq!(report::check_report_files(&store).unwrap().len(), 3);
@@ -324,4 +324,47 @@ async fn edited_report_files_are_refused_and_conclusion_re_renders_byte_identica
         }
         report::check_report_files(&store).unwrap();
     }
+}
+
+// ---- 8. The same sealed test set, reopened elsewhere (G15; issue #13, item 6) ----
+
+/// `frame_with("exact", &[])` with another threshold: a drifted registration.
+fn frame_at(threshold_pp: f64) -> Frame {
+    Frame::builder("integrity", "Does a beat base?", "a is more accurate.")
+        .baseline("base", "src/lib.rs:1")
+        .arm("arm-alpha-7f3", "base", "better prompt")
+        .arm("arm-beta-9c1", "base", "other model")
+        .metric("accuracy", "exact")
+        .threshold_pp(threshold_pp)
+        .slice_loss_floor_pp(-2.0)
+        .trials(1)
+        .deterministic(true)
+        .seed(11)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn same_rows_reopened_in_a_new_directory_are_refused_as_spent() {
+    // Two experiment directories under one runs directory, as the CLI makes them.
+    let runs = tempfile::tempdir().unwrap();
+    let first = runs.path().join("first");
+    concluded(&first).await;
+    // The threshold drifts from 5pp to 2pp in a new directory, on the same rows.
+    let second = Experiment::new(frame_at(2.0))
+        .unwrap()
+        .register(Store::dir(runs.path().join("second")).unwrap())
+        .unwrap()
+        .split_rows(rows(300));
+    let err = match second {
+        Ok(_) => panic!(
+            "the test rows the first experiment opened were sealed again in a new directory: a fresh verdict on a spent test set (G15)"
+        ),
+        Err(r) => r.error.to_string(),
+    };
+    assert!(err.contains("first") && err.contains("G15"), "{err}");
+    assert!(err.contains("reuse_test"), "{err}");
+    // Nothing was journaled past the registration in the refused directory.
+    let lines = journal_lines(&runs.path().join("second"));
+    assert!(lines.iter().all(|l| !l.contains("\"split\"")), "{lines:?}");
 }
