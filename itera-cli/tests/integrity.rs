@@ -205,3 +205,36 @@ fn journal_truncated_before_sealed_opened_then_rerun_exits_2() {
         "no second verdict"
     );
 }
+
+// ---- 9. The same sealed test set, reopened elsewhere (G15; issue #13, item 6) ----
+
+#[test]
+fn spent_test_rows_in_a_new_directory_exit_2() {
+    let t = tempfile::tempdir().unwrap();
+    let f = killed(t.path());
+    // The threshold drifts from 5pp to 2pp; a new directory beside the first, the same rows.
+    let toml = std::fs::read_to_string(&f)
+        .unwrap()
+        .replace("min_effect_pp = 5", "min_effect_pp = 2");
+    let drifted = t.path().join("drifted.toml");
+    std::fs::write(&drifted, toml).unwrap();
+    let second = t.path().join("second");
+    let r = itera(
+        &[
+            "run",
+            drifted.to_str().unwrap(),
+            "--out",
+            second.to_str().unwrap(),
+            "-q",
+        ],
+        t.path(),
+    );
+    assert_eq!(r.status.code(), Some(2), "{}", text(&r));
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(
+        err.contains("out") && err.contains("G15") && err.contains("reuse_test"),
+        "names the earlier experiment and the fix: {}",
+        text(&r)
+    );
+    assert!(!second.join("data.json").exists());
+}
