@@ -238,3 +238,77 @@ fn spent_test_rows_in_a_new_directory_exit_2() {
     );
     assert!(!second.join("data.json").exists());
 }
+
+#[test]
+fn declared_reuse_runs_and_every_output_says_not_a_fresh_test_set() {
+    let t = tempfile::tempdir().unwrap();
+    let f = killed(t.path());
+    let toml = std::fs::read_to_string(&f).unwrap().replace(
+        "seed = 11",
+        "seed = 11\nreuse_test = \"the 2pp question, asked again on the same rows\"",
+    );
+    let reused = t.path().join("reused.toml");
+    std::fs::write(&reused, toml).unwrap();
+    let (second, md, xml) = (
+        t.path().join("second"),
+        t.path().join("summary.md"),
+        t.path().join("junit.xml"),
+    );
+    let r = itera(
+        &[
+            "run",
+            reused.to_str().unwrap(),
+            "--out",
+            second.to_str().unwrap(),
+            "--summary-md",
+            md.to_str().unwrap(),
+            "--junit",
+            xml.to_str().unwrap(),
+            "-q",
+        ],
+        t.path(),
+    );
+    assert_eq!(r.status.code(), Some(11), "{}", text(&r));
+    let stdout = String::from_utf8_lossy(&r.stdout);
+    assert!(stdout.contains("NOT A FRESH TEST SET"), "{}", text(&r));
+    for file in [
+        md,
+        xml,
+        second.join("data.json"),
+        second.join("conclusion.md"),
+    ] {
+        let body = std::fs::read_to_string(&file).unwrap().to_lowercase();
+        assert!(
+            body.contains("not a fresh test set"),
+            "{} carries the label",
+            file.display()
+        );
+    }
+    let conclusion = std::fs::read_to_string(second.join("conclusion.md")).unwrap();
+    assert!(
+        conclusion.contains("test set fresh"),
+        "the audit item is listed"
+    );
+}
+
+#[test]
+fn spent_ledger_flag_moves_the_ledger() {
+    let t = tempfile::tempdir().unwrap();
+    let f = experiment(t.path(), 200, 5.0, |i| i % 4 == 0);
+    let ledger = t.path().join("elsewhere/spent.jsonl");
+    let r = itera(
+        &[
+            "run",
+            f.to_str().unwrap(),
+            "--out",
+            &o(t.path()),
+            "--spent-ledger",
+            ledger.to_str().unwrap(),
+            "-q",
+        ],
+        t.path(),
+    );
+    assert_eq!(r.status.code(), Some(11), "{}", text(&r));
+    assert_eq!(std::fs::read_to_string(&ledger).unwrap().lines().count(), 1);
+    assert!(!t.path().join(".itera-spent-tests.jsonl").exists());
+}
