@@ -37,7 +37,8 @@ fn refused(o: SpentOverlap, ledger: &SpentLedger) -> Error {
 /// another experiment, unless the frame declares the reuse — then what was spent is returned
 /// to be journaled with the split.
 ///
-/// G15: enforced here; `same_rows_reopened_in_a_new_directory_are_refused_as_spent`
+/// G15: enforced here; `same_rows_reopened_in_a_new_directory_are_refused_as_spent` and
+/// `declared_reuse_of_spent_rows_is_labelled_not_fresh_everywhere_and_fails_the_audit`
 /// (tests/integrity.rs) and `spent_test_rows_in_a_new_directory_exit_2` (itera-cli/tests/
 /// integrity.rs) fail without it.
 pub(super) fn check_at_split(
@@ -66,6 +67,11 @@ pub(super) fn check_at_split(
 /// fsynced). A line this experiment already wrote (a resume) is not written again; rows another
 /// experiment spent since the split are refused as at the split (two experiments split the same
 /// rows at once: the first to open wins).
+///
+/// G15: enforced here; `resume_after_a_crash_between_ledger_line_and_sealed_opened_is_not_refused`
+/// (tests/integrity.rs, the own-line skip) and `spent_ledger_flag_moves_the_ledger` and
+/// `spent_test_rows_in_a_new_directory_exit_2` (itera-cli/tests/integrity.rs, the append) fail
+/// without it.
 pub(super) fn spend_at_opening(
     store: &Store,
     plan: &SplitPlan,

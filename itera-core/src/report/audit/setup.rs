@@ -189,7 +189,9 @@ pub(super) fn distribution(j: &Journal<'_>) -> AuditItem {
 /// G15: the test set is fresh — no row of it was opened by an earlier experiment. Fails when the
 /// registration declares `reuse_test` (the split then went ahead on spent rows, or could have);
 /// passes in a directory, whose split was checked against the spent-test ledger beside it; does
-/// not apply in memory without a reuse (no ledger is checked unless one is set).
+/// not apply in memory without a reuse (no ledger is checked unless one is set). Tested by
+/// `declared_reuse_of_spent_rows_is_labelled_not_fresh_everywhere_and_fails_the_audit`
+/// (tests/integrity.rs), which checks both marks.
 pub(super) fn fresh_test_set(j: &Journal<'_>, storage: Storage) -> AuditItem {
     let item = ITEMS[20];
     let split = j.entries.iter().find_map(|e| match &e.event {
