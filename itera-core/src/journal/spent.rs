@@ -38,7 +38,8 @@ pub struct SpentEntry {
     pub frame_hash: String,
     /// When the test set was opened (RFC 3339, UTC).
     pub at: String,
-    /// Content hashes of the opened test rows ([`row_hash`]).
+    /// Content hashes of the opened test rows: SHA-256 of the canonical JSON of each row's
+    /// input and expected answer.
     pub rows: Vec<String>,
 }
 
