@@ -235,6 +235,30 @@ mod tests {
     }
 
     #[test]
+    fn concurrent_appends_of_big_lines_never_interleave() {
+        // Lines far above PIPE_BUF (4 KiB): only the file lock keeps them whole.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("l.jsonl");
+        let rows: Vec<String> = (0..2000).map(|i| format!("{i:064}")).collect();
+        let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
+        std::thread::scope(|s| {
+            for t in 0..8 {
+                let (path, rows) = (&path, &rows);
+                s.spawn(move || {
+                    for k in 0..5 {
+                        SpentLedger::at(path)
+                            .append(&entry(&format!("j{t}-{k}"), rows))
+                            .unwrap();
+                    }
+                });
+            }
+        });
+        let entries = SpentLedger::at(&path).entries().unwrap();
+        assert_eq!(entries.len(), 40);
+        assert!(entries.iter().all(|e| e.rows.len() == 2000));
+    }
+
+    #[test]
     fn corrupt_ledger_line_is_an_error_naming_file_and_line() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("l.jsonl");
