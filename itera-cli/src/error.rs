@@ -10,7 +10,7 @@
 //! | 1 | error while running (I/O, a failed pilot, a call that cannot be made, charts) |
 //! | 2 | bad input or usage (experiment file, data, a tampered or edited directory, a refused move) |
 //!
-//! `itera_core::Error` maps as follows: `Frame`, `Data`, `Split`, `FrameMismatch`, `Sprint` → 2;
+//! `itera_core::Error` maps as follows: `Frame`, `Data`, `Split` (also test rows another experiment already opened, G15), `FrameMismatch`, `Sprint` → 2;
 //! `Store` → 1 for I/O, encoding and a directory another process holds ("busy"), 2 for a tampered journal or an edited registration (the
 //! directory is bad input: nothing a retry fixes); `Verdict` → 2 (the test pass was refused:
 //! concluded, contaminated, changed data or judge), except another process holding the lock and

@@ -20,6 +20,10 @@ seed = 7                                       # the split's and the per-call se
 #                                              # input; allows trials < 3. Default: true when
 #                                              # EVERY arm is a replay, else false.
 # synthetic_source = false                     # rows generated from a known source of truth
+# reuse_test = "why"                           # the test set may hold rows an earlier experiment
+#                                              # opened (G15): without it such a split is refused
+#                                              # (exit 2); with it the verdict says "not a fresh
+#                                              # test set" and the self-audit item fails
 
 [data]
 path = "rows.csv"                              # .csv, or .jsonl / .ndjson (one object per line)
@@ -128,6 +132,7 @@ mod tests {
             "power",
             "deterministic",
             "synthetic_source",
+            "reuse_test",
             "path",
             "id",
             "input",

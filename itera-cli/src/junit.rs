@@ -164,6 +164,11 @@ pub(crate) fn render(report: &ReportData, verdict: &Verdict) -> String {
             || "no test effect".to_string(),
             |e| format!("{} over {} test rows", delta_ci(&e), e.n),
         );
+        // G15: every case of a reused test set carries the label.
+        let effect = match &report.verdict.not_fresh_test_set {
+            Some(label) => format!("{effect} [{label} (G15)]"),
+            None => effect,
+        };
         let _ = write!(
             x,
             r#"    <testcase name="{}" classname="itera.{name}""#,

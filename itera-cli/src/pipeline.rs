@@ -54,6 +54,9 @@ pub struct Setup {
     pub judge: Box<dyn Judge>,
     /// How calls run.
     pub opts: RunOptions,
+    /// The spent-test ledger (`--spent-ledger`); `None`: `.itera-spent-tests.jsonl` in the
+    /// parent of the experiment directory (G15).
+    pub spent_ledger: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Setup {
@@ -117,6 +120,7 @@ pub async fn setup(loaded: Loaded) -> Result<Setup, CliError> {
         data_path,
         judge,
         opts,
+        spent_ledger: None,
     })
 }
 
@@ -364,7 +368,10 @@ pub async fn to_scored(
     setup: &Setup,
     pool: &Pool,
 ) -> Result<Experiment<Scored>, CliError> {
-    let store = Store::dir(dir).map_err(|e| CliError::from(e).context(dir.display()))?;
+    let mut store = Store::dir(dir).map_err(|e| CliError::from(e).context(dir.display()))?;
+    if let Some(ledger) = &setup.spent_ledger {
+        store = store.with_spent_ledger(ledger);
+    }
     let exp = Experiment::new(setup.frame.clone())
         .map_err(|e| CliError::bad(format!("{}: {e}", setup.loaded.path.display())))?;
     let exp = exp.register(store)?;

@@ -20,7 +20,8 @@ fn pp(x: f64) -> String {
 /// The summary as JSON: `decision`, `exit_code`, `arm`, `slices`, `failing_slices`, `killed`,
 /// `inconclusive_reason`, `overfit_alarm`, `rationale`, `directory`, `test_n`, `dev_n`,
 /// `dev_aggregate`, `test_aggregate`, `effects` (per arm: `delta`, `ci_low`, `ci_high`, `n`, as
-/// fractions), `files` and `calls` (per arm: failed / retried / excluded calls, G31).
+/// fractions), `files` and `calls` (per arm: failed / retried / excluded calls, G31); and
+/// `not_fresh_test_set` (the label, G15) when the registration declared `reuse_test`.
 pub fn json(report: &ReportData, dir: &Path) -> Value {
     let v = &report.verdict;
     let effects: serde_json::Map<String, Value> = report
@@ -59,7 +60,7 @@ pub fn json(report: &ReportData, dir: &Path) -> Value {
         charts.sort();
         files.extend(charts);
     }
-    json!({
+    let mut summary = json!({
         "experiment": report.experiment.name,
         "decision": v.decision,
         "exit_code": decision_str_code(v.decision.as_str()),
@@ -79,7 +80,11 @@ pub fn json(report: &ReportData, dir: &Path) -> Value {
         "effects": effects,
         "files": files,
         "calls": calls_json(report),
-    })
+    });
+    if let (Some(label), Some(map)) = (&v.not_fresh_test_set, summary.as_object_mut()) {
+        map.insert("not_fresh_test_set".into(), label.clone().into());
+    }
+    summary
 }
 
 /// Per arm: `failed`, `retried`, `excluded` over dev and test, and each part's counts (G31).
@@ -114,7 +119,15 @@ pub fn text(report: &ReportData, dir: &Path) -> String {
         }
         (d, _) => d.to_uppercase(),
     };
-    let _ = writeln!(s, "verdict: {what}");
+    let stale = if v.not_fresh_test_set.is_some() {
+        " (NOT A FRESH TEST SET)"
+    } else {
+        ""
+    };
+    let _ = writeln!(s, "verdict: {what}{stale}");
+    if let Some(label) = &v.not_fresh_test_set {
+        let _ = writeln!(s, "  {label} (G15)");
+    }
     for arm in report.candidates() {
         if let Some(e) = report.effect(&arm.id, None) {
             let _ = writeln!(

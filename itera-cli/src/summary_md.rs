@@ -60,6 +60,9 @@ pub(crate) fn render(report: &ReportData, verdict: &Verdict, dir: &Path) -> Stri
     if let Some(r) = &v.inconclusive_reason {
         let _ = writeln!(md, "> {}\n", cell(r));
     }
+    if let Some(label) = &v.not_fresh_test_set {
+        let _ = writeln!(md, "> \u{26a0}\u{fe0f} **{}** (G15).\n", cell(label));
+    }
     if v.overfit_alarm {
         let _ = writeln!(
             md,

@@ -151,7 +151,22 @@ fn verdict_of(v: &Value) -> Value {
 
 fn clean_verdict(dir: &Path) -> Value {
     let f = experiment(dir, &python_arm(dir, 0.0, ""), "", "score-zero");
-    let (o, v) = run_json(dir, &f, "clean");
+    // The reference run opens the same rows the faulty run will: it keeps its own spent-test
+    // ledger (G15), so the faulty run's test set is still fresh in the default one.
+    let o = itera(
+        &[
+            "run",
+            f.to_str().unwrap(),
+            "--out",
+            "clean",
+            "--spent-ledger",
+            "clean-spent.jsonl",
+            "--json",
+            "--quiet",
+        ],
+        dir,
+    );
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     verdict_of(&v)
 }

@@ -205,3 +205,110 @@ fn journal_truncated_before_sealed_opened_then_rerun_exits_2() {
         "no second verdict"
     );
 }
+
+// ---- 9. The same sealed test set, reopened elsewhere (G15; issue #13, item 6) ----
+
+#[test]
+fn spent_test_rows_in_a_new_directory_exit_2() {
+    let t = tempfile::tempdir().unwrap();
+    let f = killed(t.path());
+    // The threshold drifts from 5pp to 2pp; a new directory beside the first, the same rows.
+    let toml = std::fs::read_to_string(&f)
+        .unwrap()
+        .replace("min_effect_pp = 5", "min_effect_pp = 2");
+    let drifted = t.path().join("drifted.toml");
+    std::fs::write(&drifted, toml).unwrap();
+    let second = t.path().join("second");
+    let r = itera(
+        &[
+            "run",
+            drifted.to_str().unwrap(),
+            "--out",
+            second.to_str().unwrap(),
+            "-q",
+        ],
+        t.path(),
+    );
+    assert_eq!(r.status.code(), Some(2), "{}", text(&r));
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(
+        err.contains("out") && err.contains("G15") && err.contains("reuse_test"),
+        "names the earlier experiment and the fix: {}",
+        text(&r)
+    );
+    assert!(!second.join("data.json").exists());
+}
+
+#[test]
+fn declared_reuse_runs_and_every_output_says_not_a_fresh_test_set() {
+    let t = tempfile::tempdir().unwrap();
+    let f = killed(t.path());
+    let toml = std::fs::read_to_string(&f).unwrap().replace(
+        "seed = 11",
+        "seed = 11\nreuse_test = \"the 2pp question, asked again on the same rows\"",
+    );
+    let reused = t.path().join("reused.toml");
+    std::fs::write(&reused, toml).unwrap();
+    let (second, md, xml) = (
+        t.path().join("second"),
+        t.path().join("summary.md"),
+        t.path().join("junit.xml"),
+    );
+    let r = itera(
+        &[
+            "run",
+            reused.to_str().unwrap(),
+            "--out",
+            second.to_str().unwrap(),
+            "--summary-md",
+            md.to_str().unwrap(),
+            "--junit",
+            xml.to_str().unwrap(),
+            "-q",
+        ],
+        t.path(),
+    );
+    assert_eq!(r.status.code(), Some(11), "{}", text(&r));
+    let stdout = String::from_utf8_lossy(&r.stdout);
+    assert!(stdout.contains("NOT A FRESH TEST SET"), "{}", text(&r));
+    for file in [
+        md,
+        xml,
+        second.join("data.json"),
+        second.join("conclusion.md"),
+    ] {
+        let body = std::fs::read_to_string(&file).unwrap().to_lowercase();
+        assert!(
+            body.contains("not a fresh test set"),
+            "{} carries the label",
+            file.display()
+        );
+    }
+    let conclusion = std::fs::read_to_string(second.join("conclusion.md")).unwrap();
+    assert!(
+        conclusion.contains("test set fresh"),
+        "the audit item is listed"
+    );
+}
+
+#[test]
+fn spent_ledger_flag_moves_the_ledger() {
+    let t = tempfile::tempdir().unwrap();
+    let f = experiment(t.path(), 200, 5.0, |i| i % 4 == 0);
+    let ledger = t.path().join("elsewhere/spent.jsonl");
+    let r = itera(
+        &[
+            "run",
+            f.to_str().unwrap(),
+            "--out",
+            &o(t.path()),
+            "--spent-ledger",
+            ledger.to_str().unwrap(),
+            "-q",
+        ],
+        t.path(),
+    );
+    assert_eq!(r.status.code(), Some(11), "{}", text(&r));
+    assert_eq!(std::fs::read_to_string(&ledger).unwrap().lines().count(), 1);
+    assert!(!t.path().join(".itera-spent-tests.jsonl").exists());
+}

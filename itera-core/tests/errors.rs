@@ -58,7 +58,7 @@ async fn concluded_dir(dir: &std::path::Path) {
 
 #[tokio::test]
 async fn store_says_at_once_whether_it_is_concluded() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = ExpDir::new();
     assert_eq!(Store::dir(dir.path()).unwrap().concluded(), None);
     concluded_dir(dir.path()).await;
     let at = Store::dir(dir.path()).unwrap().concluded();
@@ -67,7 +67,7 @@ async fn store_says_at_once_whether_it_is_concluded() {
 
 #[tokio::test]
 async fn register_on_a_concluded_directory_says_load_the_report() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = ExpDir::new();
     concluded_dir(dir.path()).await;
     let err = Experiment::new(frame(3))
         .unwrap()

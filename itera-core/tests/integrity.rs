@@ -217,7 +217,7 @@ fn journal_lines(dir: &std::path::Path) -> Vec<String> {
 
 #[tokio::test]
 async fn journal_truncated_before_sealed_opened_is_refused() {
-    let t = tempfile::tempdir().unwrap();
+    let t = ExpDir::new();
     concluded(t.path()).await;
     let lines = journal_lines(t.path());
     let opened = lines
@@ -240,7 +240,7 @@ async fn journal_truncated_before_sealed_opened_is_refused() {
 
 #[tokio::test]
 async fn journal_truncated_mid_test_pass_resumes_with_the_locked_versions_only() {
-    let t = tempfile::tempdir().unwrap();
+    let t = ExpDir::new();
     let first = concluded(t.path()).await;
     let lines = journal_lines(t.path());
     let opened = lines
@@ -297,7 +297,7 @@ async fn journal_truncated_mid_test_pass_resumes_with_the_locked_versions_only()
 
 #[tokio::test]
 async fn edited_report_files_are_refused_and_conclusion_re_renders_byte_identically() {
-    let t = tempfile::tempdir().unwrap();
+    let t = ExpDir::new();
     concluded(t.path()).await;
     let store = Store::dir(t.path()).unwrap();
     assert_eq!(report::check_report_files(&store).unwrap().len(), 3);
@@ -324,4 +324,138 @@ async fn edited_report_files_are_refused_and_conclusion_re_renders_byte_identica
         }
         report::check_report_files(&store).unwrap();
     }
+}
+
+// ---- 8. The same sealed test set, reopened elsewhere (G15; issue #13, item 6) ----
+
+/// `frame_with("exact", &[])` with another threshold: a drifted registration.
+fn frame_at(threshold_pp: f64) -> Frame {
+    Frame::builder("integrity", "Does a beat base?", "a is more accurate.")
+        .baseline("base", "src/lib.rs:1")
+        .arm("arm-alpha-7f3", "base", "better prompt")
+        .arm("arm-beta-9c1", "base", "other model")
+        .metric("accuracy", "exact")
+        .threshold_pp(threshold_pp)
+        .slice_loss_floor_pp(-2.0)
+        .trials(1)
+        .deterministic(true)
+        .seed(11)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn same_rows_reopened_in_a_new_directory_are_refused_as_spent() {
+    // Two experiment directories under one runs directory, as the CLI makes them.
+    let runs = tempfile::tempdir().unwrap();
+    let first = runs.path().join("first");
+    concluded(&first).await;
+    // The threshold drifts from 5pp to 2pp in a new directory, on the same rows.
+    let second = Experiment::new(frame_at(2.0))
+        .unwrap()
+        .register(Store::dir(runs.path().join("second")).unwrap())
+        .unwrap()
+        .split_rows(rows(300));
+    let err = match second {
+        Ok(_) => panic!(
+            "the test rows the first experiment opened were sealed again in a new directory: a fresh verdict on a spent test set (G15)"
+        ),
+        Err(r) => r.error.to_string(),
+    };
+    assert!(err.contains("first") && err.contains("G15"), "{err}");
+    assert!(err.contains("reuse_test"), "{err}");
+    // Nothing was journaled past the registration in the refused directory.
+    let lines = journal_lines(&runs.path().join("second"));
+    assert!(lines.iter().all(|l| !l.contains("\"split\"")), "{lines:?}");
+}
+
+/// The whole walk on `store` with the shared test arms.
+async fn walk(store: Store, frame: Frame) -> Conclusion {
+    let j = RecordingJudge::new();
+    Experiment::new(frame)
+        .unwrap()
+        .register(store)
+        .unwrap()
+        .split_rows(rows(300))
+        .unwrap()
+        .pilot(&arms(), &j, &fast_opts())
+        .await
+        .unwrap()
+        .score_dev(&arms(), &j, &fast_opts())
+        .await
+        .unwrap()
+        .gate(&[])
+        .unwrap()
+        .seal()
+        .unwrap()
+        .verdict(&arms(), &j, &fast_opts(), None)
+        .await
+        .unwrap()
+}
+
+fn fresh_item(c: &Conclusion) -> &report::AuditItem {
+    c.audit
+        .iter()
+        .find(|a| a.item.starts_with("test set fresh"))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn declared_reuse_of_spent_rows_is_labelled_not_fresh_everywhere_and_fails_the_audit() {
+    let runs = tempfile::tempdir().unwrap();
+    let first = concluded(&runs.path().join("first")).await;
+    assert_eq!(fresh_item(&first).status, report::AuditStatus::Pass);
+    assert_eq!(first.report.verdict.not_fresh_test_set, None);
+    assert!(!first.conclusion_md.contains("Not a fresh test set"));
+
+    let mut drifted = frame_at(2.0);
+    drifted.reuse_test = Some("re-checking the 2pp question on the same held-out rows".into());
+    let second = walk(Store::dir(runs.path().join("second")).unwrap(), drifted).await;
+    let label = second.report.verdict.not_fresh_test_set.clone().unwrap();
+    assert!(label.starts_with("not a fresh test set"), "{label}");
+    assert!(
+        label.contains("60 test row(s)") && label.contains("first"),
+        "{label}"
+    );
+    assert!(
+        second
+            .conclusion_md
+            .contains("**Not a fresh test set (G15).**")
+    );
+    let data = std::fs::read_to_string(runs.path().join("second/data.json")).unwrap();
+    assert!(
+        data.contains("not_fresh_test_set"),
+        "data.json carries the label"
+    );
+    let item = fresh_item(&second);
+    assert_eq!(item.status, report::AuditStatus::Fail, "{item:?}");
+    assert!(
+        item.evidence.contains("re-checking the 2pp question"),
+        "{item:?}"
+    );
+}
+
+#[tokio::test]
+async fn resume_after_a_crash_between_ledger_line_and_sealed_opened_is_not_refused() {
+    let t = ExpDir::new();
+    concluded(t.path()).await;
+    let ledger = t.path().parent().unwrap().join(".itera-spent-tests.jsonl");
+    assert_eq!(std::fs::read_to_string(&ledger).unwrap().lines().count(), 1);
+    // The process died after the ledger line and before `sealed-opened`: cut the journal there
+    // (no marker was written yet either).
+    let lines = journal_lines(t.path());
+    let opened = lines
+        .iter()
+        .position(|l| l.contains("\"sealed-opened\""))
+        .unwrap();
+    std::fs::write(
+        t.path().join("journal.jsonl"),
+        lines[..opened].join("\n") + "\n",
+    )
+    .unwrap();
+    std::fs::remove_file(t.path().join("sealed-opened.json")).unwrap();
+    // Resuming the same experiment: its own ledger line neither refuses it nor is written twice.
+    let c = concluded(t.path()).await;
+    assert_eq!(fresh_item(&c).status, report::AuditStatus::Pass);
+    assert_eq!(std::fs::read_to_string(&ledger).unwrap().lines().count(), 1);
 }

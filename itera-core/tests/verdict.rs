@@ -225,7 +225,7 @@ async fn the_seed_example_ships_v2_and_kills_v3() {
 
 #[tokio::test]
 async fn a_second_verdict_on_the_same_directory_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = ExpDir::new();
     let exp = sealed(Store::dir(dir.path()).unwrap(), transactions(600)).await;
     // Another "process" walked the whole method on the same directory before the verdict (once
     // a verdict is journaled, `register` refuses the directory outright).
@@ -281,7 +281,7 @@ async fn tampering_between_seal_and_verdict_is_refused() {
 
     // An edited frame and an edited journal line, in a directory.
     for file in ["registration.json", "journal.jsonl"] {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = ExpDir::new();
         let exp = sealed(Store::dir(dir.path()).unwrap(), transactions(600)).await;
         let path = dir.path().join(file);
         let text = std::fs::read_to_string(&path).unwrap();
@@ -345,7 +345,7 @@ async fn a_full_verdict_snapshot() {
 
 #[tokio::test]
 async fn nothing_follows_the_verdict() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = ExpDir::new();
     let exp = sealed(Store::dir(dir.path()).unwrap(), transactions(600)).await;
     let arms = prompts();
     let judge = RecordingJudge::new();
@@ -390,7 +390,7 @@ async fn nothing_follows_the_verdict() {
 #[tokio::test]
 async fn a_contaminated_test_set_blocks_the_verdict() {
     let rows = transactions(600);
-    let dir = tempfile::tempdir().unwrap();
+    let dir = ExpDir::new();
     let exp = sealed(Store::dir(dir.path()).unwrap(), rows.clone()).await;
     // A row that is neither dev nor train is a sealed test row.
     let entries = exp_entries(&exp);

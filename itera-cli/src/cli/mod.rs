@@ -2,7 +2,7 @@
 //!
 //! | command | does | exit |
 //! |---|---|---|
-//! | `run FILE [--out DIR] [--json] [--stop-after dev] [--junit FILE] [--summary-md FILE]` | the whole pipeline, resumable | decision code |
+//! | `run FILE [--out DIR] [--json] [--stop-after dev] [--junit FILE] [--summary-md FILE] [--spent-ledger FILE]` | the whole pipeline, resumable; test rows another experiment opened are refused at the split (exit 2, G15) | decision code |
 //! | `init [PATH]` | writes a commented experiment file | 0 |
 //! | `plan --baseline-rate P --threshold-pp T` / `plan --pilot DIR` | rows and trials needed | 0 |
 //! | `status DIR` | phases done, calls, sprint, gate, verdict | 0 |
@@ -86,6 +86,10 @@ pub enum Command {
         /// Also write a Markdown summary (for a PR comment or $GITHUB_STEP_SUMMARY) to FILE.
         #[arg(long, value_name = "FILE")]
         summary_md: Option<PathBuf>,
+        /// The spent-test ledger (G15) checked at the split and appended to when the test set
+        /// opens (default: .itera-spent-tests.jsonl beside the experiment directory).
+        #[arg(long, value_name = "FILE")]
+        spent_ledger: Option<PathBuf>,
     },
     /// Write a commented experiment file documenting every key.
     Init {
@@ -273,9 +277,19 @@ async fn dispatch(cli: Cli) -> Result<i32, CliError> {
             stop_after,
             junit,
             summary_md,
+            spent_ledger,
         } => {
             let ci = run::CiOutputs { junit, summary_md };
-            run(&file, out, json, stop_after.as_deref(), bars, &ci).await
+            run(
+                &file,
+                out,
+                json,
+                stop_after.as_deref(),
+                bars,
+                &ci,
+                spent_ledger,
+            )
+            .await
         }
         Command::Init { path } => init(path),
         Command::Plan {
@@ -375,7 +389,7 @@ async fn dispatch(cli: Cli) -> Result<i32, CliError> {
                     }
                 }
             };
-            run(&file, Some(dir), json, None, bars, &ci).await
+            run(&file, Some(dir), json, None, bars, &ci, None).await
         }
         Command::Report { dir, summary_md } => {
             let _hold = pipeline::hold_existing(&dir)?;

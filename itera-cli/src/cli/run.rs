@@ -172,6 +172,7 @@ pub(super) async fn run(
     stop_after: Option<&str>,
     bars: bool,
     ci: &CiOutputs,
+    spent_ledger: Option<PathBuf>,
 ) -> Result<i32, CliError> {
     let loaded = Loaded::read(file)?;
     let frame = pipeline::registered_frame(&loaded)?;
@@ -199,6 +200,7 @@ pub(super) async fn run(
     }
     let mut setup = pipeline::setup(loaded).await?;
     setup.opts.progress = crate::progress::bars(bars);
+    setup.spent_ledger = spent_ledger;
     if bars
         && !setup.loaded.all_replay()
         && let Some(note) = crate::progress::worst_wait_note(&setup.opts)

@@ -121,6 +121,7 @@ impl Loaded {
                 .max_failed_share
                 .unwrap_or(itera_core::frame::DEFAULT_MAX_FAILED_SHARE),
             synthetic_source: f.experiment.synthetic_source,
+            reuse_test: f.experiment.reuse_test.clone(),
             prices,
         };
         frame

@@ -65,6 +65,11 @@ pub struct ExperimentSection {
     /// Rows are synthetic, generated from a known source of truth (G13, G18).
     #[serde(default)]
     pub synthetic_source: bool,
+    /// `reuse_test = "reason"`: the test set may hold rows an earlier experiment already opened
+    /// (G15); the verdict is then labelled "not a fresh test set". Without it such a split is
+    /// refused (exit 2).
+    #[serde(default)]
+    pub reuse_test: Option<String>,
 }
 
 /// `[data]`: the file and its columns.

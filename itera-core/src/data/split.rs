@@ -101,6 +101,20 @@ pub enum SplitError {
         /// The slices the data does have, comma-separated.
         present: String,
     },
+    /// The split would seal test rows an earlier experiment already opened (G15).
+    #[error(
+        "{rows} row(s) this split would seal into test were already opened as test rows by {experiment} on {at} (G15, spent-test ledger {ledger}): a spent test set cannot give a fresh verdict — use fresh rows, or declare the reuse with reuse_test = \"reason\" in the registration (the verdict is then labelled 'not a fresh test set')"
+    )]
+    SpentTestRows {
+        /// Test rows already spent.
+        rows: usize,
+        /// The earliest experiment that spent them.
+        experiment: String,
+        /// When it opened its test set.
+        at: String,
+        /// The ledger file.
+        ledger: String,
+    },
     /// Resuming with different rows than the ones split before (G7, G15).
     #[error(
         "the rows changed since the split (data hash {found}, journal recorded {expected}) (G7): restore the original data, or start a new experiment with fresh rows"

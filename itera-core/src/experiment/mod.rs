@@ -30,6 +30,7 @@ mod gate;
 mod iterate;
 mod report_data;
 mod seal;
+mod spent;
 pub(crate) mod sprint;
 pub(crate) mod testpass;
 mod transitions;
@@ -312,7 +313,11 @@ impl Experiment<Registered> {
             Ok(p) => p,
             Err(e) => return Err(self.reject(e)),
         };
-        if let Err(e) = record_split(&self.state.store, &plan, &self.frame, dataset) {
+        let reused = match spent::check_at_split(&self.state.store, &plan, &self.frame) {
+            Ok(r) => r,
+            Err(e) => return Err(self.reject(e)),
+        };
+        if let Err(e) = record_split(&self.state.store, &plan, &self.frame, dataset, reused) {
             return Err(self.reject(e));
         }
         Ok(Experiment {
@@ -331,6 +336,7 @@ fn record_split(
     plan: &SplitPlan,
     frame: &Frame,
     dataset: String,
+    reused_test: Option<crate::journal::spent::ReusedTest>,
 ) -> Result<(), Error> {
     let recorded = store.entries()?.into_iter().find_map(|e| match e.event {
         Event::Split {
@@ -363,6 +369,7 @@ fn record_split(
                 test_commitment: plan.test_commitment.clone(),
                 audit: plan.audit.clone(),
                 overrides: plan.overrides.clone(),
+                reused_test,
             })?;
             Ok(())
         }

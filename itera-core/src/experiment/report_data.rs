@@ -242,6 +242,7 @@ pub(super) fn build_report(
             inconclusive_reason: verdict.inconclusive_reason.clone(),
             rationale: verdict.rationale.clone(),
             overfit_alarm: verdict.overfit_alarm,
+            not_fresh_test_set: not_fresh_test_set(frame, entries),
         },
         test_row_ids: plan.test.iter().map(|r| r.id.to_string()).collect(),
         calls: keys
@@ -257,5 +258,26 @@ pub(super) fn build_report(
                 )
             })
             .collect(),
+    })
+}
+
+/// The "not a fresh test set" label (G15), from the split's journaled reuse (or, failing that,
+/// the registration's declaration).
+fn not_fresh_test_set(
+    frame: &crate::frame::Frame,
+    entries: &[crate::journal::event::Entry],
+) -> Option<String> {
+    let journaled = entries.iter().find_map(|e| match &e.event {
+        crate::journal::event::Event::Split {
+            reused_test: Some(r),
+            ..
+        } => Some(r.label()),
+        _ => None,
+    });
+    journaled.or_else(|| {
+        frame
+            .reuse_test
+            .as_ref()
+            .map(|reason| format!("not a fresh test set: reuse declared (\"{reason}\")"))
     })
 }

@@ -336,11 +336,16 @@ async fn conclude(
             }
             entry
         }
-        None => store.append(Event::SealedOpened {
-            arms: keys.clone(),
-            test_n: plan.test.len(),
-            test_commitment: commitment.clone(),
-        })?,
+        None => {
+            // G15: the opened test rows are spent before the first test call (experiment/spent.rs).
+            let frame_hash = &exp.state.scored.split.registered.frame_hash;
+            crate::experiment::spent::spend_at_opening(store, plan, frame, frame_hash, &entries)?;
+            store.append(Event::SealedOpened {
+                arms: keys.clone(),
+                test_n: plan.test.len(),
+                test_commitment: commitment.clone(),
+            })?
+        }
     };
     // The write-once marker outside the journal, naming the head at opening (G15, G46): a
     // journal cut back before it is refused when the directory is opened again.

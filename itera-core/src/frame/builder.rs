@@ -52,6 +52,7 @@ impl FrameBuilder {
                 max_failed_share: super::DEFAULT_MAX_FAILED_SHARE,
                 synthetic_source: false,
                 prices: BTreeMap::new(),
+                reuse_test: None,
             },
             has_threshold: false,
         }
@@ -216,6 +217,14 @@ impl FrameBuilder {
     /// Marks the rows as synthetic (G13, G18).
     pub fn synthetic_source(mut self, yes: bool) -> Self {
         self.frame.synthetic_source = yes;
+        self
+    }
+
+    /// Declares that the test set may hold rows an earlier experiment already opened (G15), and
+    /// why. The verdict is then labelled "not a fresh test set" and the self-audit's
+    /// fresh-test-set item fails; without it such a split is refused.
+    pub fn reuse_test(mut self, reason: impl Into<String>) -> Self {
+        self.frame.reuse_test = Some(reason.into());
         self
     }
 

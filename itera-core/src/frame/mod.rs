@@ -321,6 +321,13 @@ pub struct Frame {
     /// Per-arm prices by arm id, for arms that do not report cost.
     #[serde(default)]
     pub prices: BTreeMap<String, Price>,
+    /// A declared reuse of test rows an earlier experiment already opened (G15), with the reason
+    /// why a spent test set is acceptable. Without it a split that would seal a spent row into
+    /// test is refused; with it the split goes ahead and the verdict is labelled "not a fresh
+    /// test set" everywhere it is shown (and the self-audit's fresh-test-set item fails). Not
+    /// serialized when absent, so frames registered before it existed keep their hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reuse_test: Option<String>,
 }
 
 impl Frame {

@@ -118,6 +118,15 @@ impl Frame {
                 return Err(FrameError::Missing(field));
             }
         }
+        if self
+            .reuse_test
+            .as_ref()
+            .is_some_and(|r| r.trim().is_empty())
+        {
+            return Err(FrameError::Missing(
+                "reuse_test (the reason the test rows may be reused)",
+            ));
+        }
         if self.baseline.source.trim().is_empty() {
             return Err(FrameError::BaselineWithoutSource(self.baseline.id.clone()));
         }

@@ -53,6 +53,9 @@ pub enum Event {
         audit: DistributionAudit,
         /// Empty-slice overrides, with their reasons.
         overrides: Vec<SplitOverride>,
+        /// The registration's declared reuse of spent test rows, with what was spent (G15).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reused_test: Option<crate::journal::spent::ReusedTest>,
     },
     /// The run manifest: the same judge and versions for every arm (G8, G23).
     #[non_exhaustive]

@@ -12,6 +12,7 @@ pub mod event;
 pub mod lock;
 pub mod marker;
 pub mod record;
+pub mod spent;
 pub mod store;
 pub mod store_error;
 

@@ -56,6 +56,8 @@ struct Inner {
     next_seq: u64,
     /// When the verdict was journaled, if it was (read in the opening pass, kept on append).
     concluded: Option<String>,
+    /// The spent-test ledger set with [`Store::with_spent_ledger`], if any.
+    spent_ledger: Option<PathBuf>,
 }
 
 /// An experiment's storage. Cheap to clone (shared); safe to use from many tasks.
@@ -118,6 +120,7 @@ impl Store {
             head: GENESIS.to_string(),
             next_seq: 0,
             concluded: None,
+            spent_ledger: None,
         })
     }
 
@@ -207,6 +210,7 @@ impl Store {
             head: verifier.head().to_string(),
             next_seq: verifier.count(),
             concluded,
+            spent_ledger: None,
         });
         store.check_registration(registered)?;
         Ok(store)
@@ -231,6 +235,35 @@ impl Store {
     /// `Experiment::register` refuses it (G46).
     pub fn concluded(&self) -> Option<String> {
         self.lock().concluded.clone()
+    }
+
+    /// Keeps the spent-test ledger (G15) at `path` instead of the default (`.itera-spent-tests.jsonl`
+    /// in the parent of the experiment directory; none in memory). Set it before the split: the
+    /// split refuses test rows another experiment in this ledger already opened, and the test
+    /// pass appends this experiment's test rows to it.
+    pub fn with_spent_ledger(self, path: impl Into<PathBuf>) -> Store {
+        self.lock().spent_ledger = Some(path.into());
+        self
+    }
+
+    /// The spent-test ledger this experiment checks and appends to: the one set with
+    /// [`Store::with_spent_ledger`], else [`SPENT_LEDGER_FILE`](crate::journal::spent::SPENT_LEDGER_FILE)
+    /// beside the experiment directory, else (in memory) `None`.
+    pub fn spent_ledger(&self) -> Option<crate::journal::spent::SpentLedger> {
+        let inner = self.lock();
+        if let Some(p) = &inner.spent_ledger {
+            return Some(crate::journal::spent::SpentLedger::at(p.clone()));
+        }
+        match &inner.backend {
+            Backend::Dir { root, .. } => {
+                let root = root.canonicalize().unwrap_or_else(|_| root.clone());
+                let parent = root.parent().unwrap_or(&root);
+                Some(crate::journal::spent::SpentLedger::at(
+                    parent.join(crate::journal::spent::SPENT_LEDGER_FILE),
+                ))
+            }
+            Backend::Memory { .. } => None,
+        }
     }
 
     /// The directory, or `None` in memory.

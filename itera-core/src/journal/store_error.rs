@@ -93,4 +93,17 @@ pub enum StoreError {
     /// A write through a store opened with [`Store::read_only`](crate::journal::store::Store::read_only).
     #[error("{0}: opened read-only (status, verify); open it with Store::dir to write")]
     ReadOnly(PathBuf),
+    /// A line of the spent-test ledger cannot be read (G15): it is never skipped, since a skipped
+    /// line would make spent test rows look fresh.
+    #[error(
+        "{path}, line {line}: the spent-test ledger is unreadable ({why}) (G15): restore the line from a backup; deleting it would let its spent test rows be reused unlabelled"
+    )]
+    SpentLedger {
+        /// The ledger file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// What is wrong.
+        why: String,
+    },
 }

@@ -184,6 +184,10 @@ pub struct VerdictInfo {
     pub rationale: String,
     /// |Δ_dev − Δ_test| > 2σ for the decided arm (G44).
     pub overfit_alarm: bool,
+    /// "not a fresh test set: …" when the registration declared `reuse_test` (G15): the test
+    /// rows may have been opened by an earlier experiment. Absent for a fresh test set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_fresh_test_set: Option<String>,
 }
 
 fn default_slice_rule() -> String {

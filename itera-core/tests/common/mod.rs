@@ -339,3 +339,27 @@ pub fn append_chained(journal: &std::path::Path, event: Value) {
         .unwrap();
     std::io::Write::write_all(&mut file, line.as_bytes()).unwrap();
 }
+
+/// An experiment directory (`exp`) alone in its own temporary runs directory. The spent-test
+/// ledger is kept beside the experiment directories (G15), so a bare `tempdir()` would share
+/// `/tmp/.itera-spent-tests.jsonl` with every other test that opens the same rows; here each test
+/// has its own ledger, and the spent-test check stays on.
+pub struct ExpDir {
+    _runs: tempfile::TempDir,
+    path: std::path::PathBuf,
+}
+
+impl ExpDir {
+    /// A fresh runs directory with an empty `exp` directory inside it.
+    pub fn new() -> ExpDir {
+        let runs = tempfile::tempdir().unwrap();
+        let path = runs.path().join("exp");
+        std::fs::create_dir(&path).unwrap();
+        ExpDir { _runs: runs, path }
+    }
+
+    /// The experiment directory.
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+}

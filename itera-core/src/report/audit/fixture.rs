@@ -150,6 +150,7 @@ pub(crate) fn events(frame: &Frame) -> Vec<Event> {
                 warnings: Vec::new(),
             },
             overrides: Vec::new(),
+            reused_test: None,
         },
         Event::Manifest {
             judge: "exact".into(),

@@ -24,7 +24,7 @@ mod tests_integrity;
 mod verdict;
 
 use dev::{blind_judge, cross_judge, effect_vs_noise, noise_floor};
-use setup::{distribution, pilot, registered_first};
+use setup::{distribution, fresh_test_set, pilot, registered_first};
 use sprints::{
     gates_between_sprints, hypotheses_first, latest_locked, one_change, sprint_cap, sprint_count,
 };
@@ -94,7 +94,7 @@ impl AuditItem {
 }
 
 /// The self-audit items, in METHOD.md §6 order (each is one entry of [`self_audit`]'s result).
-pub(crate) const ITEMS: [&str; 20] = [
+pub(crate) const ITEMS: [&str; 21] = [
     "test sealed and opened once",
     "frame and metric registered before data, no drift",
     "pilot passed",
@@ -115,6 +115,7 @@ pub(crate) const ITEMS: [&str; 20] = [
     "split stratified by failure mode",
     "label-noise audit",
     "negative control",
+    "test set fresh (no row opened by an earlier experiment)",
 ];
 
 /// The report's tables the audit cross-checks (from `data.json`, whose hash the verdict
@@ -169,6 +170,7 @@ pub(crate) fn self_audit(
         stratified_by_mode(&j),
         label_noise(&j),
         negative_control(&j),
+        fresh_test_set(&j, storage),
     ]
 }
 

@@ -2,7 +2,7 @@
 //! data with no drift since (G7), the pilot passed before the first dev call, and the split's
 //! distribution audit with every empty slice justified by an override.
 
-use super::{AuditItem, AuditStatus, ITEMS, Journal, line, lines};
+use super::{AuditItem, AuditStatus, ITEMS, Journal, Storage, line, lines};
 use crate::data::split::Part;
 use crate::hash;
 use crate::journal::event::Event;
@@ -184,4 +184,46 @@ pub(super) fn distribution(j: &Journal<'_>) -> AuditItem {
         ev.push("dev scoring started before the audit".into());
     }
     AuditItem::pass_if(item, ok, ev.join("; "))
+}
+
+/// G15: the test set is fresh — no row of it was opened by an earlier experiment. Fails when the
+/// registration declares `reuse_test` (the split then went ahead on spent rows, or could have);
+/// passes in a directory, whose split was checked against the spent-test ledger beside it; does
+/// not apply in memory without a reuse (no ledger is checked unless one is set). Tested by
+/// `declared_reuse_of_spent_rows_is_labelled_not_fresh_everywhere_and_fails_the_audit`
+/// (tests/integrity.rs), which checks both marks.
+pub(super) fn fresh_test_set(j: &Journal<'_>, storage: Storage) -> AuditItem {
+    let item = ITEMS[20];
+    let split = j.entries.iter().find_map(|e| match &e.event {
+        Event::Split { reused_test, .. } => Some((e, reused_test)),
+        _ => None,
+    });
+    let Some((e, reused)) = split else {
+        return AuditItem::new(item, AuditStatus::Fail, "no split in the journal");
+    };
+    match (reused, &j.frame.reuse_test) {
+        (Some(r), _) => AuditItem::new(
+            item,
+            AuditStatus::Fail,
+            format!("journal line {}: {}", line(e), r.label()),
+        ),
+        (None, Some(reason)) => AuditItem::new(
+            item,
+            AuditStatus::Fail,
+            format!("the registration declares reuse_test (\"{reason}\"): not a fresh test set"),
+        ),
+        (None, None) if storage == Storage::Directory => AuditItem::new(
+            item,
+            AuditStatus::Pass,
+            format!(
+                "journal line {}: no reuse declared; the split's test rows were checked against the spent-test ledger",
+                line(e)
+            ),
+        ),
+        (None, None) => AuditItem::new(
+            item,
+            AuditStatus::NotApplicable,
+            "in memory: no reuse declared; a spent-test ledger is checked only when one is set (Store::with_spent_ledger)",
+        ),
+    }
 }

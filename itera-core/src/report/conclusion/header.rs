@@ -99,6 +99,9 @@ pub(super) fn summary(md: &mut String, r: &ReportData, v: &Verdict, audit: &[Aud
     if v.overfit_alarm {
         let _ = write!(s, " The overfit alarm fired (G44).");
     }
+    if let Some(label) = &r.verdict.not_fresh_test_set {
+        let _ = write!(s, " **Not a fresh test set (G15).** {label}.");
+    }
     let failed = audit
         .iter()
         .filter(|a| a.status == AuditStatus::Fail)

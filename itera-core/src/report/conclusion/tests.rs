@@ -180,6 +180,7 @@ fn report(v: &Verdict) -> ReportData {
             inconclusive_reason: v.inconclusive_reason.clone(),
             rationale: v.rationale.clone(),
             overfit_alarm: v.overfit_alarm,
+            not_fresh_test_set: None,
         },
         test_row_ids: Vec::new(),
         calls: BTreeMap::new(),
