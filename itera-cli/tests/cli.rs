@@ -80,6 +80,47 @@ fn kill_exits_11() {
     assert_eq!(v["decision"], "kill");
 }
 
+/// G20/G45: an underpowered design is refused at run time (exit 1) before the test set opens,
+/// and runs to its honest "inconclusive" only when accepted explicitly, with the reason journaled
+/// and shown in conclusion.md.
+#[test]
+fn underpowered_design_is_refused_with_exit_1_until_accepted() {
+    let t = tempfile::tempdir().unwrap();
+    let f = experiment(t.path(), 120, 5.0, |i| i % 4 == 0 || i % 4 == 3);
+    let out = t.path().join("out");
+    let args = [
+        "run",
+        f.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ];
+    let o = itera(&args, t.path());
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("underpowered"), "{}", text(&o));
+    assert!(err.contains("--accept-underpowered"), "{}", text(&o));
+    let journal = std::fs::read_to_string(out.join("journal.jsonl")).unwrap();
+    assert!(
+        !journal.contains("\"sealed-opened\""),
+        "the test set stays sealed"
+    );
+    let mut accepted = args.to_vec();
+    accepted.extend([
+        "--accept-underpowered",
+        "pilot size; a directional read is enough",
+    ]);
+    let o = itera(&accepted, t.path());
+    assert_eq!(o.status.code(), Some(12), "{}", text(&o));
+    let journal = std::fs::read_to_string(out.join("journal.jsonl")).unwrap();
+    assert!(journal.contains("pilot size; a directional read is enough"));
+    let md = std::fs::read_to_string(out.join("conclusion.md")).unwrap();
+    assert!(
+        md.contains("pilot size; a directional read is enough"),
+        "{md}"
+    );
+}
+
 #[test]
 fn inconclusive_exits_12() {
     let t = tempfile::tempdir().unwrap();

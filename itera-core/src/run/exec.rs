@@ -66,6 +66,11 @@ pub struct RunOptions {
     pub second_judge: Option<Arc<dyn Judge>>,
     /// Called after every finished call.
     pub progress: Option<ProgressFn>,
+    /// Go ahead with the test pass although the design is underpowered for T or a major slice
+    /// (G20), for this reason (journaled and shown in conclusion.md, data.json and the
+    /// self-audit, whose power item then fails). `None` (default): an underpowered design is
+    /// refused before the test set opens ([`crate::VerdictError::Underpowered`]).
+    pub accept_underpowered: Option<String>,
 }
 
 impl Default for RunOptions {
@@ -81,6 +86,7 @@ impl Default for RunOptions {
             tokens_per_minute: None,
             second_judge: None,
             progress: None,
+            accept_underpowered: None,
         }
     }
 }
@@ -94,6 +100,7 @@ impl std::fmt::Debug for RunOptions {
             .field("max_attempts", &self.max_attempts)
             .field("requests_per_second", &self.requests_per_second)
             .field("tokens_per_minute", &self.tokens_per_minute)
+            .field("accept_underpowered", &self.accept_underpowered)
             .finish_non_exhaustive()
     }
 }
