@@ -176,6 +176,7 @@ pub fn seed_example() -> ReportData {
         },
         test_row_ids: (0..400).map(|i| format!("row-{i}")).collect(),
         calls: BTreeMap::new(),
+        power: None,
     }
 }
 
@@ -294,6 +295,7 @@ pub fn four_by_fourteen() -> ReportData {
         },
         test_row_ids: vec![],
         calls: BTreeMap::new(),
+        power: None,
     }
 }
 

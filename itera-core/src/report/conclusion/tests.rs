@@ -185,6 +185,7 @@ fn report(v: &Verdict) -> ReportData {
         },
         test_row_ids: Vec::new(),
         calls: BTreeMap::new(),
+        power: None,
     }
 }
 
