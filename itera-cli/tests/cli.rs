@@ -124,6 +124,52 @@ fn underpowered_design_is_refused_with_exit_1_until_accepted() {
     );
 }
 
+/// #15 item 2: `itera plan --pilot` reported one number per arm; it now prints the same plan the
+/// pre-test check enforces (decide::power::plan), with the rows each major slice needs.
+#[test]
+fn plan_from_pilot_reports_rows_needed_per_major_slice() {
+    let t = tempfile::tempdir().unwrap();
+    let f = experiment(t.path(), 120, 5.0, |i| i % 4 == 0 || i % 4 == 3);
+    let out = t.path().join("out");
+    let o = itera(
+        &[
+            "run",
+            f.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--stop-after",
+            "dev",
+            "-q",
+        ],
+        t.path(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let p = itera(
+        &["plan", "--pilot", out.to_str().unwrap(), "--json"],
+        t.path(),
+    );
+    assert_eq!(p.status.code(), Some(0), "{}", text(&p));
+    let v: serde_json::Value = serde_json::from_slice(&p.stdout).unwrap();
+    let arm = &v["arms"][0];
+    assert_eq!(arm["powered"], false, "{v:#}");
+    let slices = arm["slices"].as_array().expect("per-slice plan");
+    let names: Vec<&str> = slices
+        .iter()
+        .map(|s| s["slice"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["a", "b"], "{v:#}");
+    // The same numbers the power check refuses with: slice b needs ≈ 1650 test rows (its own
+    // dev variance), slice a (no variance on dev) 2.
+    assert_eq!(slices[1]["rows_needed"], 1650, "{v:#}");
+    assert_eq!(slices[0]["rows_needed"], 2, "{v:#}");
+    let p = itera(&["plan", "--pilot", out.to_str().unwrap()], t.path());
+    assert!(
+        String::from_utf8_lossy(&p.stdout).contains("slice b: 12 test rows, needs ≈ 1650"),
+        "{}",
+        text(&p)
+    );
+}
+
 #[test]
 fn inconclusive_exits_12() {
     let t = tempfile::tempdir().unwrap();

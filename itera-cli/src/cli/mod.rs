@@ -306,7 +306,7 @@ async fn dispatch(cli: Cli) -> Result<i32, CliError> {
             json,
         } => {
             let v = match (pilot, baseline_rate) {
-                (Some(dir), _) => crate::plan::from_pilot(&dir, threshold_pp, test_share)?,
+                (Some(dir), _) => crate::plan::from_pilot(&dir, threshold_pp, test_share).await?,
                 (None, Some(rate)) => {
                     let t = threshold_pp.ok_or_else(|| {
                         CliError::bad("--threshold-pp is required with --baseline-rate, e.g. --threshold-pp 5")
