@@ -443,7 +443,9 @@ fn unified_plan(
             SliceVariance {
                 slice: s.clone(),
                 dev_rows: on.len(),
-                row_variance: var(&on).map(|v| v * deff),
+                // Zero dev variance on a slice gives nothing to plan with: pooled, stated
+                // (as in the pre-test check, itera-core experiment/evidence.rs).
+                row_variance: var(&on).filter(|v| *v > 0.0).map(|v| v * deff),
                 test_rows: info.test_slices.get(s).copied().unwrap_or(0),
             }
         })

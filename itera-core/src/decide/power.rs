@@ -5,8 +5,9 @@
 //! √(Var·deff / n_test) — and, per major slice, how many test rows would show non-inferiority at
 //! the loss floor F if the arm gains T on the slice
 //! ([`itera_stats::power::slice_noninferiority_rows`], one-sided at α/2), from **that slice's own**
-//! dev variance. A slice with fewer than two dev rows (no variance of its own) falls back to the
-//! arm's pooled variance, and says so (`pooled`).
+//! dev variance. A slice with fewer than two dev rows, or on which the arms never disagreed on
+//! dev (variance 0: nothing to plan with), falls back to the arm's pooled variance, and says so
+//! (`pooled`; the callers pass `None` for it).
 //!
 //! The same plan is printed by `itera plan --pilot` and checked before the test pass: an
 //! underpowered arm or major slice refuses the verdict unless the caller accepts it explicitly

@@ -74,7 +74,12 @@ fn dev_slice_variance(
         .filter(|(r, _)| dev.cube.slices()[**r] == slice)
         .map(|(_, x)| *x)
         .collect();
-    (on.len(), variance(&on).map(|v| v * deff))
+    // A slice on which the arms never disagreed on dev (variance 0) gives nothing to plan with:
+    // it falls back to the pooled variance, stated, rather than "need ≈ 2".
+    (
+        on.len(),
+        variance(&on).filter(|v| *v > 0.0).map(|v| v * deff),
+    )
 }
 
 /// The major slices the plan covers: the registered ones, or every slice of dev and test when
