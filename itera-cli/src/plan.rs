@@ -303,27 +303,6 @@ pub fn text(v: &Value) -> String {
     s
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn connor_reference_value() {
-        // p10 = .10, p01 = .05 ⇒ ψ = .15, δ = .05: n = 468.6 (RUST-NOTES reference).
-        let v = from_rate(&RatePlan {
-            baseline_rate: 0.7,
-            threshold_pp: 5.0,
-            discordance: Some(0.15),
-            alpha: 0.05,
-            power: 0.8,
-            test_share: 0.2,
-        })
-        .expect("plan");
-        assert_eq!(v["test_rows"], 469);
-        assert_eq!(v["total_rows"], 2343);
-    }
-}
-
 /// What the plan needs about the dev rows beyond the journal: each row's slice and cluster (from
 /// the experiment's data file) and the split's test rows per slice (journaled).
 struct RowInfo {
@@ -465,4 +444,25 @@ fn unified_plan(
             slices,
         }],
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connor_reference_value() {
+        // p10 = .10, p01 = .05 ⇒ ψ = .15, δ = .05: n = 468.6 (RUST-NOTES reference).
+        let v = from_rate(&RatePlan {
+            baseline_rate: 0.7,
+            threshold_pp: 5.0,
+            discordance: Some(0.15),
+            alpha: 0.05,
+            power: 0.8,
+            test_share: 0.2,
+        })
+        .expect("plan");
+        assert_eq!(v["test_rows"], 469);
+        assert_eq!(v["total_rows"], 2343);
+    }
 }
