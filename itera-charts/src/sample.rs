@@ -177,6 +177,7 @@ pub fn seed_example() -> ReportData {
         },
         test_row_ids: (0..400).map(|i| format!("row-{i}")).collect(),
         calls: BTreeMap::new(),
+        power: None,
     }
 }
 
@@ -296,6 +297,7 @@ pub fn four_by_fourteen() -> ReportData {
         },
         test_row_ids: vec![],
         calls: BTreeMap::new(),
+        power: None,
     }
 }
 

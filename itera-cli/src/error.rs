@@ -128,7 +128,9 @@ pub fn core_code(e: &Error) -> i32 {
         Error::Verdict(
             VerdictError::Busy(_)
             | VerdictError::DevCallsFailed(_)
-            | VerdictError::TestCallsFailed(_),
+            | VerdictError::TestCallsFailed(_)
+            // G20: refused at run time, retryable with --accept-underpowered (exit 1).
+            | VerdictError::Underpowered(_),
         ) => RUN_ERROR,
         _ => BAD_INPUT,
     }

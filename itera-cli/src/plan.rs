@@ -11,6 +11,13 @@
 //!   (Miller 2024, Eq. 9), with the trials K the experiment ran.
 //!
 //! Rows needed are test rows; the total is that divided by the test share (default 0.2).
+//!
+//! Unified with the pre-test power check (G20, #13 hole 12, #15 item 2): from a pilot, whether the
+//! current test set is powered for T, the MDE, the test rows needed and the rows each major
+//! slice needs at the loss floor come from [`itera_core::decide::power::plan`] — the same
+//! paired, clustered computation (per-row variance of the trial-averaged difference × the dev
+//! design effect) that refuses an underpowered verdict; the ω²/σ² split is shown beside it.
+//! Before, the pilot plan was unclustered and per arm only.
 
 use crate::error::CliError;
 use itera_core::{CallOutcome, Event, Part};
@@ -93,7 +100,7 @@ pub fn from_rate(p: &RatePlan) -> Result<Value, CliError> {
 }
 
 /// The plan from a scored experiment's dev variance, as JSON.
-pub fn from_pilot(
+pub async fn from_pilot(
     dir: &Path,
     threshold_pp: Option<f64>,
     test_share: f64,
@@ -158,6 +165,7 @@ pub fn from_pilot(
             mean(&b) * pct
         }
     }) / 100.0;
+    let info = RowInfo::read(dir, &entries).await;
     let mut arms = Vec::new();
     for cand in frame.arms.iter().map(|a| &a.id) {
         let Some(rows) = scores.get(cand) else {
@@ -190,6 +198,10 @@ pub fn from_pilot(
             .map(|n| paired_mde(n, &design, frame.alpha, frame.power))
             .transpose()
             .map_err(|e| CliError::run(e.to_string()))?;
+        // The ONE planner (itera_core::decide::power::plan), the same the pre-test power check
+        // enforces (G20): aggregate power for T and the rows each major slice needs at F.
+        let unified = unified_plan(&frame, (cand, rows), base_rows, &info, t, test_n);
+        let ua = unified.as_ref().and_then(|p| p.arms.first());
         arms.push(json!({
             "arm": cand,
             "dev_rows": diffs.len(),
@@ -198,11 +210,13 @@ pub fn from_pilot(
             "sigma_arm_sq": sa,
             "sigma_baseline_sq": sb,
             "trials": k,
-            "test_rows_needed": n.ceil() as u64,
+            "test_rows_needed": ua.and_then(|a| a.test_rows_needed).unwrap_or(n.ceil() as usize),
             "total_rows_needed": (n / test_share).ceil() as u64,
             "test_n": test_n,
-            "mde_at_test_n_pp": mde.map(|x| x * 100.0),
-            "powered": mde.map(|x| x <= t),
+            "mde_at_test_n_pp": ua.and_then(|a| a.mde).map(|x| x * 100.0).or(mde.map(|x| x * 100.0)),
+            "powered": ua.map(|a| a.powered).or(mde.map(|x| x <= t)),
+            "slices": ua.map(|a| a.slices.clone()).unwrap_or_default(),
+            "slices_note": info.note,
         }));
     }
     Ok(json!({
@@ -252,6 +266,23 @@ pub fn text(v: &Value) -> String {
                 ));
             }
             s.push('\n');
+            for sl in a["slices"].as_array().into_iter().flatten() {
+                s.push_str(&format!(
+                    "    slice {}: {} test rows, needs ≈ {} to show CI low ≥ F at a gain of T ({}{})\n",
+                    sl["slice"].as_str().unwrap_or(""),
+                    sl["test_rows"],
+                    sl["rows_needed"],
+                    if sl["powered"].as_bool() == Some(true) { "powered" } else { "underpowered" },
+                    if sl["pooled"].as_bool() == Some(true) {
+                        "; < 2 dev rows: the arm's pooled dev variance"
+                    } else {
+                        ""
+                    }
+                ));
+            }
+            if let Some(n) = a["slices_note"].as_str() {
+                s.push_str(&format!("    {n}\n"));
+            }
         }
     } else {
         s.push_str(&format!(
@@ -270,6 +301,149 @@ pub fn text(v: &Value) -> String {
         ));
     }
     s
+}
+
+/// What the plan needs about the dev rows beyond the journal: each row's slice and cluster (from
+/// the experiment's data file) and the split's test rows per slice (journaled).
+struct RowInfo {
+    /// Row id → (slice, cluster).
+    rows: BTreeMap<String, (String, Option<String>)>,
+    /// Slice → test rows.
+    test_slices: BTreeMap<String, usize>,
+    /// Why slices are missing, when they are.
+    note: Option<String>,
+}
+
+impl RowInfo {
+    async fn read(dir: &Path, entries: &[itera_core::Entry]) -> RowInfo {
+        let test_slices = entries
+            .iter()
+            .find_map(|e| match &e.event {
+                Event::Split { audit, .. } => Some(
+                    audit
+                        .slices
+                        .iter()
+                        .map(|s| (s.slice.clone(), s.test))
+                        .collect(),
+                ),
+                _ => None,
+            })
+            .unwrap_or_default();
+        let file = crate::pipeline::read_meta(dir)
+            .ok()
+            .map(|m| m.source)
+            .filter(|p| p.is_file())
+            .unwrap_or_else(|| dir.join(crate::pipeline::COPY_FILE));
+        let ds = crate::config::Loaded::read(&file).ok().and_then(|l| {
+            let path = l.resolve(&l.file.data.path);
+            itera_core::data::load::load_path(&path, l.columns()).ok()
+        });
+        let rows = match ds {
+            Some(ds) => ds.rows().await.ok(),
+            None => None,
+        };
+        match rows {
+            Some(rows) => RowInfo {
+                rows: rows
+                    .into_iter()
+                    .map(|r| {
+                        (
+                            r.id.as_str().to_string(),
+                            (r.slice.clone(), r.cluster.clone()),
+                        )
+                    })
+                    .collect(),
+                test_slices,
+                note: None,
+            },
+            None => RowInfo {
+                rows: BTreeMap::new(),
+                test_slices,
+                note: Some(format!(
+                    "per-slice rows not planned: the data file of {} could not be read",
+                    file.display()
+                )),
+            },
+        }
+    }
+}
+
+/// The unified plan for one candidate: its dev per-row differences (trial means), pooled and
+/// per major slice, clustered by the dev design effect when every row declares a cluster.
+fn unified_plan(
+    frame: &itera_core::Frame,
+    (arm, cand): (&str, &BTreeMap<String, Vec<f64>>),
+    base: &BTreeMap<String, Vec<f64>>,
+    info: &RowInfo,
+    t: f64,
+    test_n: Option<usize>,
+) -> Option<itera_core::decide::power::PowerPlan> {
+    use itera_core::decide::power::{ArmVariance, PlanRules, SliceVariance, plan};
+    let n_test = test_n?;
+    let mean = |xs: &[f64]| xs.iter().sum::<f64>() / xs.len().max(1) as f64;
+    let var = |d: &[f64]| {
+        (d.len() >= 2).then(|| {
+            let m = mean(d);
+            d.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (d.len() - 1) as f64
+        })
+    };
+    let paired: Vec<(&str, f64)> = cand
+        .iter()
+        .filter_map(|(r, s)| base.get(r).map(|b| (r.as_str(), mean(s) - mean(b))))
+        .collect();
+    let d: Vec<f64> = paired.iter().map(|p| p.1).collect();
+    let clusters: Vec<&str> = paired
+        .iter()
+        .filter_map(|(r, _)| info.rows.get(*r).and_then(|x| x.1.as_deref()))
+        .collect();
+    let deff = if clusters.len() == d.len() && d.len() >= 2 {
+        itera_stats::power::design_effect_from_dev(&d, &clusters)
+            .unwrap_or(1.0)
+            .max(1.0)
+    } else {
+        1.0
+    };
+    let majors: Vec<String> = if !frame.major_slices.is_empty() {
+        frame.major_slices.clone()
+    } else if info.rows.is_empty() {
+        Vec::new()
+    } else {
+        let all: std::collections::BTreeSet<&String> = info.rows.values().map(|x| &x.0).collect();
+        all.into_iter().cloned().collect()
+    };
+    let slices = majors
+        .iter()
+        .map(|s| {
+            let on: Vec<f64> = paired
+                .iter()
+                .filter(|(r, _)| info.rows.get(*r).is_some_and(|x| &x.0 == s))
+                .map(|p| p.1)
+                .collect();
+            SliceVariance {
+                slice: s.clone(),
+                dev_rows: on.len(),
+                // Zero dev variance on a slice gives nothing to plan with: pooled, stated
+                // (as in the pre-test check, itera-core experiment/evidence.rs).
+                row_variance: var(&on).filter(|v| *v > 0.0).map(|v| v * deff),
+                test_rows: info.test_slices.get(s).copied().unwrap_or(0),
+            }
+        })
+        .collect();
+    let rules = PlanRules {
+        threshold: t,
+        floor: frame.threshold.slice_loss_floor_pp / 100.0,
+        alpha: frame.alpha,
+        power: frame.power,
+    };
+    Some(plan(
+        rules,
+        n_test,
+        &[ArmVariance {
+            arm: arm.to_string(),
+            row_variance: var(&d).map(|v| v * deff),
+            slices,
+        }],
+    ))
 }
 
 #[cfg(test)]

@@ -193,7 +193,18 @@ fn a_non_ascii_folder_in_experiments_does_not_panic() {
     std::fs::create_dir_all(t.path().join("experiments").join("é".repeat(10))).unwrap();
     std::fs::create_dir_all(t.path().join("experiments/2026-01-01-ééé")).unwrap();
     let f = good_file(t.path());
-    let o = itera(&["run", f.to_str().unwrap(), "-q"], t.path());
+    // The good file is a small fixture, underpowered by design (G20): accepted explicitly, since
+    // this test checks the default directory's name handling.
+    let o = itera(
+        &[
+            "run",
+            f.to_str().unwrap(),
+            "-q",
+            "--accept-underpowered",
+            "small fixture; the test checks folder names",
+        ],
+        t.path(),
+    );
     assert!(
         !String::from_utf8_lossy(&o.stderr).contains("panicked"),
         "{}",

@@ -202,7 +202,14 @@ async fn concluded(dir: &std::path::Path) -> Conclusion {
         .unwrap()
         .seal()
         .unwrap()
-        .verdict(&arms(), &j, &fast_opts(), None)
+        .verdict(
+            &arms(),
+            &j,
+            &accepting(
+                "300-row fixture, underpowered; this test checks the journal and report files",
+            ),
+            None,
+        )
         .await
         .unwrap()
 }
@@ -287,7 +294,14 @@ async fn journal_truncated_mid_test_pass_resumes_with_the_locked_versions_only()
     // The same versions finish the pass with the same verdict.
     let again = err
         .experiment
-        .verdict(&arms(), &j, &fast_opts(), None)
+        .verdict(
+            &arms(),
+            &j,
+            &accepting(
+                "300-row fixture, underpowered; this test checks the journal and report files",
+            ),
+            None,
+        )
         .await
         .unwrap();
     assert_eq!(again.verdict.decision, first.verdict.decision);
@@ -388,7 +402,12 @@ async fn walk(store: Store, frame: Frame) -> Conclusion {
         .unwrap()
         .seal()
         .unwrap()
-        .verdict(&arms(), &j, &fast_opts(), None)
+        .verdict(
+            &arms(),
+            &j,
+            &accepting("300-row fixture, underpowered; this test checks the spent-test ledger"),
+            None,
+        )
         .await
         .unwrap()
 }
@@ -458,4 +477,79 @@ async fn resume_after_a_crash_between_ledger_line_and_sealed_opened_is_not_refus
     let c = concluded(t.path()).await;
     assert_eq!(fresh_item(&c).status, report::AuditStatus::Pass);
     assert_eq!(std::fs::read_to_string(&ledger).unwrap().lines().count(), 1);
+}
+
+// ---- 9. An underpowered design opens the test set anyway (G20, G45) ----
+
+/// A sealed experiment on the shared fixture: 300 rows (60 test), binary scores, T = 5pp — the
+/// dev per-row variance of the difference puts its MDE far above T (underpowered by design).
+async fn sealed(dir: &std::path::Path) -> Experiment<Sealed> {
+    let j = RecordingJudge::new();
+    Experiment::new(frame_with("exact", &[]))
+        .unwrap()
+        .register(Store::dir(dir).unwrap())
+        .unwrap()
+        .split_rows(rows(300))
+        .unwrap()
+        .pilot(&arms(), &j, &fast_opts())
+        .await
+        .unwrap()
+        .score_dev(&arms(), &j, &fast_opts())
+        .await
+        .unwrap()
+        .gate(&[])
+        .unwrap()
+        .seal()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn underpowered_design_is_refused_before_the_test_set_opens() {
+    // Its own runs directory: the accepted retry opens the test set and spends its rows (G15).
+    let t = ExpDir::new();
+    let exp = sealed(t.path()).await;
+    let j = RecordingJudge::new();
+    let refused = exp
+        .verdict(&arms(), &j, &fast_opts(), None)
+        .await
+        .expect_err("an underpowered design is refused without explicit acceptance (G20)");
+    let msg = refused.error.to_string();
+    assert!(msg.contains("underpowered"), "{msg}");
+    assert!(msg.contains("arm-alpha-7f3"), "names the arm: {msg}");
+    assert!(msg.contains("accept"), "says how to accept: {msg}");
+    // Nothing about the test set was opened: no sealed-opened event, no marker, no test call.
+    let journal = journal_lines(t.path()).join("\n");
+    assert!(
+        !journal.contains("\"sealed-opened\""),
+        "test set stays sealed"
+    );
+    assert!(!journal.contains("\"part\":\"test\""), "no test call");
+    assert!(!t.path().join("sealed-opened.json").exists());
+    assert!(matches!(
+        refused.error,
+        Error::Verdict(VerdictError::Underpowered(_))
+    ));
+    // The refusal leaves the experiment sealed and retryable with explicit acceptance, which is
+    // journaled with the plan and fails the self-audit's power item.
+    let accept = RunOptions {
+        accept_underpowered: Some("a directional read on 60 test rows is all we need".into()),
+        ..fast_opts()
+    };
+    let c = refused
+        .experiment
+        .verdict(&arms(), &j, &accept, None)
+        .await
+        .unwrap();
+    let journal = journal_lines(t.path()).join("\n");
+    assert!(journal.contains("a directional read on 60 test rows is all we need"));
+    let item = c
+        .audit
+        .iter()
+        .find(|i| i.item.contains("power"))
+        .expect("a power item in the self-audit");
+    assert_eq!(item.status, report::AuditStatus::Fail, "{item:?}");
+    assert!(
+        c.conclusion_md
+            .contains("a directional read on 60 test rows is all we need")
+    );
 }

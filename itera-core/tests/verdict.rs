@@ -142,7 +142,7 @@ async fn the_seed_example_ships_v2_and_kills_v3() {
     let rows = transactions(3000);
     let exp = sealed(Store::in_memory(), rows.clone()).await;
     let c = exp
-        .verdict(&prompts(), &RecordingJudge::new(), &fast_opts(), None)
+        .verdict(&prompts(), &RecordingJudge::new(), &accepting("3,000 synthetic rows (600 test) are underpowered for T = 5pp; this test checks the rules' decisions, not power"), None)
         .await
         .unwrap();
     let v = &c.verdict;
@@ -198,10 +198,15 @@ async fn the_seed_example_ships_v2_and_kills_v3() {
     let smb = report.effect("v2", Some("smb")).unwrap();
     assert!(smb.ci_low >= -0.02 && smb.n == 300, "{smb:?}");
 
-    // The self-audit is computed from the journal: every item passes or does not apply here.
+    // The self-audit is computed from the journal: every item passes or does not apply here,
+    // except the power item (G20), which fails because this fixture was accepted underpowered.
+    let power = c.audit.iter().find(|a| a.item.contains("powered")).unwrap();
+    assert_eq!(power.status, itera_core::report::AuditStatus::Fail);
+    assert!(power.evidence.contains("accepted explicitly"), "{power:?}");
     let failing: Vec<String> = c
         .audit
         .iter()
+        .filter(|a| a.item != power.item)
         .filter(|a| a.status == itera_core::report::AuditStatus::Fail)
         .map(|a| format!("{}: {}", a.item, a.evidence))
         .collect();
@@ -231,7 +236,12 @@ async fn a_second_verdict_on_the_same_directory_is_refused() {
     // a verdict is journaled, `register` refuses the directory outright).
     let other = sealed(Store::dir(dir.path()).unwrap(), transactions(600)).await;
     let first = exp
-        .verdict(&prompts(), &RecordingJudge::new(), &fast_opts(), None)
+        .verdict(
+            &prompts(),
+            &RecordingJudge::new(),
+            &accepting("600-row fixture, underpowered; this test checks the one-shot test pass"),
+            None,
+        )
         .await
         .unwrap();
     assert!(dir.path().join("data.json").exists());
@@ -333,7 +343,12 @@ async fn only_the_baseline_and_locked_versions_run_on_test() {
 async fn a_full_verdict_snapshot() {
     let exp = sealed(Store::in_memory(), transactions(1000)).await;
     let c = exp
-        .verdict(&prompts(), &RecordingJudge::new(), &fast_opts(), None)
+        .verdict(
+            &prompts(),
+            &RecordingJudge::new(),
+            &accepting("1,000-row fixture, underpowered; this test snapshots the report"),
+            None,
+        )
         .await
         .unwrap();
     let mut report = c.report.clone();
@@ -363,9 +378,16 @@ async fn nothing_follows_the_verdict() {
         .unwrap();
     // The verdict is reached by another handle after this one registered (a directory that
     // already has it is refused by `register`).
-    exp.verdict(&prompts(), &RecordingJudge::new(), &fast_opts(), None)
-        .await
-        .unwrap();
+    exp.verdict(
+        &prompts(),
+        &RecordingJudge::new(),
+        &accepting(
+            "600-row fixture, underpowered; this test checks that nothing follows the verdict",
+        ),
+        None,
+    )
+    .await
+    .unwrap();
     let dev_id = scored.plan().dev_ids()[0].clone();
     let err = scored.reveal(&dev_id).unwrap_err().to_string();
     assert!(err.contains("G46"), "{err}");

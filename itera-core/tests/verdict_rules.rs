@@ -37,11 +37,13 @@ fn arm(id: &str) -> ArmEvidence {
                 slice: "enterprise".into(),
                 effect: e(0.09, 0.01, 0.17),
                 major: true,
+                row_variance: None,
             },
             SliceEvidence {
                 slice: "smb".into(),
                 effect: e(0.07, -0.01, 0.15),
                 major: true,
+                row_variance: None,
             },
         ],
         noise_sd: 0.005,
@@ -341,4 +343,25 @@ fn r2_states_where_its_sigma_came_from() {
     a.noise_basis = "σ = dev σ 0.0100 × √(100/400) rescaled to the test set".into();
     let v = decide(&rules(), &[a]);
     assert!(v.arms[0].rules[1].detail.contains("√(100/400)"));
+}
+
+/// #15 item 2: "need ≈ N" used the arm's pooled dev variance, so every unknown slice showed the
+/// same N. Each slice now uses its own dev per-row variance, and the pooled one only when the
+/// slice has none (fewer than two dev rows).
+/// Python 3 statistics.NormalDist: m = z(.975) + z(.8) = 2.801585218112968;
+/// ceil(m² · 0.25 / 0.07²) = ceil(400.45) = 401, ceil(m² · 0.04 / 0.07²) = ceil(64.07) = 65,
+/// pooled 0.1: ceil(m² · 0.1 / 0.07²) = ceil(160.18) = 161.
+#[test]
+fn every_unknown_slice_showed_the_same_rows_needed() {
+    let mut a = arm("v2");
+    for (s, var) in a.slices.iter_mut().zip([Some(0.25), Some(0.04)]) {
+        s.effect = e(0.0, -0.10, 0.10);
+        s.row_variance = var;
+    }
+    let v = decide(&rules(), &[a.clone()]);
+    let need: Vec<Option<usize>> = v.arms[0].slice_states.iter().map(|s| s.need).collect();
+    assert_eq!(need, vec![Some(401), Some(65)]);
+    a.slices[1].row_variance = None;
+    let v = decide(&rules(), &[a]);
+    assert_eq!(v.arms[0].slice_states[1].need, Some(161), "pooled fallback");
 }

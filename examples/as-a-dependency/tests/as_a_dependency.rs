@@ -110,7 +110,15 @@ async fn run(candidate: Classifier) -> Result<Conclusion, Error> {
         Box::new(candidate),
     ];
     let judge = Exact;
-    let opts = RunOptions::default();
+    // 1,500 rows (300 test) are underpowered for T = 5pp on these binary scores (G20: the check
+    // asks for ≈ 503 test rows): accepted explicitly, since these tests check that the public
+    // surface walks to each decision, not power.
+    let opts = RunOptions {
+        accept_underpowered: Some(
+            "1,500-row fixture: the test checks the public surface, not power".into(),
+        ),
+        ..RunOptions::default()
+    };
     let exp = Experiment::new(frame()?)?
         .register(Store::in_memory())?
         .split_rows(rows())?

@@ -2,7 +2,7 @@
 //!
 //! | command | does | exit |
 //! |---|---|---|
-//! | `run FILE [--out DIR] [--json] [--stop-after dev] [--junit FILE] [--summary-md FILE] [--spent-ledger FILE]` | the whole pipeline, resumable; test rows another experiment opened are refused at the split (exit 2, G15) | decision code |
+//! | `run FILE [--out DIR] [--json] [--stop-after dev] [--accept-underpowered REASON] [--junit FILE] [--summary-md FILE] [--spent-ledger FILE]` | the whole pipeline, resumable; test rows another experiment opened are refused at the split (exit 2, G15); an underpowered design is refused before the test set opens (exit 1) unless accepted | decision code |
 //! | `init [PATH]` | writes a commented experiment file | 0 |
 //! | `plan --baseline-rate P --threshold-pp T` / `plan --pilot DIR` | rows and trials needed | 0 |
 //! | `status DIR` | phases done, calls, sprint, gate, verdict | 0 |
@@ -10,7 +10,7 @@
 //! | `reveal DIR ROW_ID` | a dev row's raw input, journaled (G17) | 0 |
 //! | `iterate DIR --arm ID --hypothesis TEXT [--class C]` | records the edited arm as a new version and re-scores dev | 0 |
 //! | `gate DIR [--classify ARM:VERSION:CLASS]` | the generalization gate (G35) | 0 |
-//! | `verdict DIR [--junit FILE] [--summary-md FILE]` | gate, seal, the one test pass | decision code |
+//! | `verdict DIR [--accept-underpowered REASON] [--junit FILE] [--summary-md FILE]` | gate, seal, the power check (G20: an underpowered design exits 1 unless accepted), the one test pass | decision code |
 //! | `report DIR [--summary-md FILE]` | re-renders the three charts from `data.json` | 0 |
 //! | `chart KIND --data data.json --out FILE` | one chart | 0 |
 //! | `verify DIR` | re-checks every hash | 0, or 2 on tampering |
@@ -80,6 +80,12 @@ pub enum Command {
         /// Stop after a phase (`dev`: score dev and stop, to diagnose and iterate by hand).
         #[arg(long, value_parser = ["dev"])]
         stop_after: Option<String>,
+        /// Go ahead although the design is underpowered for T or a major slice (G20), for this
+        /// reason (journaled and shown; the self-audit's power item fails). Without it (or
+        /// `accept_underpowered` under [run]) an underpowered design is refused with exit 1
+        /// before the test set opens.
+        #[arg(long, value_name = "REASON")]
+        accept_underpowered: Option<String>,
         /// Also write the verdict as JUnit XML (one test case per candidate arm) to FILE.
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
@@ -187,6 +193,12 @@ pub enum Command {
         /// JSON on stdout.
         #[arg(long)]
         json: bool,
+        /// Go ahead although the design is underpowered for T or a major slice (G20), for this
+        /// reason (journaled and shown; the self-audit's power item fails). Without it (or
+        /// `accept_underpowered` under [run]) an underpowered design is refused with exit 1
+        /// before the test set opens.
+        #[arg(long, value_name = "REASON")]
+        accept_underpowered: Option<String>,
         /// Also write the verdict as JUnit XML (one test case per candidate arm) to FILE.
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
@@ -275,11 +287,16 @@ async fn dispatch(cli: Cli) -> Result<i32, CliError> {
             out,
             json,
             stop_after,
+            accept_underpowered,
             junit,
             summary_md,
             spent_ledger,
         } => {
-            let ci = run::CiOutputs { junit, summary_md };
+            let ci = run::CiOutputs {
+                junit,
+                summary_md,
+                accept_underpowered,
+            };
             run(
                 &file,
                 out,
@@ -303,7 +320,7 @@ async fn dispatch(cli: Cli) -> Result<i32, CliError> {
             json,
         } => {
             let v = match (pilot, baseline_rate) {
-                (Some(dir), _) => crate::plan::from_pilot(&dir, threshold_pp, test_share)?,
+                (Some(dir), _) => crate::plan::from_pilot(&dir, threshold_pp, test_share).await?,
                 (None, Some(rate)) => {
                     let t = threshold_pp.ok_or_else(|| {
                         CliError::bad("--threshold-pp is required with --baseline-rate, e.g. --threshold-pp 5")
@@ -374,10 +391,15 @@ async fn dispatch(cli: Cli) -> Result<i32, CliError> {
             dir,
             experiment,
             json,
+            accept_underpowered,
             junit,
             summary_md,
         } => {
-            let ci = run::CiOutputs { junit, summary_md };
+            let ci = run::CiOutputs {
+                junit,
+                summary_md,
+                accept_underpowered,
+            };
             let file = match experiment {
                 Some(f) => f,
                 None => {

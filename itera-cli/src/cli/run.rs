@@ -79,11 +79,14 @@ fn default_dir(frame: &itera_core::Frame) -> PathBuf {
     root.join(format!("{}-{name}", today()))
 }
 
-/// The files a CI job asks for beside the printed summary (`--junit`, `--summary-md`).
+/// The files a CI job asks for beside the printed summary (`--junit`, `--summary-md`), and the
+/// explicit acceptance of an underpowered design (`--accept-underpowered`, G20).
 #[derive(Debug, Default)]
 pub(super) struct CiOutputs {
     pub(super) junit: Option<PathBuf>,
     pub(super) summary_md: Option<PathBuf>,
+    /// Overrides `[run] accept_underpowered` of the file.
+    pub(super) accept_underpowered: Option<String>,
 }
 
 /// Writes the requested CI files from the finished, hash-checked directory (G40: the caller ran
@@ -155,6 +158,7 @@ pub(super) fn report(dir: &Path, summary_md: Option<&Path>) -> Result<i32, CliEr
     let ci = CiOutputs {
         junit: None,
         summary_md: summary_md.map(Path::to_path_buf),
+        accept_underpowered: None,
     };
     write_ci(dir, &report, &ci)?;
     outln!(
@@ -201,6 +205,14 @@ pub(super) async fn run(
     let mut setup = pipeline::setup(loaded).await?;
     setup.opts.progress = crate::progress::bars(bars);
     setup.spent_ledger = spent_ledger;
+    if let Some(reason) = &ci.accept_underpowered {
+        if reason.trim().is_empty() {
+            return Err(CliError::bad(
+                "--accept-underpowered needs a reason, e.g. --accept-underpowered \"pilot-sized on purpose\"",
+            ));
+        }
+        setup.opts.accept_underpowered = Some(reason.trim().to_string());
+    }
     if bars
         && !setup.loaded.all_replay()
         && let Some(note) = crate::progress::worst_wait_note(&setup.opts)

@@ -188,6 +188,15 @@ impl Loaded {
             }
             o.timeout = Duration::from_secs_f64(t);
         }
+        if let Some(reason) = &r.accept_underpowered {
+            if reason.trim().is_empty() {
+                return Err(self.error(
+                    "run.accept_underpowered",
+                    "is empty: give the reason for going ahead with an underpowered design, e.g. accept_underpowered = \"pilot-sized on purpose: a directional read\"",
+                ));
+            }
+            o.accept_underpowered = Some(reason.trim().to_string());
+        }
         if let Some(m) = r.max_attempts {
             if !(1..=MAX_ATTEMPTS).contains(&m) {
                 return Err(self.error(

@@ -230,6 +230,12 @@ pub struct RunSection {
     /// above it the test set stays sealed / the decision is withheld (registered, G31).
     #[serde(default)]
     pub max_failed_share: Option<f64>,
+    /// Go ahead although the design is underpowered for T or a major slice, for this reason
+    /// (G20; journaled, shown in conclusion.md, and the self-audit's power item fails). Without
+    /// it an underpowered design is refused before the test set opens. Not part of the
+    /// registration; `--accept-underpowered REASON` on `run`/`verdict` overrides it.
+    #[serde(default)]
+    pub accept_underpowered: Option<String>,
 }
 
 /// `price = { ... }` of an arm.

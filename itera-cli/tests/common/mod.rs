@@ -5,6 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// The fixture's explicit acceptance of an underpowered design (see [`experiment_named`]).
+pub const ACCEPT_LINE: &str = "accept_underpowered = \"generated CLI fixture, underpowered by design: the test checks exit codes and files, not power\"";
+
 pub fn itera(args: &[&str], cwd: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_itera"))
         .args(args)
@@ -24,6 +27,12 @@ pub fn text(o: &Output) -> String {
 
 /// How the candidate answers row `i` (true = correct); the baseline answers correctly on even
 /// rows. Slice "a" holds rows with (i / 2) even, "b" the others.
+///
+/// The file accepts an underpowered design explicitly (`[run] accept_underpowered`, G20): these
+/// generated fixtures (120–1000 rows) are small so the suite stays fast, and a test of exit codes
+/// and files does not depend on power. The reason is journaled and shown in every conclusion.md;
+/// `underpowered_design_is_refused_with_exit_1_until_accepted` removes the line to test the
+/// refusal itself.
 pub fn experiment_named(
     dir: &Path,
     name: &str,
@@ -68,6 +77,9 @@ trials = 1
 min_effect_pp = {threshold_pp}
 slice_loss_floor_pp = -2.0
 
+[run]
+{{ACCEPT}}
+
 [[arms]]
 id = "base"
 baseline = true
@@ -81,6 +93,7 @@ change = "answers yes more often"
 replay = {{ path = "rec.csv", id = "id", output = "pred", filter = {{ variant = "cand" }} }}
 "#
     );
+    let toml = toml.replace("{ACCEPT}", ACCEPT_LINE);
     let path = dir.join("exp.toml");
     std::fs::write(&path, toml).unwrap();
     path

@@ -9,9 +9,12 @@
 //!
 //! [`slices`] holds R3's three states per major slice (safe / harmed / unknown) and the per-slice
 //! planner's "need ≈ N"; [`family`] the scales the rules compare on — Bonferroni-level CIs with
-//! several arms (and why not Holm), R2's σ on the test scale, the overfit alarm's SE.
+//! several arms (and why not Holm), R2's σ on the test scale, the overfit alarm's SE; [`power`]
+//! the one planner (aggregate power for T per arm, rows needed per major slice) that `itera plan`
+//! prints and the pre-test check enforces (G20).
 
 pub mod family;
+pub mod power;
 mod rationale;
 pub mod rules;
 pub mod slices;

@@ -33,6 +33,11 @@ pub struct SliceEvidence {
     pub effect: Option<EffectSize>,
     /// Whether R3 checks it.
     pub major: bool,
+    /// The slice's own dev per-row variance of the difference (× design effect) for its "need ≈
+    /// N" (#15 item 2); `None` (fewer than two dev rows): the arm's pooled
+    /// [`ArmEvidence::slice_row_variance`] is used.
+    #[serde(default)]
+    pub row_variance: Option<f64>,
 }
 
 /// Everything the rules need about one candidate arm.
@@ -279,7 +284,10 @@ pub(crate) fn judge_arm(rules: &Rules, ev: &ArmEvidence) -> ArmVerdict {
                     rows_needed(
                         t,
                         rules.floor,
-                        ev.slice_row_variance,
+                        // #15 item 2: the slice's own dev variance, the arm's pooled one only
+                        // when the slice has < 2 dev rows; removing `sl.row_variance` fails
+                        // `every_unknown_slice_showed_the_same_rows_needed` (tests/verdict_rules.rs).
+                        sl.row_variance.or(ev.slice_row_variance),
                         rules.alpha,
                         rules.power,
                     )

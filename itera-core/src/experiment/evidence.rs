@@ -1,10 +1,11 @@
-//! The evidence of the test pass, gathered from the test cube: the planned test SE per locked
-//! arm from dev's per-row differences (G20), per-slice effects with the major slices (R3),
+//! The evidence of the test pass, gathered from the test cube: the power plan per locked arm and
+//! major slice from dev's per-row differences (G20, [`crate::decide::power`]), per-slice effects with the major slices (R3),
 //! failure-mode counts (R4) and severity-weighted scores (R5), and the registered rules applied
 //! to it (G40–G45).
 
 use crate::data::row::Row;
 use crate::decide::family::{family_ci_level, test_scale_sigma};
+use crate::decide::power::{ArmVariance, PlanRules, PowerPlan, SliceVariance, plan};
 use crate::decide::rules::{self, ArmEvidence, Rules, SliceEvidence, Verdict};
 use crate::experiment::{Experiment, Sealed};
 use crate::frame::Frame;
@@ -13,9 +14,17 @@ use crate::run::cube::{ArmKey, ScoreCube};
 use crate::run::effect::paired_effect;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// The dev per-row variance of an arm's paired difference with the baseline, times the dev
-/// design effect when clusters are declared (1 otherwise); `None` with fewer than two rows.
-fn dev_row_variance(dev: &crate::experiment::DevResults, k: &ArmKey) -> Option<(f64, f64)> {
+/// The sample variance of `d` (n − 1), `None` with fewer than two values.
+fn variance(d: &[f64]) -> Option<f64> {
+    if d.len() < 2 {
+        return None;
+    }
+    let m = d.iter().sum::<f64>() / d.len() as f64;
+    Some(d.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (d.len() - 1) as f64)
+}
+
+/// An arm's dev paired differences with the baseline: (cube row index, difference).
+fn dev_diffs(dev: &crate::experiment::DevResults, k: &ArmKey) -> Option<(Vec<usize>, Vec<f64>)> {
     let cube = &dev.cube;
     let a = cube
         .arms()
@@ -23,47 +32,109 @@ fn dev_row_variance(dev: &crate::experiment::DevResults, k: &ArmKey) -> Option<(
         .position(|c| c.spec_hash == k.spec_hash && c.arm == k.arm)?;
     let p = cube.paired(a, 0);
     let d = p.diffs();
-    if d.len() < 2 {
-        return None;
-    }
-    let m = d.iter().sum::<f64>() / d.len() as f64;
-    let var = d.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (d.len() - 1) as f64;
-    let clusters: Vec<&str> = p
-        .rows
+    Some((p.rows.clone(), d))
+}
+
+/// The dev design effect when every paired row declares a cluster (1 otherwise).
+fn dev_deff(dev: &crate::experiment::DevResults, rows: &[usize], d: &[f64]) -> f64 {
+    let clusters: Vec<&str> = rows
         .iter()
-        .filter_map(|&r| cube.clusters()[r].as_deref())
+        .filter_map(|&r| dev.cube.clusters()[r].as_deref())
         .collect();
-    let deff = if clusters.len() == d.len() {
-        itera_stats::power::design_effect_from_dev(&d, &clusters)
+    if clusters.len() == d.len() && d.len() >= 2 {
+        itera_stats::power::design_effect_from_dev(d, &clusters)
             .unwrap_or(1.0)
             .max(1.0)
     } else {
         1.0
-    };
-    Some((var, deff))
+    }
 }
 
-/// Per locked arm: the SE of the paired difference expected on test, from dev's per-row
-/// difference variance (clustered by the dev design effect when clusters are declared).
-pub(super) fn power_rows(
+/// The dev per-row variance of an arm's paired difference with the baseline, times the dev
+/// design effect when clusters are declared (1 otherwise); `None` with fewer than two rows.
+fn dev_row_variance(dev: &crate::experiment::DevResults, k: &ArmKey) -> Option<(f64, f64)> {
+    let (rows, d) = dev_diffs(dev, k)?;
+    let var = variance(&d)?;
+    Some((var, dev_deff(dev, &rows, &d)))
+}
+
+/// A slice's own dev per-row variance of the difference, × the arm's dev design effect.
+fn dev_slice_variance(
+    dev: &crate::experiment::DevResults,
+    k: &ArmKey,
+    slice: &str,
+) -> (usize, Option<f64>) {
+    let Some((rows, d)) = dev_diffs(dev, k) else {
+        return (0, None);
+    };
+    let deff = dev_deff(dev, &rows, &d);
+    let on: Vec<f64> = rows
+        .iter()
+        .zip(&d)
+        .filter(|(r, _)| dev.cube.slices()[**r] == slice)
+        .map(|(_, x)| *x)
+        .collect();
+    // A slice on which the arms never disagreed on dev (variance 0) gives nothing to plan with:
+    // it falls back to the pooled variance, stated, rather than "need ≈ 2".
+    (
+        on.len(),
+        variance(&on).filter(|v| *v > 0.0).map(|v| v * deff),
+    )
+}
+
+/// The major slices the plan covers: the registered ones, or every slice of dev and test when
+/// none is registered (R3 then checks every slice).
+fn planned_slices(frame: &Frame, dev_rows: &[Row], test_rows: &[Row]) -> Vec<String> {
+    if !frame.major_slices.is_empty() {
+        return frame.major_slices.clone();
+    }
+    let all: BTreeSet<&str> = dev_rows
+        .iter()
+        .chain(test_rows)
+        .map(|r| r.slice.as_str())
+        .collect();
+    all.into_iter().map(str::to_string).collect()
+}
+
+/// The power plan before the test pass (G20): [`crate::decide::power::plan`] fed with each
+/// locked arm's dev variance (pooled and per major slice) and the split's test sizes. Reads the
+/// test rows' ids and slices only (the split already journaled their counts), never an outcome.
+pub(super) fn power_plan(
     frame: &Frame,
     dev: &crate::experiment::DevResults,
     keys: &[ArmKey],
-    n_test: usize,
-) -> Vec<(String, f64)> {
-    let _ = frame;
-    keys.iter()
+    dev_rows: &[Row],
+    test_rows: &[Row],
+) -> PowerPlan {
+    let base_mean = dev.summaries.first().map_or(0.0, |s| s.mean);
+    let rules = PlanRules {
+        threshold: frame.threshold.effect.as_fraction(base_mean),
+        floor: frame.threshold.slice_loss_floor_pp / 100.0,
+        alpha: frame.alpha,
+        power: frame.power,
+    };
+    let slices = planned_slices(frame, dev_rows, test_rows);
+    let arms: Vec<ArmVariance> = keys
+        .iter()
         .skip(1)
-        .map(|k| {
-            let se = dev_row_variance(dev, k)
-                .filter(|_| n_test > 0)
-                .and_then(|(var, deff)| {
-                    itera_stats::power::se_test_clustered(var, n_test, deff).ok()
+        .map(|k| ArmVariance {
+            arm: k.arm.clone(),
+            row_variance: dev_row_variance(dev, k).map(|(v, deff)| v * deff),
+            slices: slices
+                .iter()
+                .map(|s| {
+                    let (n, v) = dev_slice_variance(dev, k, s);
+                    SliceVariance {
+                        slice: s.clone(),
+                        dev_rows: n,
+                        row_variance: v,
+                        test_rows: test_rows.iter().filter(|r| &r.slice == s).count(),
+                    }
                 })
-                .unwrap_or(f64::INFINITY);
-            (k.arm.clone(), se)
+                .collect(),
         })
-        .collect()
+        .collect();
+    plan(rules, test_rows.len(), &arms)
 }
 
 pub(super) fn major(frame: &Frame, slice: &str) -> bool {
@@ -129,7 +200,7 @@ pub(super) fn decide(
     exp: &Experiment<Sealed>,
     keys: &[ArmKey],
     test: &ScoreCube,
-    power: &[(String, f64)],
+    power: &PowerPlan,
 ) -> Verdict {
     let frame = &exp.frame;
     let plan = &exp.state.scored.split.plan;
@@ -194,14 +265,17 @@ pub(super) fn decide(
                         .as_ref()
                         .map(size),
                     major: major(frame, s),
+                    row_variance: dev_slice_variance(dev, key, s).1,
                 })
                 .collect(),
             noise_sd,
             noise_basis,
             se_test_planned: power
+                .arms
                 .iter()
-                .find(|p| p.0 == key.arm)
-                .map_or(f64::INFINITY, |p| p.1),
+                .find(|p| p.arm == key.arm)
+                .and_then(|p| p.se_test)
+                .unwrap_or(f64::INFINITY),
             highest_mode_failures: highest.as_ref().map(|h| {
                 (
                     modes.get(h).copied().unwrap_or(0),

@@ -8,9 +8,10 @@ use crate::decide::rules::Verdict;
 use crate::experiment::evidence::{major, mode_failures, weighted_score};
 use crate::experiment::{Error, Experiment, Sealed};
 use crate::iterate::iteration::Ledger;
+use crate::journal::event::Event;
 use crate::report::calls::{ArmCalls, count_calls};
 use crate::report::{
-    Aggregate, ArmEffects, ArmInfo, ExperimentInfo, FailureModes, ModeInfo, ReportData,
+    Aggregate, ArmEffects, ArmInfo, ExperimentInfo, FailureModes, ModeInfo, PowerInfo, ReportData,
     SeverityInfo, SliceInfo, Tokens, VerdictInfo,
 };
 use crate::run::cube::{ArmKey, ScoreCube};
@@ -258,6 +259,20 @@ pub(super) fn build_report(
                 )
             })
             .collect(),
+        power: entries.iter().rev().find_map(|e| match &e.event {
+            Event::PowerChecked {
+                arms,
+                slices,
+                accepted,
+                ..
+            } => Some(PowerInfo {
+                powered: arms.iter().all(|a| a.3) && slices.iter().all(|s| s.powered),
+                accepted: accepted.clone(),
+                arms: arms.clone(),
+                slices: slices.clone(),
+            }),
+            _ => None,
+        }),
     })
 }
 

@@ -11,8 +11,9 @@
 use crate::data::dataset::{Dataset, RowSet};
 use crate::data::row::{Row, RowId};
 use crate::data::split::Part;
+use crate::decide::power::PowerPlan;
 use crate::decide::rules::Verdict;
-use crate::experiment::evidence::{decide, power_rows};
+use crate::experiment::evidence::{decide, power_plan};
 use crate::experiment::report_data::build_report;
 use crate::experiment::{Error, Experiment, Rejected, Sealed};
 use crate::frame::Frame;
@@ -113,6 +114,15 @@ pub enum VerdictError {
         /// The versions now.
         given: String,
     },
+    /// The test set is underpowered for T, or for a major slice at the loss floor, and the
+    /// caller did not accept it (G20, G45). Nothing was opened: the experiment stays sealed;
+    /// retry with [`RunOptions::accept_underpowered`] set to a reason, or start a new experiment
+    /// with more rows, a larger T or fewer major slices.
+    #[error(
+        "the test set is underpowered (G20): {}. Nothing was opened; the experiment stays sealed. Fix: a new experiment with more rows (or a larger T, or fewer major slices — both are registration changes), or accept explicitly (a verdict that then falls short of T without a conclusive CI says \"we could not tell\", G45): RunOptions::accept_underpowered = Some(reason), `itera run|verdict --accept-underpowered REASON`, or `accept_underpowered = \"REASON\"` under [run] in the experiment file",
+        .0.shortfalls().join("; ")
+    )]
+    Underpowered(Box<PowerPlan>),
     /// The judge differs from the one that scored dev (G8, G23).
     #[error(
         "the judge is not the one that scored dev (journal: {recorded}; now: {found}) (G8, G23): use the same judge and rubric"
@@ -284,34 +294,49 @@ async fn conclude(
         roster.versions.extend(one.versions);
     }
 
-    // Power from dev, before the test pass (G20).
+    // Power from dev, before the test pass (G20, METHOD §5 "Power, precisely"): one plan
+    // (decide::power::plan) per locked arm and major slice. An underpowered design is refused
+    // here — before the sealed-opened event, the marker or any test call — unless the caller
+    // accepted it explicitly (RunOptions::accept_underpowered), which is journaled. A resumed
+    // test pass (already opened) is not re-checked: its check is in the journal.
+    // Enforced here; `underpowered_design_is_refused_before_the_test_set_opens`
+    // (tests/integrity.rs) and `underpowered_design_is_refused_with_exit_1_until_accepted`
+    // (itera-cli/tests/cli.rs) fail without it.
     let dev = &exp.state.scored.dev;
-    let power = power_rows(frame, dev, &keys, plan.test.len());
-    if !entries
+    let power = power_plan(frame, dev, &keys, &plan.dev, &plan.test);
+    let already_opened = entries
         .iter()
-        .any(|e| matches!(e.event, Event::PowerChecked { .. }))
-    {
-        let t = frame
-            .threshold
-            .effect
-            .as_fraction(dev.summaries.first().map_or(0.0, |s| s.mean));
-        let arms_power = power
-            .iter()
-            .map(|(arm, se)| {
-                let p = itera_stats::power::powered_for(t.max(1e-9), *se, frame.alpha, frame.power)
-                    .ok();
-                (
-                    arm.clone(),
-                    *se,
-                    p.map_or(f64::NAN, |p| p.mde),
-                    p.is_some_and(|p| p.powered),
-                )
-            })
-            .map(|(a, se, mde, ok)| (a, se, if mde.is_finite() { mde } else { 0.0 }, ok))
-            .collect();
+        .any(|e| matches!(e.event, Event::SealedOpened { .. }));
+    if !already_opened {
+        let accepted = opts
+            .accept_underpowered
+            .as_deref()
+            .map(str::trim)
+            .filter(|r| !r.is_empty());
+        let underpowered = power.underpowered();
+        if underpowered && accepted.is_none() {
+            return Err(VerdictError::Underpowered(Box::new(power)).into());
+        }
+        let finite = |x: Option<f64>| x.filter(|x| x.is_finite()).unwrap_or(0.0);
         store.append(Event::PowerChecked {
-            arms: arms_power,
-            note: "an underpowered test set goes ahead: a verdict short of T without a conclusive CI is inconclusive (G45)".into(),
+            arms: power
+                .arms
+                .iter()
+                .map(|a| (a.arm.clone(), finite(a.se_test), finite(a.mde), a.powered))
+                .collect(),
+            note: match (underpowered, accepted) {
+                (false, _) => "powered for T and on every major slice".to_string(),
+                (true, _) => format!(
+                    "underpowered, accepted explicitly: {}",
+                    power.shortfalls().join("; ")
+                ),
+            },
+            slices: power.arms.iter().flat_map(|a| a.slices.clone()).collect(),
+            accepted: if underpowered {
+                accepted.map(str::to_string)
+            } else {
+                None
+            },
         })?;
     }
     // G31: an arm that did not answer on dev does not open the test set. Enforced here;

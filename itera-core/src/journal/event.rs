@@ -12,6 +12,26 @@ use serde_json::Value;
 /// The `prev` of the first entry: 64 zeros.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
+/// One major slice's power for one candidate arm (journaled by the power check, G20; computed
+/// by `decide::power::plan`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SlicePower {
+    /// Arm id.
+    pub arm: String,
+    /// Slice id.
+    pub slice: String,
+    /// Dev rows the slice's variance came from.
+    pub dev_rows: usize,
+    /// Test rows of the slice.
+    pub test_rows: usize,
+    /// Test rows needed to show CI low ≥ F if the arm gains T on the slice.
+    pub rows_needed: Option<usize>,
+    /// The arm's pooled dev variance was used (the slice has fewer than two dev rows).
+    pub pooled: bool,
+    /// `test_rows ≥ rows_needed`.
+    pub powered: bool,
+}
+
 /// Something that happened to an experiment. Events are only ever appended.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "kebab-case")]
@@ -194,9 +214,17 @@ pub enum Event {
     PowerChecked {
         /// Per candidate arm: (arm, SE expected on test, minimum detectable effect, powered).
         arms: Vec<(String, f64, f64, bool)>,
-        /// What happens when it is underpowered: the test pass goes ahead and a verdict that
-        /// falls short of T without a conclusive CI is inconclusive (G45).
+        /// What the check decided, in words.
         note: String,
+        /// Per candidate arm and major slice: the rows needed to show non-inferiority at F
+        /// (absent in journals written before slices were planned).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        slices: Vec<SlicePower>,
+        /// The caller's reason for going ahead although the design is underpowered (G20: an
+        /// underpowered design is refused unless accepted explicitly); `None` when powered, or
+        /// in journals written before the check could refuse.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        accepted: Option<String>,
     },
     /// The sealed test set is opened: written before the first test call (G15, G39).
     #[non_exhaustive]

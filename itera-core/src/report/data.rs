@@ -227,6 +227,25 @@ pub struct ReportData {
     /// excluded (G31: failed calls are never silent).
     #[serde(default)]
     pub calls: BTreeMap<String, super::calls::ArmCalls>,
+    /// The power check before the test pass (G20), as journaled; absent in reports written
+    /// before it was recorded here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub power: Option<PowerInfo>,
+}
+
+/// The power check before the test pass (G20) in `data.json`: per arm (SE expected on test, MDE,
+/// powered for T), per arm and major slice (rows needed vs test rows), and the caller's reason
+/// when an underpowered design was accepted explicitly.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PowerInfo {
+    /// Every arm and major slice powered.
+    pub powered: bool,
+    /// The reason an underpowered design went ahead (`None` when powered).
+    pub accepted: Option<String>,
+    /// Per arm: (arm, SE expected on test, minimum detectable effect, powered for T).
+    pub arms: Vec<(String, f64, f64, bool)>,
+    /// Per arm and major slice.
+    pub slices: Vec<crate::journal::event::SlicePower>,
 }
 
 /// Why a finished experiment's report could not be read.

@@ -79,6 +79,11 @@ pub struct RunOptions {
     /// by default: itera-core draws no charts, so the conclusion links none and says how to draw
     /// them instead of pointing at images that do not exist.
     pub charts: bool,
+    /// Go ahead with the test pass although the design is underpowered for T or a major slice
+    /// (G20), for this reason (journaled and shown in conclusion.md, data.json and the
+    /// self-audit, whose power item then fails). `None` (default): an underpowered design is
+    /// refused before the test set opens ([`crate::VerdictError::Underpowered`]).
+    pub accept_underpowered: Option<String>,
 }
 
 impl Default for RunOptions {
@@ -96,6 +101,7 @@ impl Default for RunOptions {
             progress: None,
             heartbeat: Duration::from_secs(10),
             charts: false,
+            accept_underpowered: None,
         }
     }
 }
@@ -111,6 +117,7 @@ impl std::fmt::Debug for RunOptions {
             .field("tokens_per_minute", &self.tokens_per_minute)
             .field("heartbeat", &self.heartbeat)
             .field("charts", &self.charts)
+            .field("accept_underpowered", &self.accept_underpowered)
             .finish_non_exhaustive()
     }
 }

@@ -242,6 +242,18 @@ pub fn fast_opts() -> RunOptions {
     }
 }
 
+/// [`fast_opts`] that accept an underpowered design explicitly (G20) for `why`. The synthetic
+/// fixtures are kept small so the suite stays fast, and most are underpowered for T = 5pp on
+/// binary scores (a powered one needs thousands of test rows); a test that checks something
+/// other than power accepts that at its verdict call, saying why, and the journal, conclusion.md
+/// and the self-audit's power item record it.
+pub fn accepting(why: &str) -> RunOptions {
+    RunOptions {
+        accept_underpowered: Some(why.to_string()),
+        ..fast_opts()
+    }
+}
+
 pub fn boxed(arms: Vec<TestArm>) -> Vec<Box<dyn Arm>> {
     arms.into_iter()
         .map(|a| Box::new(a) as Box<dyn Arm>)

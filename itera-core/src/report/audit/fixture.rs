@@ -227,6 +227,8 @@ pub(crate) fn events(frame: &Frame) -> Vec<Event> {
     ev.push(Event::PowerChecked {
         arms: vec![("v2".into(), 0.01, 0.028, true)],
         note: "powered".into(),
+        slices: Vec::new(),
+        accepted: None,
     });
     ev.push(Event::SealedOpened {
         arms: vec![key("v1", 0), key("v2", 1)],

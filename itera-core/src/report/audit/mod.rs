@@ -13,6 +13,7 @@ mod dev;
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 pub(crate) mod fixture;
+mod power;
 mod setup;
 mod sprints;
 #[cfg(test)]
@@ -94,7 +95,7 @@ impl AuditItem {
 }
 
 /// The self-audit items, in METHOD.md §6 order (each is one entry of [`self_audit`]'s result).
-pub(crate) const ITEMS: [&str; 21] = [
+pub(crate) const ITEMS: [&str; 22] = [
     "test sealed and opened once",
     "frame and metric registered before data, no drift",
     "pilot passed",
@@ -116,6 +117,7 @@ pub(crate) const ITEMS: [&str; 21] = [
     "label-noise audit",
     "negative control",
     "test set fresh (no row opened by an earlier experiment)",
+    "test set powered for T and every major slice (G20)",
 ];
 
 /// The report's tables the audit cross-checks (from `data.json`, whose hash the verdict
@@ -171,6 +173,7 @@ pub(crate) fn self_audit(
         label_noise(&j),
         negative_control(&j),
         fresh_test_set(&j, storage),
+        power::powered(&j),
     ]
 }
 

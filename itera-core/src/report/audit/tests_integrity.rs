@@ -217,3 +217,54 @@ fn attack_skipped_cross_judge_reported_as_pass() {
     assert_eq!(c.status, AuditStatus::NotApplicable, "{}", c.evidence);
     assert!(c.evidence.contains("deterministic"), "{}", c.evidence);
 }
+
+// G20: the power item passes on a powered design and fails on an underpowered one, whether it
+// was accepted explicitly (the reason is quoted) or went ahead without acceptance (old journals).
+#[test]
+fn the_power_item_fails_when_an_underpowered_design_was_accepted() {
+    use crate::journal::event::SlicePower;
+    let f = super::fixture::frame();
+    let with = |powered: bool, accepted: Option<&str>| {
+        let mut ev = super::fixture::events(&f);
+        for e in &mut ev {
+            if let Event::PowerChecked {
+                arms,
+                slices,
+                accepted: acc,
+                ..
+            } = e
+            {
+                arms[0].3 = powered;
+                *slices = vec![SlicePower {
+                    arm: "v2".into(),
+                    slice: "ent".into(),
+                    dev_rows: 10,
+                    test_rows: 12,
+                    rows_needed: Some(if powered { 10 } else { 321 }),
+                    pooled: false,
+                    powered,
+                }];
+                *acc = accepted.map(str::to_string);
+            }
+        }
+        let items = self_audit(&super::fixture::journal(ev), &f, Storage::Directory, None);
+        items.into_iter().find(|i| i.item == ITEMS[21]).unwrap()
+    };
+    let ok = with(true, None);
+    assert_eq!(ok.status, AuditStatus::Pass, "{ok:?}");
+    let accepted = with(false, Some("pilot-sized on purpose"));
+    assert_eq!(accepted.status, AuditStatus::Fail, "{accepted:?}");
+    assert!(
+        accepted
+            .evidence
+            .contains("accepted explicitly: \"pilot-sized on purpose\"")
+    );
+    assert!(
+        accepted
+            .evidence
+            .contains("slice ent: 12 test rows, needs ≈ 321")
+    );
+    let silent = with(false, None);
+    assert_eq!(silent.status, AuditStatus::Fail);
+    assert!(silent.evidence.contains("without an explicit acceptance"));
+}

@@ -32,11 +32,13 @@ fn evidence(aggregate: EffectSize, se_test: f64) -> ArmEvidence {
                 slice: "smb".into(),
                 effect: Some(es(0.15, 0.09, 0.21, 60)),
                 major: true,
+                row_variance: None,
             },
             SliceEvidence {
                 slice: "ent".into(),
                 effect: Some(es(-0.033, -0.081, 0.015, 60)),
                 major: true,
+                row_variance: None,
             },
         ],
         noise_sd: 0.01,
@@ -184,6 +186,7 @@ fn report(v: &Verdict) -> ReportData {
         },
         test_row_ids: Vec::new(),
         calls: BTreeMap::new(),
+        power: None,
     }
 }
 
