@@ -77,7 +77,7 @@
 //!     .trials(3)
 //!     .seed(3)
 //!     .build()?;
-//! let rows: Vec<Row> = (0..1500)
+//! let rows: Vec<Row> = (0..2000)
 //!     .map(|i| {
 //!         let answer = ["travel", "software", "supplies"][i % 3];
 //!         Row::new(format!("r{i:04}"), json!({ "answer": answer }))

@@ -51,7 +51,11 @@ fn chart_links(md: &str, dir: &std::path::Path) -> Vec<(String, bool)> {
 async fn a_library_conclusion_links_no_missing_chart_and_says_how_to_draw_them() {
     // Its own runs directory: the spent-test ledger lives beside the experiment (G15).
     let dir = ExpDir::new();
-    let done = conclude(dir.path(), fast_opts()).await;
+    let done = conclude(
+        dir.path(),
+        accepting("300-row fixture, underpowered; this test checks the chart links"),
+    )
+    .await;
     let dangling: Vec<_> = chart_links(&done.conclusion_md, dir.path())
         .into_iter()
         .filter(|(_, exists)| !exists)
