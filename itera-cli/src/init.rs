@@ -84,6 +84,9 @@ slice_loss_floor_pp = -2.0                     # no major slice's CI lower bound
 # tokens_per_minute = 100000                   # arm token rate limit (input + output)
 # failure_policy = "score-zero"                # a call failing after retries scores 0, or
 #                                              # "exclude" drops the (arm, row) pair, counted
+# accept_underpowered = "why"                  # open the test set although it cannot show T
+#                                              # (or a major slice within F): journaled, shown,
+#                                              # and the self-audit's power item fails (G20)
 
 # The baseline (the deployed behaviour) and 1 to 3 candidate arms, each changing ONE thing.
 # Each arm has exactly one kind: replay = {...}, command = {...} or openai = {...}.
@@ -169,6 +172,7 @@ mod tests {
             "requests_per_second",
             "tokens_per_minute",
             "failure_policy",
+            "accept_underpowered",
             "baseline",
             "source",
             "parent",

@@ -5,32 +5,13 @@
 use crate::data::row::RowId;
 use crate::data::split::{DistributionAudit, Part, SplitOverride};
 use crate::hash::{canonical_json, sha256_hex};
+pub use crate::journal::record::SlicePower;
 use crate::journal::record::{ArmKey, ChangeClass, GateReport, IterationVerdict, Usage};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// The `prev` of the first entry: 64 zeros.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
-
-/// One major slice's power for one candidate arm (journaled by the power check, G20; computed
-/// by `decide::power::plan`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SlicePower {
-    /// Arm id.
-    pub arm: String,
-    /// Slice id.
-    pub slice: String,
-    /// Dev rows the slice's variance came from.
-    pub dev_rows: usize,
-    /// Test rows of the slice.
-    pub test_rows: usize,
-    /// Test rows needed to show CI low ≥ F if the arm gains T on the slice.
-    pub rows_needed: Option<usize>,
-    /// The arm's pooled dev variance was used (the slice has fewer than two dev rows).
-    pub pooled: bool,
-    /// `test_rows ≥ rows_needed`.
-    pub powered: bool,
-}
 
 /// Something that happened to an experiment. Events are only ever appended.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

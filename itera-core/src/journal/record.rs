@@ -212,3 +212,23 @@ mod tests {
         assert!(!line.contains("test_rows"), "{line}");
     }
 }
+
+/// One major slice's power for one candidate arm (journaled by the power check, G20; computed
+/// by `decide::power::plan`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SlicePower {
+    /// Arm id.
+    pub arm: String,
+    /// Slice id.
+    pub slice: String,
+    /// Dev rows the slice's variance came from.
+    pub dev_rows: usize,
+    /// Test rows of the slice.
+    pub test_rows: usize,
+    /// Test rows needed to show CI low ≥ F if the arm gains T on the slice.
+    pub rows_needed: Option<usize>,
+    /// The arm's pooled dev variance was used (the slice has fewer than two dev rows).
+    pub pooled: bool,
+    /// `test_rows ≥ rows_needed`.
+    pub powered: bool,
+}
