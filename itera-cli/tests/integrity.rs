@@ -291,6 +291,63 @@ fn declared_reuse_runs_and_every_output_says_not_a_fresh_test_set() {
     );
 }
 
+/// G15: the ledger a split was checked against is the one its test pass spends into. Split with
+/// `--spent-ledger`, stopped after dev, then resumed without the flag: the test rows once went to
+/// the default ledger beside the directory, so the custom ledger never learned they were spent.
+#[test]
+fn resume_without_the_spent_ledger_flag_spends_into_the_ledger_the_split_used() {
+    let t = tempfile::tempdir().unwrap();
+    let f = experiment(t.path(), 200, 5.0, |i| i % 4 == 0);
+    let ledger = t.path().join("elsewhere/spent.jsonl");
+    let file = f.to_str().unwrap();
+    let first = itera(
+        &[
+            "run",
+            file,
+            "--out",
+            &o(t.path()),
+            "--spent-ledger",
+            ledger.to_str().unwrap(),
+            "--stop-after",
+            "dev",
+            "-q",
+        ],
+        t.path(),
+    );
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    // Passing another ledger on resume is refused, naming the one the split used.
+    let other = t.path().join("other.jsonl");
+    let moved = itera(
+        &[
+            "run",
+            file,
+            "--out",
+            &o(t.path()),
+            "--spent-ledger",
+            other.to_str().unwrap(),
+            "-q",
+        ],
+        t.path(),
+    );
+    assert_eq!(moved.status.code(), Some(2), "{}", text(&moved));
+    assert!(
+        text(&moved).contains("elsewhere/spent.jsonl"),
+        "{}",
+        text(&moved)
+    );
+    let resumed = itera(&["run", file, "--out", &o(t.path()), "-q"], t.path());
+    assert_eq!(resumed.status.code(), Some(11), "{}", text(&resumed));
+    assert_eq!(
+        std::fs::read_to_string(&ledger)
+            .map(|s| s.lines().count())
+            .ok(),
+        Some(1),
+        "the custom ledger holds the spent rows"
+    );
+    assert!(!t.path().join(".itera-spent-tests.jsonl").exists());
+    assert!(!other.exists());
+}
+
 #[test]
 fn spent_ledger_flag_moves_the_ledger() {
     let t = tempfile::tempdir().unwrap();

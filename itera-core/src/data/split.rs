@@ -115,6 +115,16 @@ pub enum SplitError {
         /// The ledger file.
         ledger: String,
     },
+    /// Resuming with another spent-test ledger than the one the split was checked against (G15).
+    #[error(
+        "this experiment's split was checked against the spent-test ledger {journaled}; this run gives {given} (G15: the test rows are spent into the ledger they were checked against): drop the override, or give --spent-ledger {journaled}"
+    )]
+    SpentLedgerChanged {
+        /// The ledger the split journaled.
+        journaled: String,
+        /// The ledger given now.
+        given: String,
+    },
     /// Resuming with different rows than the ones split before (G7, G15).
     #[error(
         "the rows changed since the split (data hash {found}, journal recorded {expected}) (G7): restore the original data, or start a new experiment with fresh rows"

@@ -370,6 +370,7 @@ fn record_split(
                 audit: plan.audit.clone(),
                 overrides: plan.overrides.clone(),
                 reused_test,
+                ledger: spent::ledger_to_journal(store),
             })?;
             Ok(())
         }

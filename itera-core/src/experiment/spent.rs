@@ -7,7 +7,7 @@
 use crate::data::split::{SplitError, SplitPlan};
 use crate::experiment::Error;
 use crate::frame::Frame;
-use crate::journal::event::Entry;
+use crate::journal::event::{Entry, Event};
 use crate::journal::spent::{ReusedTest, SpentEntry, SpentLedger, SpentOverlap, row_hashes};
 use crate::journal::store::Store;
 
@@ -33,6 +33,45 @@ fn refused(o: SpentOverlap, ledger: &SpentLedger) -> Error {
     .into()
 }
 
+/// The ledger this experiment checks and spends into: the one its split journaled (a ledger
+/// given with [`Store::with_spent_ledger`] at the split), else the store's. A resume that gives
+/// another ledger than the journaled one is refused: rows checked against one ledger and spent
+/// into another would leave the first blind to them (G15; test:
+/// `resume_without_the_spent_ledger_flag_spends_into_the_ledger_the_split_used` in
+/// itera-cli/tests/integrity.rs).
+fn ledger_for(store: &Store, entries: &[Entry]) -> Result<Option<SpentLedger>, Error> {
+    let journaled = entries.iter().find_map(|e| match &e.event {
+        Event::Split { ledger, .. } => Some(ledger.clone()),
+        _ => None,
+    });
+    let given = store.spent_ledger_override();
+    match (journaled, given) {
+        (Some(Some(j)), Some(g)) if std::path::Path::new(&j) != g => {
+            Err(SplitError::SpentLedgerChanged {
+                journaled: j,
+                given: g.display().to_string(),
+            }
+            .into())
+        }
+        (Some(Some(j)), _) => Ok(Some(SpentLedger::at(std::path::PathBuf::from(j)))),
+        (Some(None), Some(g)) => Err(SplitError::SpentLedgerChanged {
+            journaled: store
+                .spent_ledger_default()
+                .map_or_else(|| "(none)".into(), |l| l.path().display().to_string()),
+            given: g.display().to_string(),
+        }
+        .into()),
+        _ => Ok(store.spent_ledger()),
+    }
+}
+
+/// The ledger to journal with a new split: the one given to the store, when given.
+pub(super) fn ledger_to_journal(store: &Store) -> Option<String> {
+    store
+        .spent_ledger_override()
+        .map(|p| p.display().to_string())
+}
+
 /// At the split, before it is journaled: the test rows it would seal must not be spent by
 /// another experiment, unless the frame declares the reuse — then what was spent is returned
 /// to be journaled with the split.
@@ -46,9 +85,10 @@ pub(super) fn check_at_split(
     plan: &SplitPlan,
     frame: &Frame,
 ) -> Result<Option<ReusedTest>, Error> {
-    let overlap = match store.spent_ledger() {
+    let entries = store.entries()?;
+    let overlap = match ledger_for(store, &entries)? {
         Some(ledger) => {
-            let own = journal_id(&store.entries()?);
+            let own = journal_id(&entries);
             let rows = row_hashes(&plan.test)?;
             match (ledger.overlap(&rows, &own)?, &frame.reuse_test) {
                 (Some(o), None) => return Err(refused(o, &ledger)),
@@ -79,7 +119,7 @@ pub(super) fn spend_at_opening(
     frame_hash: &str,
     entries: &[Entry],
 ) -> Result<(), Error> {
-    let Some(ledger) = store.spent_ledger() else {
+    let Some(ledger) = ledger_for(store, entries)? else {
         return Ok(());
     };
     let own = journal_id(entries);

@@ -57,6 +57,10 @@ pub enum Event {
         /// The registration's declared reuse of spent test rows, with what was spent (G15).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reused_test: Option<crate::journal::spent::ReusedTest>,
+        /// The spent-test ledger the split was checked against when it is not the default one
+        /// beside the directory; the test pass spends into the same ledger (G15).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ledger: Option<String>,
     },
     /// The run manifest: the same judge and versions for every arm (G8, G23).
     #[non_exhaustive]

@@ -246,15 +246,25 @@ impl Store {
         self
     }
 
+    /// The ledger set with [`Store::with_spent_ledger`], if any (absolute when it can be).
+    pub(crate) fn spent_ledger_override(&self) -> Option<PathBuf> {
+        let p = self.lock().spent_ledger.clone()?;
+        Some(std::path::absolute(&p).unwrap_or(p))
+    }
+
     /// The spent-test ledger this experiment checks and appends to: the one set with
     /// [`Store::with_spent_ledger`], else [`SPENT_LEDGER_FILE`](crate::journal::spent::SPENT_LEDGER_FILE)
     /// beside the experiment directory, else (in memory) `None`.
     pub fn spent_ledger(&self) -> Option<crate::journal::spent::SpentLedger> {
-        let inner = self.lock();
-        if let Some(p) = &inner.spent_ledger {
+        if let Some(p) = &self.lock().spent_ledger {
             return Some(crate::journal::spent::SpentLedger::at(p.clone()));
         }
-        match &inner.backend {
+        self.spent_ledger_default()
+    }
+
+    /// The default ledger: beside the experiment directory, or `None` in memory.
+    pub(crate) fn spent_ledger_default(&self) -> Option<crate::journal::spent::SpentLedger> {
+        match &self.lock().backend {
             Backend::Dir { root, .. } => {
                 let root = root.canonicalize().unwrap_or_else(|_| root.clone());
                 let parent = root.parent().unwrap_or(&root);

@@ -151,6 +151,7 @@ pub(crate) fn events(frame: &Frame) -> Vec<Event> {
             },
             overrides: Vec::new(),
             reused_test: None,
+            ledger: None,
         },
         Event::Manifest {
             judge: "exact".into(),
