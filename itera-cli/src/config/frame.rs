@@ -55,6 +55,8 @@ impl Loaded {
                     Price {
                         input_per_mtok_usd: p.input_per_mtok_usd,
                         output_per_mtok_usd: p.output_per_mtok_usd,
+                        cache_read_per_mtok_usd: p.cache_read_per_mtok_usd,
+                        cache_write_per_mtok_usd: p.cache_write_per_mtok_usd,
                     },
                 );
             }

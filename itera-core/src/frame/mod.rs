@@ -216,25 +216,82 @@ impl Default for SplitRatios {
 }
 
 /// A per-arm price, used when the arm does not report its own cost (G24, G28).
+///
+/// Prompt-cache tokens have their own rates when set (Anthropic bills cache writes at 1.25× and
+/// cache reads at 0.1× the input rate): `Usage::input_tokens` counts *every* prompt token, cached
+/// ones included, and [`Price::cost_of`] bills the cache-read and cache-write ones at their rates
+/// and the rest at the input rate. Unset cache rates bill cache tokens as plain input.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Price {
     /// US dollars per million input (prompt) tokens.
     pub input_per_mtok_usd: f64,
     /// US dollars per million output (completion) tokens.
     pub output_per_mtok_usd: f64,
+    /// US dollars per million prompt tokens read from a provider cache (default: the input rate).
+    /// Skipped when unset, so registrations without it hash as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_read_per_mtok_usd: Option<f64>,
+    /// US dollars per million prompt tokens written to a provider cache (default: the input rate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_write_per_mtok_usd: Option<f64>,
 }
 
 impl Price {
-    /// The cost of a call with these token counts.
+    /// A price with input and output rates only (cache tokens billed as input).
+    pub fn new(input_per_mtok_usd: f64, output_per_mtok_usd: f64) -> Price {
+        Price {
+            input_per_mtok_usd,
+            output_per_mtok_usd,
+            cache_read_per_mtok_usd: None,
+            cache_write_per_mtok_usd: None,
+        }
+    }
+
+    /// The cost of a call with these token counts (no cache tokens).
     ///
     /// ```
-    /// let p = itera_core::Price { input_per_mtok_usd: 0.5, output_per_mtok_usd: 1.5 };
+    /// let p = itera_core::Price::new(0.5, 1.5);
     /// assert!((p.cost(1_000_000, 2_000_000) - 3.5).abs() < 1e-12);
     /// ```
     pub fn cost(&self, input_tokens: u64, output_tokens: u64) -> f64 {
         (input_tokens as f64 * self.input_per_mtok_usd
             + output_tokens as f64 * self.output_per_mtok_usd)
             / 1e6
+    }
+
+    /// The cost of a call from its usage, cache tokens at their own rates (G28); `None` when the
+    /// input or output count is missing. `input_tokens` includes the cache tokens, which are
+    /// taken out of it before the input rate applies.
+    ///
+    /// ```
+    /// use itera_core::{Price, Usage};
+    /// let p = Price { cache_read_per_mtok_usd: Some(0.3), cache_write_per_mtok_usd: Some(3.75),
+    ///                 ..Price::new(3.0, 15.0) };
+    /// // 2,000 prompt tokens of which 1,500 read from the cache; 100 out.
+    /// let u = Usage { input_tokens: Some(2_000), output_tokens: Some(100),
+    ///                 cache_read_tokens: Some(1_500), ..Usage::default() };
+    /// let want = (500.0 * 3.0 + 1_500.0 * 0.3 + 100.0 * 15.0) / 1e6;
+    /// assert!((p.cost_of(&u).unwrap() - want).abs() < 1e-15);
+    /// ```
+    pub fn cost_of(&self, usage: &crate::journal::record::Usage) -> Option<f64> {
+        let input = usage.input_tokens?;
+        let output = usage.output_tokens?;
+        let read = usage.cache_read_tokens.unwrap_or(0);
+        let write = usage.cache_write_tokens.unwrap_or(0);
+        let plain = input.saturating_sub(read).saturating_sub(write);
+        let rate_read = self
+            .cache_read_per_mtok_usd
+            .unwrap_or(self.input_per_mtok_usd);
+        let rate_write = self
+            .cache_write_per_mtok_usd
+            .unwrap_or(self.input_per_mtok_usd);
+        Some(
+            (plain as f64 * self.input_per_mtok_usd
+                + read as f64 * rate_read
+                + write as f64 * rate_write
+                + output as f64 * self.output_per_mtok_usd)
+                / 1e6,
+        )
     }
 }
 

@@ -46,13 +46,13 @@ mod tests;
 
 pub(crate) use request::value_text;
 pub use request::{EnvLookup, Template, process_env};
-pub(crate) use retry::{ChatClient, ChatError, ClientSettings};
+pub(crate) use response::{Extractor, snippet};
+pub(crate) use retry::{Auth, ChatClient, ChatError, ClientSettings, Endpoint};
 pub use retry::{DEFAULT_TIMEOUT_S, install_crypto_provider};
 
 use crate::hash::canonical_json;
 use crate::run::arm::{Arm, ArmError, ArmOutput, CallCtx, Reports};
 use async_trait::async_trait;
-use response::Extractor;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::path::Path;
@@ -161,7 +161,7 @@ pub struct OpenAiArm {
     client: ChatClient,
 }
 
-fn template_source(
+pub(crate) fn template_source(
     field: &str,
     inline: Option<&String>,
     file: Option<&String>,
@@ -322,7 +322,7 @@ fn spec_text(
     s
 }
 
-fn indent(text: &str) -> String {
+pub(crate) fn indent(text: &str) -> String {
     text.lines()
         .map(|l| format!("  | {l}"))
         .collect::<Vec<_>>()

@@ -113,7 +113,10 @@ fn templates_from_files_and_env_in_base_url() {
     c.user_file = Some("user.txt".into());
     let a = OpenAiArm::new("v1", &c, &dir).unwrap();
     assert!(a.spec().contains("Memo: {memo}"));
-    assert_eq!(a.client.url, "http://127.0.0.1:9/v1/chat/completions");
+    assert_eq!(
+        a.client.endpoint.url,
+        "http://127.0.0.1:9/v1/chat/completions"
+    );
     c.base_url = "${ITERA_TEST_UNSET_URL_VAR}".into();
     assert!(
         OpenAiArm::new("v1", &c, &dir)
