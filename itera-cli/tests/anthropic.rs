@@ -2,7 +2,9 @@
 //! here: cache tokens priced at their own rates with the steady-state cost in `data.json` equal
 //! to a hand computation and the cold calls shown apart (G28); a reply cut at `max_tokens`
 //! tagged with the registered failure mode `truncated`; the API key (from an env var) sent as
-//! `x-api-key` and found in no output.
+//! `x-api-key` and found in no output; with `[run] adaptive_concurrency = true` against a server
+//! admitting at most K requests (429 above), no call is lost and the run summary carries each
+//! arm's concurrency trace and calls per second.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -13,6 +15,9 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 const ROWS: usize = 200;
 const KEY: &str = "sk-ant-test-5ecret-key-0xC0FFEE";
@@ -30,7 +35,7 @@ const CACHED: u64 = 1000;
 /// Row `i`'s call is cold (wrote the cache, read none) when `i % 10 == 0`; the reply is cut at
 /// max_tokens on `i % 10 == 9` (a wrong, truncated "n").
 fn reply(i: usize) -> Value {
-    let cold = i % 10 == 0;
+    let cold = i.is_multiple_of(10);
     let cut = i % 10 == 9;
     serde_json::json!({
         "id": "msg_1", "type": "message", "role": "assistant", "model": "claude-test",
@@ -44,7 +49,15 @@ fn reply(i: usize) -> Value {
     })
 }
 
-fn handle(stream: TcpStream) {
+/// A server admitting at most `k` requests at once (0: no limit), counting the refusals.
+#[derive(Default)]
+struct Gate {
+    k: usize,
+    in_flight: AtomicUsize,
+    refused: AtomicUsize,
+}
+
+fn handle(stream: TcpStream, gate: &Gate) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut stream = stream;
     loop {
@@ -74,7 +87,14 @@ fn handle(stream: TcpStream) {
             return;
         }
         let req: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-        let (status, out) = if key != KEY || version.is_empty() {
+        let now = gate.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        let (status, out) = if gate.k > 0 && now > gate.k {
+            gate.refused.fetch_add(1, Ordering::SeqCst);
+            (
+                429,
+                serde_json::json!({"type": "error", "error": {"type": "rate_limit_error", "message": "too many requests"}}),
+            )
+        } else if key != KEY || version.is_empty() {
             (
                 401,
                 serde_json::json!({"type": "error", "error": {"type": "authentication_error", "message": "invalid x-api-key"}}),
@@ -90,8 +110,12 @@ fn handle(stream: TcpStream) {
                 .as_str()
                 .unwrap_or("");
             let i: usize = content.trim_start_matches("question ").parse().unwrap_or(0);
+            if gate.k > 0 {
+                std::thread::sleep(Duration::from_millis(15));
+            }
             (200, reply(i))
         };
+        gate.in_flight.fetch_sub(1, Ordering::SeqCst);
         let out = out.to_string();
         let resp = format!(
             "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{out}",
@@ -103,7 +127,24 @@ fn handle(stream: TcpStream) {
     }
 }
 
-fn experiment(dir: &Path, port: u16) -> std::path::PathBuf {
+fn start(k: usize) -> (u16, Arc<Gate>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let gate = Arc::new(Gate {
+        k,
+        ..Gate::default()
+    });
+    let g = Arc::clone(&gate);
+    std::thread::spawn(move || {
+        for s in listener.incoming().flatten() {
+            let g = Arc::clone(&g);
+            std::thread::spawn(move || handle(s, &g));
+        }
+    });
+    (port, gate)
+}
+
+fn experiment(dir: &Path, port: u16, run: &str) -> std::path::PathBuf {
     let mut data = String::from("id,question,answer,tier\n");
     let mut rec = String::from("id,pred\n");
     for i in 0..ROWS {
@@ -137,6 +178,9 @@ trials = 1
 [threshold]
 min_effect_pp = 5.0
 slice_loss_floor_pp = -2.0
+
+[run]
+{run}
 
 [[failure_modes]]
 id = "truncated"
@@ -193,14 +237,8 @@ fn all_text(dir: &Path, out: &mut String) {
 fn anthropic_cache_tokens_are_priced_at_cache_rates_in_data_json() {
     let t = tempfile::tempdir().unwrap();
     let dir = t.path();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for s in listener.incoming().flatten() {
-            std::thread::spawn(move || handle(s));
-        }
-    });
-    let f = experiment(dir, port);
+    let (port, _) = start(0);
+    let f = experiment(dir, port, "");
     let o = Command::new(env!("CARGO_BIN_EXE_itera"))
         .args([
             "run",
@@ -243,7 +281,7 @@ fn anthropic_cache_tokens_are_priced_at_cache_rates_in_data_json() {
         .filter(|e| e["event"] == "call" && e["arm"] == "cand" && e["part"] == "test")
         .collect();
     let row = |e: &Value| -> usize { e["row"].as_str().unwrap()[1..].parse().unwrap() };
-    let n_cold = calls.iter().filter(|e| row(e) % 10 == 0).count();
+    let n_cold = calls.iter().filter(|e| row(e).is_multiple_of(10)).count();
     assert!(n_cold > 0, "the test split holds a cold row");
     assert_eq!(
         cand["cold"]["calls"].as_u64(),
@@ -278,4 +316,45 @@ fn anthropic_cache_tokens_are_priced_at_cache_rates_in_data_json() {
         !everything.contains(KEY),
         "the API key leaked into an output"
     );
+}
+
+#[test]
+fn adaptive_concurrency_shows_in_the_run_summary_and_loses_no_call() {
+    const K: usize = 4;
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path();
+    let (port, gate) = start(K);
+    let f = experiment(
+        dir,
+        port,
+        "concurrency = 16\nadaptive_concurrency = true\nmax_attempts = 50",
+    );
+    let o = Command::new(env!("CARGO_BIN_EXE_itera"))
+        .args([
+            "run",
+            f.to_str().unwrap(),
+            "--out",
+            "out",
+            "--json",
+            "--quiet",
+        ])
+        .env("ITERA_TEST_ANTHROPIC_KEY", KEY)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(
+        gate.refused.load(Ordering::SeqCst) > 0,
+        "the gate refused some calls"
+    );
+    let c = &v["concurrency"]["cand"];
+    assert_eq!(c["max"], 16, "{v}");
+    assert!(c["calls_per_second"].as_f64().unwrap() > 0.0, "{c}");
+    assert!(c["overloaded"].as_u64().unwrap() > 0, "{c}");
+    let trace = c["trace"].as_array().unwrap();
+    assert_eq!(trace[0], serde_json::json!([0.0, 16]), "{c}");
+    assert!(c["final_limit"].as_u64().unwrap() <= 2 * K as u64, "{c}");
+    // No call lost: every test call of cand scored (none failed).
+    assert_eq!(v["calls"]["cand"]["failed"].as_u64().unwrap_or(0), 0, "{v}");
 }

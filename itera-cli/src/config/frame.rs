@@ -229,6 +229,9 @@ impl Loaded {
             ));
         }
         o.tokens_per_minute = r.tokens_per_minute;
+        if r.adaptive_concurrency == Some(true) {
+            o.adaptive = Some(itera_core::run::adaptive::AdaptiveConcurrency::new());
+        }
         Ok(o)
     }
 }

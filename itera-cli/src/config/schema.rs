@@ -219,6 +219,10 @@ pub struct RunSection {
     /// Arm tokens per minute.
     #[serde(default)]
     pub tokens_per_minute: Option<u64>,
+    /// Adaptive concurrency (AIMD per arm, at most `concurrency`): halves on 429/503/529 and on
+    /// latency growth, grows back on successes (default false: a fixed `concurrency`).
+    #[serde(default)]
+    pub adaptive_concurrency: Option<bool>,
     /// `"score-zero"` (default) or `"exclude"`: how a call failing after retries is scored.
     #[serde(default)]
     pub failure_policy: Option<String>,

@@ -20,7 +20,8 @@
 //!
 //! ## Errors
 //!
-//! 429 and 5xx (529 "overloaded" included) are [`ArmError::Retryable`] with `Retry-After`
+//! 429, 503 and 529 ("overloaded") are [`ArmError::Overloaded`], other 5xx [`ArmError::Retryable`],
+//! both retried with `Retry-After`
 //! honoured; any other status (400 `invalid_request_error`, 401, …) is [`ArmError::Fatal`] and
 //! shows the provider's `error.message`. A reply cut at `max_tokens` (`stop_reason =
 //! "max_tokens"`) is kept and scored, marked `truncated` in its journaled usage, and tagged with
@@ -33,8 +34,7 @@ mod wire;
 mod tests;
 
 use crate::builtin::http::{
-    Auth, ChatError, Endpoint, EnvLookup, Extract, Extractor, Template, indent, process_env,
-    template_source,
+    Auth, Endpoint, EnvLookup, Extract, Extractor, Template, indent, process_env, template_source,
 };
 use crate::run::arm::{Arm, ArmError, ArmOutput, CallCtx, Reports};
 use async_trait::async_trait;
@@ -344,16 +344,6 @@ impl Arm for AnthropicArm {
                 user: &user,
             },
         );
-        let named = |e: ChatError| match e {
-            ChatError::Retryable {
-                message,
-                retry_after,
-            } => ArmError::Retryable {
-                message: format!("arm '{}': {message}", self.id),
-                retry_after,
-            },
-            ChatError::Fatal(m) => ArmError::Fatal(format!("arm '{}': {m}", self.id)),
-        };
         let text = self
             .endpoint
             .post(
@@ -362,7 +352,7 @@ impl Arm for AnthropicArm {
                 &[("anthropic-version", self.version.as_str())],
             )
             .await
-            .map_err(named)?;
+            .map_err(|e| e.into_arm_error(&self.id))?;
         let msg = wire::parse(&text).map_err(|why| {
             ArmError::Fatal(self.endpoint.scrub(format!(
                 "arm '{}': POST {}: the response is not a Messages reply ({why}): {}",

@@ -101,7 +101,7 @@ async fn anthropic_529_is_retried_with_retry_after() {
             .await
             .unwrap_err();
         match e {
-            ArmError::Retryable {
+            ArmError::Overloaded {
                 message,
                 retry_after,
             } => {

@@ -30,8 +30,9 @@
 //!
 //! ## Errors
 //!
-//! HTTP 429, 5xx, time-outs and connection failures are [`ArmError::Retryable`] (with the
-//! `Retry-After` header's seconds as `retry_after`); any other non-2xx status and a response that
+//! HTTP 429, 503 and 529 are [`ArmError::Overloaded`] (retried, and a signal to the adaptive
+//! concurrency, [`crate::run::adaptive`]); other 5xx, time-outs and connection failures are
+//! [`ArmError::Retryable`] (both with the `Retry-After` header's seconds as `retry_after`); any other non-2xx status and a response that
 //! is not a chat completion are [`ArmError::Fatal`].
 
 mod request;
@@ -359,16 +360,7 @@ impl Arm for OpenAiArm {
             .client
             .complete(system.as_deref(), &user, Some(ctx.seed))
             .await
-            .map_err(|e| match e {
-                ChatError::Retryable {
-                    message,
-                    retry_after,
-                } => ArmError::Retryable {
-                    message: format!("arm '{}': {message}", self.id),
-                    retry_after,
-                },
-                ChatError::Fatal(m) => ArmError::Fatal(format!("arm '{}': {m}", self.id)),
-            })?;
+            .map_err(|e| e.into_arm_error(&self.id))?;
         Ok(ArmOutput {
             output: Value::String(self.extract.apply(&done.content)),
             usage: done.usage,

@@ -7,6 +7,7 @@
 
 use super::request::{EnvLookup, RESERVED_FIELDS, Secret, interpolate_env, read_key};
 use super::response::{Completion, parse_completion, snippet};
+use crate::run::arm::ArmError;
 use serde_json::{Map, Value};
 use std::sync::Once;
 use std::time::Duration;
@@ -144,6 +145,7 @@ impl Endpoint {
                         error_chain(&e.without_url())
                     )),
                     retry_after: None,
+                    overloaded: false,
                 });
             }
         };
@@ -165,6 +167,7 @@ impl Endpoint {
                         error_chain(&e.without_url())
                     )),
                     retry_after,
+                    overloaded: false,
                 });
             }
         };
@@ -177,10 +180,12 @@ impl Endpoint {
             ));
             // 429 and every 5xx (Anthropic's 529 "overloaded" included) are retried, honouring
             // Retry-After (test: anthropic_529_is_retried_with_retry_after).
-            return Err(if status.as_u16() == 429 || status.is_server_error() {
+            let code = status.as_u16();
+            return Err(if code == 429 || status.is_server_error() {
                 ChatError::Retryable {
                     message,
                     retry_after,
+                    overloaded: matches!(code, 429 | 503 | 529),
                 }
             } else {
                 ChatError::Fatal(message)
@@ -229,8 +234,36 @@ pub(crate) enum ChatError {
     Retryable {
         message: String,
         retry_after: Option<Duration>,
+        /// Refused for load (HTTP 429, 503, 529): a signal to the adaptive concurrency.
+        overloaded: bool,
     },
     Fatal(String),
+}
+
+impl ChatError {
+    /// The arm's error, named after the arm: a load refusal is [`ArmError::Overloaded`] (halves
+    /// the adaptive limit), another retryable failure [`ArmError::Retryable`].
+    pub(crate) fn into_arm_error(self, arm: &str) -> ArmError {
+        match self {
+            ChatError::Retryable {
+                message,
+                retry_after,
+                overloaded: true,
+            } => ArmError::Overloaded {
+                message: format!("arm '{arm}': {message}"),
+                retry_after,
+            },
+            ChatError::Retryable {
+                message,
+                retry_after,
+                overloaded: false,
+            } => ArmError::Retryable {
+                message: format!("arm '{arm}': {message}"),
+                retry_after,
+            },
+            ChatError::Fatal(m) => ArmError::Fatal(format!("arm '{arm}': {m}")),
+        }
+    }
 }
 
 /// The client settings shared by the arm and judge configurations.

@@ -259,8 +259,10 @@ async fn rate_limit_is_retryable_with_retry_after_then_success() {
     let mut c = cfg(&url, "{input}");
     c.api_key_env = Some(var.into());
     let a = arm_env(&c, &env);
+    // 429 is a load refusal: retried like any retryable error, and a signal to the adaptive
+    // concurrency (#18 item 3).
     match a.call(&json!("x"), &ctx()).await {
-        Err(ArmError::Retryable {
+        Err(ArmError::Overloaded {
             message,
             retry_after,
         }) => {
