@@ -219,7 +219,7 @@ impl Default for SplitRatios {
 ///
 /// Prompt-cache tokens have their own rates when set (Anthropic bills cache writes at 1.25× and
 /// cache reads at 0.1× the input rate): `Usage::input_tokens` counts *every* prompt token, cached
-/// ones included, and [`Price::cost_of`] bills the cache-read and cache-write ones at their rates
+/// ones included, and [`Price::cost_with_cache`] bills the cache-read and cache-write ones at their rates
 /// and the rest at the input rate. Unset cache rates bill cache tokens as plain input.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Price {
@@ -259,39 +259,39 @@ impl Price {
             / 1e6
     }
 
-    /// The cost of a call from its usage, cache tokens at their own rates (G28); `None` when the
-    /// input or output count is missing. `input_tokens` includes the cache tokens, which are
-    /// taken out of it before the input rate applies.
+    /// The cost of a call whose `input_tokens` prompt tokens include `cache_read` tokens read
+    /// from and `cache_write` tokens written to a provider cache: those are billed at their own
+    /// rates (G28), the rest of the prompt at the input rate.
     ///
     /// ```
-    /// use itera_core::{Price, Usage};
+    /// use itera_core::Price;
     /// let p = Price { cache_read_per_mtok_usd: Some(0.3), cache_write_per_mtok_usd: Some(3.75),
     ///                 ..Price::new(3.0, 15.0) };
     /// // 2,000 prompt tokens of which 1,500 read from the cache; 100 out.
-    /// let u = Usage { input_tokens: Some(2_000), output_tokens: Some(100),
-    ///                 cache_read_tokens: Some(1_500), ..Usage::default() };
     /// let want = (500.0 * 3.0 + 1_500.0 * 0.3 + 100.0 * 15.0) / 1e6;
-    /// assert!((p.cost_of(&u).unwrap() - want).abs() < 1e-15);
+    /// assert!((p.cost_with_cache(2_000, 100, 1_500, 0) - want).abs() < 1e-15);
     /// ```
-    pub fn cost_of(&self, usage: &crate::journal::record::Usage) -> Option<f64> {
-        let input = usage.input_tokens?;
-        let output = usage.output_tokens?;
-        let read = usage.cache_read_tokens.unwrap_or(0);
-        let write = usage.cache_write_tokens.unwrap_or(0);
-        let plain = input.saturating_sub(read).saturating_sub(write);
+    pub fn cost_with_cache(
+        &self,
+        input_tokens: u64,
+        output_tokens: u64,
+        cache_read: u64,
+        cache_write: u64,
+    ) -> f64 {
+        let plain = input_tokens
+            .saturating_sub(cache_read)
+            .saturating_sub(cache_write);
         let rate_read = self
             .cache_read_per_mtok_usd
             .unwrap_or(self.input_per_mtok_usd);
         let rate_write = self
             .cache_write_per_mtok_usd
             .unwrap_or(self.input_per_mtok_usd);
-        Some(
-            (plain as f64 * self.input_per_mtok_usd
-                + read as f64 * rate_read
-                + write as f64 * rate_write
-                + output as f64 * self.output_per_mtok_usd)
-                / 1e6,
-        )
+        (plain as f64 * self.input_per_mtok_usd
+            + cache_read as f64 * rate_read
+            + cache_write as f64 * rate_write
+            + output_tokens as f64 * self.output_per_mtok_usd)
+            / 1e6
     }
 }
 

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 pub struct Usage {
     /// Prompt tokens, all of them: cache reads and writes included (OpenAI's `prompt_tokens`;
     /// the `anthropic` arm adds its cache counts to Anthropic's uncached `input_tokens`), so arms
-    /// of different providers compare (G28; `Price::cost_of` bills the cached part apart).
+    /// of different providers compare (G28; `Price::cost_with_cache` bills the cached part apart).
     pub input_tokens: Option<u64>,
     /// Completion tokens.
     pub output_tokens: Option<u64>,

@@ -19,7 +19,9 @@
 //! The refused attempt itself is retried by the runner with backoff, honouring `Retry-After`
 //! (G31: no call is lost to the throttling). Every change of the limit is traced with its time;
 //! [`AdaptiveConcurrency::report`] gives the trace, the calls, the achieved calls per second and
-//! the time-weighted mean limit, which the CLI puts in its run summary and `--json`.
+//! the time-weighted mean limit, which the CLI puts in its run summary and `--json`. The
+//! loopback acceptance test (an endpoint admitting K requests, 429 above) is
+//! `builtin::http::adaptive_loopback::adaptive_concurrency_converges_near_k_and_loses_no_call`.
 //!
 //! [`ArmError::Overloaded`]: crate::ArmError::Overloaded
 
@@ -328,10 +330,6 @@ impl Drop for Slot<'_> {
         }
     }
 }
-
-#[cfg(all(test, feature = "http"))]
-#[allow(clippy::unwrap_used)]
-mod loopback;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

@@ -448,7 +448,13 @@ async fn one_call(
                     let cost_usd = out.usage.cost_usd.or_else(|| {
                         // Cache tokens at their own rates (G28; test:
                         // anthropic_cache_tokens_are_priced_at_cache_rates_in_data_json).
-                        job.frame.prices.get(arm.id())?.cost_of(&out.usage)
+                        let u = &out.usage;
+                        Some(job.frame.prices.get(arm.id())?.cost_with_cache(
+                            u.input_tokens?,
+                            u.output_tokens?,
+                            u.cache_read_tokens.unwrap_or(0),
+                            u.cache_write_tokens.unwrap_or(0),
+                        ))
                     });
                     CallOutcome::Scored {
                         output: out.output,

@@ -149,7 +149,7 @@ async fn a_reply_cut_at_max_tokens_is_tagged_truncated() {
     assert_eq!(out.output, json!("Par"), "kept and scored, not dropped");
     assert!(out.usage.truncated);
     // The runner tags it with the registered mode `truncated` when the call failed.
-    let mut frame = crate::Frame::builder("n", "q?", "h.")
+    let mut frame = crate::frame::Frame::builder("n", "q?", "h.")
         .baseline("v1", "src")
         .arm("v2", "v1", "one change")
         .metric("accuracy", "exact")

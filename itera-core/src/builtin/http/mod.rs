@@ -40,6 +40,9 @@ mod response;
 mod retry;
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod adaptive_loopback;
+#[cfg(test)]
 pub(crate) mod mock;
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

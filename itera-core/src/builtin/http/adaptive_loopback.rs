@@ -2,8 +2,8 @@
 //! admits at most K requests at once and answers 429 above it; the runner's call path with an
 //! `openai` arm against it converges near K and loses no call.
 
-use crate::builtin::http::mock::read_request;
-use crate::builtin::http::{OpenAiArm, OpenAiArmConfig};
+use super::mock::read_request;
+use super::{OpenAiArm, OpenAiArmConfig};
 use crate::run::adaptive::AdaptiveConcurrency;
 use crate::run::arm::CallCtx;
 use crate::run::exec::{self, Limits, RunOptions};
