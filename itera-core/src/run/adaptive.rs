@@ -133,7 +133,7 @@ pub(crate) struct Aimd {
     freed: tokio::sync::Notify,
 }
 
-/// A held slot; [`Aimd::done`] releases it with the attempt's outcome (dropping it releases it
+/// A held slot; [`Slot::done`] releases it with the attempt's outcome (dropping it releases it
 /// as neutral).
 pub(crate) struct Slot<'a> {
     aimd: &'a Aimd,

@@ -1,9 +1,11 @@
-//! The chat client shared by the `openai` arm and the LLM judge: one endpoint, one model. It
-//! validates the client settings, sets the per-call time-out, sends one request and classifies
-//! the failure — HTTP 429, 5xx, time-outs and connection failures are retryable (with the
-//! `Retry-After` seconds), anything else is fatal — so the runner's retries and failure policy
-//! (G31) see the right kind. Every message is scrubbed of the API key and carries the error's
-//! whole source chain.
+//! The HTTP side shared by the `openai` arm, the LLM judge and the `anthropic` arm: an
+//! [`Endpoint`] validates the address and time-out, reads the key, sends one JSON POST and
+//! classifies the failure — HTTP 429, 503 and 529 are load refusals (retryable, and a signal to
+//! the adaptive concurrency), other 5xx, time-outs and connection failures retryable (with the
+//! `Retry-After` seconds), anything else fatal showing the provider's `error.message` — so the
+//! runner's retries and failure policy (G31) see the right kind. Every message is scrubbed of the
+//! API key and carries the error's whole source chain. [`ChatClient`] is the OpenAI-compatible
+//! chat client on top of it.
 
 use super::request::{EnvLookup, RESERVED_FIELDS, Secret, interpolate_env, read_key};
 use super::response::{Completion, parse_completion, snippet};
