@@ -46,6 +46,7 @@ fn arm(id: &str, parent: Option<&str>, change: Option<&str>, cost: Option<f64>) 
         },
         latency_ms_mean: 850.0,
         killed: false,
+        cold: None,
     }
 }
 

@@ -1,5 +1,5 @@
 //! From the experiment file's tables to library values: the judge (`[metric]`, built-in,
-//! recorded score or LLM judge) and the arms (`[[arms]]`: replay, command, OpenAI-compatible).
+//! recorded score or LLM judge) and the arms (`[[arms]]`: replay, command, OpenAI-compatible, Anthropic).
 
 use crate::config::{ArmSection, ConfigError, Loaded};
 use itera_core::builtin::recorded::{RECORDED, RecordedScore};
@@ -126,9 +126,14 @@ pub fn build_arm(
             .map(|a| Box::new(a) as Box<dyn Arm>)
             .map_err(|e| loaded.error(format!("{key}.openai"), e));
     }
+    if let Some(a) = &section.anthropic {
+        return itera_core::builtin::anthropic::AnthropicArm::new(&section.id, a, &loaded.base_dir)
+            .map(|a| Box::new(a) as Box<dyn Arm>)
+            .map_err(|e| loaded.error(format!("{key}.anthropic"), e));
+    }
     Err(loaded.error(
         key,
-        "no arm kind: give replay = {...}, command = {...} or openai = {...}",
+        "no arm kind: give replay = {...}, command = {...}, openai = {...} or anthropic = {...}",
     ))
 }
 

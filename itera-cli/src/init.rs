@@ -82,6 +82,8 @@ slice_loss_floor_pp = -2.0                     # no major slice's CI lower bound
 # heartbeat_s = 10.0                           # no call finished this long: name the waiting one
 # requests_per_second = 5.0                    # arm request rate limit
 # tokens_per_minute = 100000                   # arm token rate limit (input + output)
+# adaptive_concurrency = false                 # true: AIMD per arm up to concurrency, halved on
+#                                              # 429/503/529 or latency growth (trace in summary)
 # failure_policy = "score-zero"                # a call failing after retries scores 0, or
 #                                              # "exclude" drops the (arm, row) pair, counted
 # accept_underpowered = "why"                  # open the test set although it cannot show T
@@ -89,13 +91,16 @@ slice_loss_floor_pp = -2.0                     # no major slice's CI lower bound
 #                                              # and the self-audit's power item fails (G20)
 
 # The baseline (the deployed behaviour) and 1 to 3 candidate arms, each changing ONE thing.
-# Each arm has exactly one kind: replay = {...}, command = {...} or openai = {...}.
+# Each arm has exactly one kind: replay = {...}, command = {...}, openai = {...} or
+# anthropic = {...}. API keys only through api_key_env (the NAME of an environment variable).
 [[arms]]
 id = "v1"
 baseline = true
 source = "src/prompt.rs:42"                    # where the deployed behaviour lives (required)
 # family = "gpt"                               # model family (cross-judge rule), replay/command
-# price = { input_per_mtok_usd = 0.15, output_per_mtok_usd = 0.6 }   # when cost is not reported
+# price = { input_per_mtok_usd = 0.15, output_per_mtok_usd = 0.6 }   # when cost is not reported;
+#   prompt-cache rates: cache_read_per_mtok_usd = 0.015, cache_write_per_mtok_usd = 0.19 (default:
+#   the input rate); the reported cost is the warm steady state, cold calls apart (G28)
 replay = { path = "v1-outputs.csv", id = ["ticket_id"], output = "answer" }
 # replay keys: path, id (one column or several, joined like the data's id), output (an EMPTY
 # recorded output is a real "no answer", scored by the judge), trial (0-based trial column;
@@ -114,12 +119,44 @@ command = { program = "python3", args = ["arm.py", "--prompt", "v2.txt"], files 
 # {"id", "row", "input", "trial", "seed"} lines on stdin and answers
 # {"id", "output", "usage": {"input_tokens", "output_tokens", "cost_usd"}} lines on stdout
 # (or {"id", "error", "retryable"}), in any order.
-# openai = { ... }                             # an OpenAI-compatible endpoint (see the docs)
+# openai = { base_url = "http://127.0.0.1:8089/v1", model = "smollm2", api_key_env = "LLM_KEY",
+#   user = "Memo: {memo}", system = "...", max_tokens = 16, temperature = 0.0,
+#   extract = { json_field = "/category" }, extra = { seed = 7 } }   # OpenAI-compatible endpoint
+# anthropic = { model = "claude-haiku-4-5", api_key_env = "ANTHROPIC_API_KEY",
+#   system = "...", cache_system = true, prefix_file = "examples.txt", cache_prefix = true,
+#   user = "Memo: {memo}", max_tokens = 16, temperature = 0.0, stop_sequences = ["\n"] }
+#   # Anthropic Messages; base_url defaults to https://api.anthropic.com/v1, anthropic_version
+#   # to "2023-06-01"; also system_file, user_file, extract, family (default "claude"), timeout_s
 "#;
 
 #[cfg(test)]
 mod tests {
     use super::TEMPLATE;
+
+    /// The README's arms section parses as the `[[arms]]` of an experiment file, the
+    /// `anthropic` table with its cache prices included.
+    #[test]
+    fn readme_arm_tables_parse() {
+        let readme = include_str!("../../README.md");
+        let start = readme
+            .find("## Arms in an experiment file")
+            .and_then(|i| readme[i..].find("```toml").map(|j| i + j + 7))
+            .expect("the README has the arms section");
+        let end = start + readme[start..].find("```").expect("closed");
+        let head = TEMPLATE
+            .split("[[arms]]")
+            .next()
+            .expect("the template has arms");
+        let file: crate::config::ExperimentFile =
+            toml::from_str(&format!("{head}{}", &readme[start..end])).expect("parses");
+        let kinds: Vec<_> = file.arms.iter().filter_map(|a| a.kind()).collect();
+        assert_eq!(kinds, ["replay", "command", "openai", "anthropic"]);
+        let a = file.arms[3].anthropic.as_ref().expect("anthropic");
+        assert!(a.cache_system && a.cache_prefix);
+        let p = file.arms[3].price.expect("price");
+        assert_eq!(p.cache_read_per_mtok_usd, Some(0.1));
+        assert_eq!(p.cache_write_per_mtok_usd, Some(1.25));
+    }
 
     #[test]
     fn template_parses_and_documents_every_key() {
@@ -185,6 +222,15 @@ mod tests {
             "replay",
             "command",
             "openai",
+            "anthropic",
+            "cache_read_per_mtok_usd",
+            "cache_write_per_mtok_usd",
+            "cache_system",
+            "prefix_file",
+            "cache_prefix",
+            "stop_sequences",
+            "api_key_env",
+            "adaptive_concurrency",
             "output",
             "trial",
             "score",

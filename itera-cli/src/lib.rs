@@ -21,7 +21,7 @@ pub mod summary;
 pub(crate) mod summary_md;
 
 pub use itera_core::builtin::http as openai;
-pub use itera_core::builtin::{command, llm_judge, recorded, replay};
+pub use itera_core::builtin::{anthropic, command, llm_judge, recorded, replay};
 
 /// Lowercase hex SHA-256 of some bytes (the hash the journal uses).
 pub fn hex_sha256(bytes: &[u8]) -> String {

@@ -178,3 +178,51 @@ pub fn text(report: &ReportData, dir: &Path) -> String {
     let _ = writeln!(s, "report: {}", dir.display());
     s
 }
+
+/// The adaptive concurrency of this run per arm, for `--json`: `max`, `final_limit`,
+/// `mean_limit`, `calls`, `calls_per_second`, `overloaded`, `latency_decreases` and `trace`
+/// (`[seconds, limit]` pairs).
+pub fn concurrency_json(arms: &[itera_core::run::adaptive::ArmConcurrency]) -> Value {
+    Value::Object(
+        arms.iter()
+            .map(|a| {
+                (
+                    a.arm.clone(),
+                    serde_json::to_value(a).unwrap_or(Value::Null),
+                )
+            })
+            .collect(),
+    )
+}
+
+/// The adaptive concurrency of this run as text lines (empty without it).
+pub fn concurrency_text(arms: &[itera_core::run::adaptive::ArmConcurrency]) -> String {
+    let mut s = String::new();
+    for a in arms {
+        let trace: Vec<String> = a
+            .trace
+            .iter()
+            .take(12)
+            .map(|(t, l)| format!("{t:.1}s:{l}"))
+            .collect();
+        let more = if a.trace.len() > 12 {
+            format!(" … ({} changes)", a.trace.len())
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            s,
+            "adaptive concurrency, arm {}: limit {} at the end (mean {:.1}, max {}), {:.1} calls/s over {} calls, {} refused for load (429/503/529), {} latency halvings; trace {}{more}",
+            a.arm,
+            a.final_limit,
+            a.mean_limit,
+            a.max,
+            a.calls_per_second,
+            a.calls,
+            a.overloaded,
+            a.latency_decreases,
+            trace.join(" ")
+        );
+    }
+    s
+}

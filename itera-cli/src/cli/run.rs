@@ -8,6 +8,7 @@ use crate::config::Loaded;
 use crate::error::{CliError, decision_str_code};
 use crate::pipeline;
 use itera_core::report::ReportData;
+use itera_core::run::adaptive::ArmConcurrency;
 use std::path::{Path, PathBuf};
 
 pub(super) fn init(path: Option<PathBuf>) -> Result<i32, CliError> {
@@ -108,17 +109,26 @@ fn write_ci(dir: &Path, report: &ReportData, ci: &CiOutputs) -> Result<(), CliEr
 }
 
 /// Prints a finished experiment's summary, writes the CI files, and returns its exit code.
-fn finish(dir: &Path, json: bool, ci: &CiOutputs) -> Result<i32, CliError> {
+fn finish(
+    dir: &Path,
+    json: bool,
+    ci: &CiOutputs,
+    concurrency: &[ArmConcurrency],
+) -> Result<i32, CliError> {
     check_files(dir)?;
     let report = ReportData::load(dir).map_err(|e| CliError::bad(e.to_string()))?;
     if json {
-        let v = crate::summary::json(&report, dir);
+        let mut v = crate::summary::json(&report, dir);
+        if !concurrency.is_empty() {
+            v["concurrency"] = crate::summary::concurrency_json(concurrency);
+        }
         outln!(
             "{}",
             serde_json::to_string_pretty(&v).map_err(|e| CliError::run(e.to_string()))?
         );
     } else {
         out!("{}", crate::summary::text(&report, dir));
+        out!("{}", crate::summary::concurrency_text(concurrency));
     }
     write_ci(dir, &report, ci)?;
     Ok(decision_str_code(report.verdict.decision.as_str()))
@@ -199,7 +209,7 @@ pub(super) async fn run(
             {
                 eprintln!("itera: warning: {}", e.message);
             }
-            return finish(&dir, json, ci);
+            return finish(&dir, json, ci, &[]);
         }
     }
     let mut setup = pipeline::setup(loaded).await?;
@@ -240,7 +250,14 @@ pub(super) async fn run(
     if let Err(e) = render_report(&dir, &conclusion.report) {
         eprintln!("itera: warning: {}", e.message);
     }
-    finish(&dir, json, ci)
+    // The adaptive limits' trace and throughput of this invocation (#18 item 3).
+    let concurrency = setup
+        .opts
+        .adaptive
+        .as_ref()
+        .map(itera_core::run::adaptive::AdaptiveConcurrency::report)
+        .unwrap_or_default();
+    finish(&dir, json, ci, &concurrency)
 }
 
 #[cfg(test)]

@@ -55,6 +55,8 @@ impl Loaded {
                     Price {
                         input_per_mtok_usd: p.input_per_mtok_usd,
                         output_per_mtok_usd: p.output_per_mtok_usd,
+                        cache_read_per_mtok_usd: p.cache_read_per_mtok_usd,
+                        cache_write_per_mtok_usd: p.cache_write_per_mtok_usd,
                     },
                 );
             }
@@ -237,6 +239,9 @@ impl Loaded {
             ));
         }
         o.tokens_per_minute = r.tokens_per_minute;
+        if r.adaptive_concurrency == Some(true) {
+            o.adaptive = Some(itera_core::run::adaptive::AdaptiveConcurrency::new());
+        }
         Ok(o)
     }
 }

@@ -171,6 +171,7 @@ impl Loaded {
                 arm.replay.is_some(),
                 arm.command.is_some(),
                 arm.openai.is_some(),
+                arm.anthropic.is_some(),
             ]
             .iter()
             .filter(|k| **k)
@@ -179,7 +180,7 @@ impl Loaded {
                 return Err(self.error(
                     key,
                     format!(
-                        "{kinds} arm kinds given: give exactly one of replay = {{...}}, command = {{...}}, openai = {{...}}"
+                        "{kinds} arm kinds given: give exactly one of replay = {{...}}, command = {{...}}, openai = {{...}}, anthropic = {{...}}"
                     ),
                 ));
             }

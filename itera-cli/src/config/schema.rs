@@ -4,6 +4,7 @@
 //! The arm kinds' own tables are the library's built-in configurations
 //! ([`itera_core::builtin`]).
 
+use itera_core::builtin::anthropic::AnthropicArmConfig;
 use itera_core::builtin::command::CommandConfig;
 use itera_core::builtin::http::OpenAiArmConfig;
 use itera_core::builtin::llm_judge::LlmJudgeConfig;
@@ -223,6 +224,10 @@ pub struct RunSection {
     /// Arm tokens per minute.
     #[serde(default)]
     pub tokens_per_minute: Option<u64>,
+    /// Adaptive concurrency (AIMD per arm, at most `concurrency`): halves on 429/503/529 and on
+    /// latency growth, grows back on successes (default false: a fixed `concurrency`).
+    #[serde(default)]
+    pub adaptive_concurrency: Option<bool>,
     /// `"score-zero"` (default) or `"exclude"`: how a call failing after retries is scored.
     #[serde(default)]
     pub failure_policy: Option<String>,
@@ -246,6 +251,12 @@ pub struct PriceSection {
     pub input_per_mtok_usd: f64,
     /// USD per million output tokens.
     pub output_per_mtok_usd: f64,
+    /// USD per million prompt tokens read from a provider cache (default: the input rate).
+    #[serde(default)]
+    pub cache_read_per_mtok_usd: Option<f64>,
+    /// USD per million prompt tokens written to a provider cache (default: the input rate).
+    #[serde(default)]
+    pub cache_write_per_mtok_usd: Option<f64>,
 }
 
 /// `[[arms]]`.
@@ -284,10 +295,13 @@ pub struct ArmSection {
     /// An OpenAI-compatible endpoint.
     #[serde(default)]
     pub openai: Option<OpenAiArmConfig>,
+    /// Anthropic's Messages API (`anthropic = { ... }`, or an `[arms.anthropic]` table).
+    #[serde(default)]
+    pub anthropic: Option<AnthropicArmConfig>,
 }
 
 impl ArmSection {
-    /// `"replay"`, `"command"` or `"openai"` (the first one set).
+    /// `"replay"`, `"command"`, `"openai"` or `"anthropic"` (the first one set).
     pub fn kind(&self) -> Option<&'static str> {
         if self.replay.is_some() {
             Some("replay")
@@ -295,6 +309,8 @@ impl ArmSection {
             Some("command")
         } else if self.openai.is_some() {
             Some("openai")
+        } else if self.anthropic.is_some() {
+            Some("anthropic")
         } else {
             None
         }

@@ -18,6 +18,10 @@
 //!   endpoint. The spec is the model, templates, sampling settings and extraction — never the
 //!   address or the API key (G23); token usage is reported (G24); 429/5xx/time-outs are retryable
 //!   and the rest fatal (G31).
+//! - [`anthropic`] ([`AnthropicArm`], [`AnthropicArmConfig`]; feature **`http`**): a Claude model
+//!   behind Anthropic's Messages API, with `cache_control` on the system prompt and a shared
+//!   prefix; cache-creation and cache-read tokens are journaled and priced apart, and the cost
+//!   reported is the warm, steady-state one (G28); 429/529 retried with `Retry-After`.
 //! - [`llm_judge`] ([`LlmJudge`], [`LlmJudgeConfig`]; feature **`http`**): a judge that asks a chat
 //!   model for a grade under a locked judging text whose hash is journaled (G8); it must name its
 //!   model family for the cross-judge rule (G29) and sees only the row and the output, never the
@@ -34,9 +38,11 @@
 )]
 #![cfg_attr(
     not(feature = "http"),
-    doc = "[`http`]: self\n[`OpenAiArm`]: self\n[`OpenAiArmConfig`]: self\n[`llm_judge`]: self\n[`LlmJudge`]: self\n[`LlmJudgeConfig`]: self"
+    doc = "[`http`]: self\n[`anthropic`]: self\n[`AnthropicArm`]: self\n[`AnthropicArmConfig`]: self\n[`OpenAiArm`]: self\n[`OpenAiArmConfig`]: self\n[`llm_judge`]: self\n[`LlmJudge`]: self\n[`LlmJudgeConfig`]: self"
 )]
 
+#[cfg(feature = "http")]
+pub mod anthropic;
 #[cfg(feature = "command")]
 pub mod command;
 #[cfg(feature = "http")]
@@ -48,6 +54,8 @@ pub(crate) mod llm_judge_modes;
 pub mod recorded;
 pub mod replay;
 
+#[cfg(feature = "http")]
+pub use anthropic::{AnthropicArm, AnthropicArmConfig};
 #[cfg(feature = "command")]
 pub use command::{CommandArm, CommandConfig};
 #[cfg(feature = "http")]

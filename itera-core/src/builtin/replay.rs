@@ -322,6 +322,7 @@ impl ReplayArm {
                     input_tokens: int(&cfg.input_tokens)?,
                     output_tokens: int(&cfg.output_tokens)?,
                     cost_usd: num(&cfg.cost)?,
+                    truncated: false,
                     ..Usage::default()
                 },
                 latency_ms: match num(&cfg.latency_s)? {

@@ -87,6 +87,10 @@ pub(super) fn build_report(
             },
             latency_ms_mean: s.latency_ms_mean,
             killed: false,
+            cold: (s.cold_calls > 0).then_some(crate::report::ColdCalls {
+                calls: s.cold_calls,
+                cost_usd: s.cold_cost_usd,
+            }),
         });
         test_aggregate.insert(
             key.arm.clone(),
@@ -141,6 +145,7 @@ pub(super) fn build_report(
             tokens: Tokens::default(),
             latency_ms_mean: 0.0,
             killed: true,
+            cold: None,
         });
     }
     let effect_sizes = verdict

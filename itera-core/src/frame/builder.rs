@@ -237,11 +237,15 @@ impl FrameBuilder {
     ) -> Self {
         self.frame.prices.insert(
             arm.into(),
-            Price {
-                input_per_mtok_usd,
-                output_per_mtok_usd,
-            },
+            Price::new(input_per_mtok_usd, output_per_mtok_usd),
         );
+        self
+    }
+
+    /// The price of an arm's tokens with prompt-cache rates (G28): cache reads and cache
+    /// writes billed at their own USD per million tokens.
+    pub fn price_with_cache(mut self, arm: impl Into<String>, price: Price) -> Self {
+        self.frame.prices.insert(arm.into(), price);
         self
     }
 

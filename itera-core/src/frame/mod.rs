@@ -216,23 +216,80 @@ impl Default for SplitRatios {
 }
 
 /// A per-arm price, used when the arm does not report its own cost (G24, G28).
+///
+/// Prompt-cache tokens have their own rates when set (Anthropic bills cache writes at 1.25× and
+/// cache reads at 0.1× the input rate): `Usage::input_tokens` counts *every* prompt token, cached
+/// ones included, and [`Price::cost_with_cache`] bills the cache-read and cache-write ones at their rates
+/// and the rest at the input rate. Unset cache rates bill cache tokens as plain input.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Price {
     /// US dollars per million input (prompt) tokens.
     pub input_per_mtok_usd: f64,
     /// US dollars per million output (completion) tokens.
     pub output_per_mtok_usd: f64,
+    /// US dollars per million prompt tokens read from a provider cache (default: the input rate).
+    /// Skipped when unset, so registrations without it hash as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_read_per_mtok_usd: Option<f64>,
+    /// US dollars per million prompt tokens written to a provider cache (default: the input rate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_write_per_mtok_usd: Option<f64>,
 }
 
 impl Price {
-    /// The cost of a call with these token counts.
+    /// A price with input and output rates only (cache tokens billed as input).
+    pub fn new(input_per_mtok_usd: f64, output_per_mtok_usd: f64) -> Price {
+        Price {
+            input_per_mtok_usd,
+            output_per_mtok_usd,
+            cache_read_per_mtok_usd: None,
+            cache_write_per_mtok_usd: None,
+        }
+    }
+
+    /// The cost of a call with these token counts (no cache tokens).
     ///
     /// ```
-    /// let p = itera_core::Price { input_per_mtok_usd: 0.5, output_per_mtok_usd: 1.5 };
+    /// let p = itera_core::Price::new(0.5, 1.5);
     /// assert!((p.cost(1_000_000, 2_000_000) - 3.5).abs() < 1e-12);
     /// ```
     pub fn cost(&self, input_tokens: u64, output_tokens: u64) -> f64 {
         (input_tokens as f64 * self.input_per_mtok_usd
+            + output_tokens as f64 * self.output_per_mtok_usd)
+            / 1e6
+    }
+
+    /// The cost of a call whose `input_tokens` prompt tokens include `cache_read` tokens read
+    /// from and `cache_write` tokens written to a provider cache: those are billed at their own
+    /// rates (G28), the rest of the prompt at the input rate.
+    ///
+    /// ```
+    /// use itera_core::Price;
+    /// let p = Price { cache_read_per_mtok_usd: Some(0.3), cache_write_per_mtok_usd: Some(3.75),
+    ///                 ..Price::new(3.0, 15.0) };
+    /// // 2,000 prompt tokens of which 1,500 read from the cache; 100 out.
+    /// let want = (500.0 * 3.0 + 1_500.0 * 0.3 + 100.0 * 15.0) / 1e6;
+    /// assert!((p.cost_with_cache(2_000, 100, 1_500, 0) - want).abs() < 1e-15);
+    /// ```
+    pub fn cost_with_cache(
+        &self,
+        input_tokens: u64,
+        output_tokens: u64,
+        cache_read: u64,
+        cache_write: u64,
+    ) -> f64 {
+        let plain = input_tokens
+            .saturating_sub(cache_read)
+            .saturating_sub(cache_write);
+        let rate_read = self
+            .cache_read_per_mtok_usd
+            .unwrap_or(self.input_per_mtok_usd);
+        let rate_write = self
+            .cache_write_per_mtok_usd
+            .unwrap_or(self.input_per_mtok_usd);
+        (plain as f64 * self.input_per_mtok_usd
+            + cache_read as f64 * rate_read
+            + cache_write as f64 * rate_write
             + output_tokens as f64 * self.output_per_mtok_usd)
             / 1e6
     }

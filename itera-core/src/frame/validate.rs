@@ -194,7 +194,14 @@ impl Frame {
             if !ids.contains(&arm.as_str()) {
                 return Err(FrameError::UnknownPriceArm(arm.clone()));
             }
-            for v in [price.input_per_mtok_usd, price.output_per_mtok_usd] {
+            let cache = [
+                price.cache_read_per_mtok_usd,
+                price.cache_write_per_mtok_usd,
+            ];
+            for v in [price.input_per_mtok_usd, price.output_per_mtok_usd]
+                .into_iter()
+                .chain(cache.into_iter().flatten())
+            {
                 // Bounded so that tokens × price stays finite in every cost the journal records
                 // (item 5; test: frame::validate tests a_price_that_overflows_a_cost_is_refused).
                 if !(v.is_finite() && (0.0..=MAX_PRICE_PER_MTOK_USD).contains(&v)) {
@@ -331,13 +338,7 @@ mod tests {
     #[test]
     fn a_price_that_overflows_a_cost_is_refused() {
         let mut f = frame();
-        f.prices.insert(
-            "v2".into(),
-            Price {
-                input_per_mtok_usd: 1e300,
-                output_per_mtok_usd: 1.0,
-            },
-        );
+        f.prices.insert("v2".into(), Price::new(1e300, 1.0));
         let e = f
             .validate()
             .err()

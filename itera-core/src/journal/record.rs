@@ -12,7 +12,9 @@ use serde::{Deserialize, Serialize};
 /// never zero.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Usage {
-    /// Prompt tokens.
+    /// Prompt tokens, all of them: cache reads and writes included (OpenAI's `prompt_tokens`;
+    /// the `anthropic` arm adds its cache counts to Anthropic's uncached `input_tokens`), so arms
+    /// of different providers compare (G28; `Price::cost_with_cache` bills the cached part apart).
     pub input_tokens: Option<u64>,
     /// Completion tokens.
     pub output_tokens: Option<u64>,
@@ -22,6 +24,11 @@ pub struct Usage {
     pub cache_write_tokens: Option<u64>,
     /// Cost in US dollars, when the arm knows it (otherwise the runner prices tokens).
     pub cost_usd: Option<f64>,
+    /// The output was cut at the token limit (Anthropic's `stop_reason = "max_tokens"`): the
+    /// runner tags a failed call with the registered failure mode `truncated` when the taxonomy
+    /// has one. Absent (false) in journals written before it existed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
 }
 
 /// An arm version in the cube.

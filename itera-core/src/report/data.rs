@@ -86,6 +86,19 @@ pub struct ArmInfo {
     pub latency_ms_mean: f64,
     /// Killed by the gate (never ran on test).
     pub killed: bool,
+    /// The cold calls on test — they wrote the provider's prompt cache and read none of it —
+    /// shown apart from the steady-state `cost_per_1k_usd` (G28). Absent when there were none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cold: Option<ColdCalls>,
+}
+
+/// Calls that paid for writing a prompt cache (G28): counted and priced apart.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ColdCalls {
+    /// How many calls on test were cold.
+    pub calls: usize,
+    /// Their known cost, USD.
+    pub cost_usd: f64,
 }
 
 /// One slice.

@@ -126,6 +126,16 @@ pub enum ArmError {
     /// A failure that will not go away by retrying (bad request, missing recording).
     #[error("{0}")]
     Fatal(String),
+    /// The endpoint refused the call for load (HTTP 429, 503, 529): retried like
+    /// [`ArmError::Retryable`] (honouring `retry_after`), and with
+    /// [`RunOptions::adaptive`](crate::RunOptions::adaptive) set it halves the arm's concurrency.
+    #[error("overloaded: {message}")]
+    Overloaded {
+        /// What happened.
+        message: String,
+        /// The server's hint of how long to wait.
+        retry_after: Option<Duration>,
+    },
 }
 
 /// One version of the system under test. Implement it for your own pipeline; the runner calls it

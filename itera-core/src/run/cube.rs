@@ -21,6 +21,8 @@ pub(crate) struct Cell {
     pub input_tokens: Option<u64>,
     pub output_tokens: Option<u64>,
     pub latency_ms: f64,
+    /// A cold call (G28): it wrote the provider's prompt cache and read nothing from it.
+    pub cold: bool,
 }
 
 /// Per-arm summary of a part: mean ± SD across trials, never a best trial (G25), with usage,
@@ -47,8 +49,16 @@ pub struct ArmSummary {
     pub output_tokens: u64,
     /// Total known cost in USD.
     pub cost_usd: f64,
-    /// Mean cost per call × 1,000 (steady state over all rows), if any cost is known.
+    /// Mean cost per call × 1,000 at steady state (G28): over the warm calls when some calls were
+    /// cold (wrote the prompt cache, read none of it), else over every priced call.
     pub cost_per_1k_rows_usd: Option<f64>,
+    /// Cold calls (wrote the prompt cache and read none of it), shown apart from the
+    /// steady-state cost (G28).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cold_calls: usize,
+    /// The known cost of the cold calls, USD (included in `cost_usd`, not in the steady state).
+    #[serde(default, skip_serializing_if = "is_zero_f")]
+    pub cold_cost_usd: f64,
     /// Mean latency per call in ms.
     pub latency_ms_mean: f64,
 }
@@ -185,6 +195,8 @@ impl ScoreCube {
                 input_tokens: usage.input_tokens,
                 output_tokens: usage.output_tokens,
                 latency_ms: rec.latency_ms,
+                cold: usage.cache_write_tokens.unwrap_or(0) > 0
+                    && usage.cache_read_tokens.unwrap_or(0) == 0,
             },
             CallOutcome::Failed { .. } => Cell {
                 filled: true,
@@ -334,9 +346,12 @@ impl ScoreCube {
             output_tokens: 0,
             cost_usd: 0.0,
             cost_per_1k_rows_usd: None,
+            cold_calls: 0,
+            cold_cost_usd: 0.0,
             latency_ms_mean: 0.0,
         };
         let (mut calls, mut priced, mut latency) = (0usize, 0usize, 0.0);
+        let (mut warm_priced, mut warm_cost) = (0usize, 0.0);
         for cell in self.cells.index_axis(ndarray::Axis(0), arm).iter() {
             if !cell.filled {
                 continue;
@@ -346,15 +361,27 @@ impl ScoreCube {
             s.failed_calls += usize::from(cell.failed);
             s.input_tokens += cell.input_tokens.unwrap_or(0);
             s.output_tokens += cell.output_tokens.unwrap_or(0);
+            s.cold_calls += usize::from(cell.cold);
             if let Some(c) = cell.cost_usd {
                 s.cost_usd += c;
                 priced += 1;
+                if cell.cold {
+                    s.cold_cost_usd += c;
+                } else {
+                    warm_cost += c;
+                    warm_priced += 1;
+                }
             }
         }
         if calls > 0 {
             s.latency_ms_mean = latency / calls as f64;
         }
-        if priced > 0 {
+        // Steady state (G28): the cold calls that paid for writing the cache are shown apart;
+        // with no warm call at all (the cache never hit) every call is the steady state. Test:
+        // anthropic_cache_tokens_are_priced_at_cache_rates_in_data_json.
+        if warm_priced > 0 {
+            s.cost_per_1k_rows_usd = Some(1000.0 * warm_cost / warm_priced as f64);
+        } else if priced > 0 {
             s.cost_per_1k_rows_usd = Some(1000.0 * s.cost_usd / priced as f64);
         }
         s
@@ -375,6 +402,16 @@ impl ScoreCube {
             })
             .collect()
     }
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's signature
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's signature
+fn is_zero_f(x: &f64) -> bool {
+    *x == 0.0
 }
 
 fn sample_sd(xs: &[f64]) -> f64 {

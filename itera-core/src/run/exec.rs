@@ -3,6 +3,7 @@
 //! retried, optional request-rate and token-rate limits. [`RunOptions`] holds the knobs and the
 //! progress callback; the orchestration lives in the runner (`run::runner`, crate-private).
 
+use crate::run::adaptive::{Aimd, Signal};
 use crate::run::arm::{Arm, ArmError, ArmOutput, CallCtx};
 use crate::run::judge::{Judge, JudgeError, JudgeView, Judgement};
 use crate::run::watch::Ticket;
@@ -67,6 +68,11 @@ pub struct RunOptions {
     pub requests_per_second: Option<f64>,
     /// Arm tokens per minute (input + output), if limited.
     pub tokens_per_minute: Option<u64>,
+    /// Adaptive concurrency: an AIMD limit per arm, at most `arm_concurrency`, halved when the
+    /// endpoint refuses for load (429/503/529) or its latency grows, grown back by successes;
+    /// its trace and throughput are read from the controller after the run
+    /// ([`crate::run::adaptive`]). `None` (the default): a fixed `arm_concurrency`.
+    pub adaptive: Option<crate::run::adaptive::AdaptiveConcurrency>,
     /// A second judge of another model family for the cross-judge check (G29).
     pub second_judge: Option<Arc<dyn Judge>>,
     /// Called after every finished call, and every `heartbeat` while calls wait and none
@@ -97,6 +103,7 @@ impl Default for RunOptions {
             backoff_max: Duration::from_secs(30),
             requests_per_second: None,
             tokens_per_minute: None,
+            adaptive: None,
             second_judge: None,
             progress: None,
             heartbeat: Duration::from_secs(10),
@@ -115,6 +122,7 @@ impl std::fmt::Debug for RunOptions {
             .field("max_attempts", &self.max_attempts)
             .field("requests_per_second", &self.requests_per_second)
             .field("tokens_per_minute", &self.tokens_per_minute)
+            .field("adaptive", &self.adaptive.is_some())
             .field("heartbeat", &self.heartbeat)
             .field("charts", &self.charts)
             .field("accept_underpowered", &self.accept_underpowered)
@@ -133,6 +141,8 @@ pub(crate) struct Attempted<T> {
 enum Try<T> {
     Done(T),
     Retry(String, Option<Duration>),
+    /// Refused for load: retried like `Retry`, and a signal to the adaptive limit.
+    Overloaded(String, Option<Duration>),
     Fatal(String),
 }
 
@@ -272,6 +282,7 @@ async fn with_retries<T, F, Fut>(
     opts: &RunOptions,
     seed: u64,
     limits: Option<&Limits>,
+    aimd: Option<&Aimd>,
     ticket: Option<&Ticket<'_>>,
     mut once: F,
 ) -> Attempted<T>
@@ -288,12 +299,25 @@ where
         if let Some(l) = limits {
             l.acquire().await;
         }
+        // The adaptive slot is taken before the clock starts: waiting for it is not latency.
+        let slot = match aimd {
+            Some(a) => Some(a.acquire().await),
+            None => None,
+        };
         if let Some(t) = ticket {
             t.attempt(attempt);
         }
         let start = Instant::now();
         let outcome = once().await;
-        let latency_ms = start.elapsed().as_secs_f64() * 1e3;
+        let elapsed = start.elapsed();
+        let latency_ms = elapsed.as_secs_f64() * 1e3;
+        if let Some(slot) = slot {
+            slot.done(match &outcome {
+                Try::Done(_) => Signal::Success(elapsed),
+                Try::Overloaded(..) => Signal::Overloaded,
+                Try::Retry(..) | Try::Fatal(_) => Signal::Neutral,
+            });
+        }
         let (message, hint) = match outcome {
             Try::Done(v) => {
                 return Attempted {
@@ -312,7 +336,7 @@ where
                     latency_ms,
                 };
             }
-            Try::Retry(m, hint) => (m, hint),
+            Try::Retry(m, hint) | Try::Overloaded(m, hint) => (m, hint),
         };
         errors.push(message.clone());
         if attempt >= attempts_allowed {
@@ -336,24 +360,40 @@ pub(crate) async fn call_arm(
     limits: &Limits,
     ticket: Option<&Ticket<'_>>,
 ) -> Attempted<ArmOutput> {
-    let attempted = with_retries(opts, ctx.seed ^ 0xA5A5, Some(limits), ticket, || async {
-        let fut = AssertUnwindSafe(arm.call(input, ctx)).catch_unwind();
-        match tokio::time::timeout(opts.timeout, fut).await {
-            Err(_) => Try::Retry(format!("timed out after {:?}", opts.timeout), None),
-            Ok(Err(p)) => Try::Retry(panic_text(p), None),
-            Ok(Ok(Err(ArmError::Retryable {
-                message,
-                retry_after,
-            }))) => Try::Retry(message, retry_after),
-            Ok(Ok(Err(ArmError::Fatal(m)))) => Try::Fatal(m),
-            // A cost the journal cannot carry is refused where it enters (item 5; test:
-            // an_arm_reporting_a_nan_cost_fails_the_call).
-            Ok(Ok(Ok(out))) => match unwritable(&out) {
-                Some(why) => Try::Fatal(why),
-                None => Try::Done(out),
-            },
-        }
-    })
+    let aimd = opts
+        .adaptive
+        .as_ref()
+        .map(|a| a.arm(arm.id(), opts.arm_concurrency));
+    let attempted = with_retries(
+        opts,
+        ctx.seed ^ 0xA5A5,
+        Some(limits),
+        aimd.as_deref(),
+        ticket,
+        || async {
+            let fut = AssertUnwindSafe(arm.call(input, ctx)).catch_unwind();
+            match tokio::time::timeout(opts.timeout, fut).await {
+                Err(_) => Try::Retry(format!("timed out after {:?}", opts.timeout), None),
+                Ok(Err(p)) => Try::Retry(panic_text(p), None),
+                Ok(Ok(Err(ArmError::Retryable {
+                    message,
+                    retry_after,
+                }))) => Try::Retry(message, retry_after),
+                // Halves the arm's adaptive limit (test: adaptive_concurrency_converges_near_k_and_loses_no_call).
+                Ok(Ok(Err(ArmError::Overloaded {
+                    message,
+                    retry_after,
+                }))) => Try::Overloaded(message, retry_after),
+                Ok(Ok(Err(ArmError::Fatal(m)))) => Try::Fatal(m),
+                // A cost the journal cannot carry is refused where it enters (item 5; test:
+                // an_arm_reporting_a_nan_cost_fails_the_call).
+                Ok(Ok(Ok(out))) => match unwritable(&out) {
+                    Some(why) => Try::Fatal(why),
+                    None => Try::Done(out),
+                },
+            }
+        },
+    )
     .await;
     if let Ok(out) = &attempted.result {
         limits.record_tokens(usage_tokens(&out.usage));
@@ -373,7 +413,7 @@ pub(crate) async fn call_judge(
     if let Some(t) = ticket {
         t.stage("judge");
     }
-    with_retries(opts, seed ^ 0x5A5A, None, ticket, || async {
+    with_retries(opts, seed ^ 0x5A5A, None, None, ticket, || async {
         let fut = AssertUnwindSafe(judge.score(view, output)).catch_unwind();
         match tokio::time::timeout(opts.timeout, fut).await {
             Err(_) => Try::Retry(format!("judge timed out after {:?}", opts.timeout), None),

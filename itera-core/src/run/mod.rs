@@ -9,6 +9,7 @@
 //! cost), G29 (cross-judge), G30 (blind judge: the judge's view carries no arm identity), G31 (no
 //! early stop). Uses [`crate::frame`], [`crate::data`] and [`crate::journal`].
 
+pub mod adaptive;
 pub mod arm;
 pub(crate) mod crossjudge;
 pub(crate) mod cube;

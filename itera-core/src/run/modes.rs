@@ -61,3 +61,26 @@ pub(crate) fn with_rule_modes(
     }
     modes
 }
+
+/// The registered failure mode a reply cut at the token limit falls under, when the taxonomy has
+/// one with this id.
+pub(crate) const TRUNCATED: &str = "truncated";
+
+/// Adds the registered mode `truncated` to a failed call whose output was cut at the token limit
+/// (`Usage::truncated`, e.g. Anthropic's `stop_reason = "max_tokens"`), when the taxonomy has
+/// it. Test: builtin::anthropic::tests::a_reply_cut_at_max_tokens_is_tagged_truncated.
+pub(crate) fn with_truncation(
+    frame: &Frame,
+    truncated: bool,
+    score: f64,
+    mut modes: Vec<String>,
+) -> Vec<String> {
+    if truncated
+        && score < FAILED_BELOW
+        && !modes.iter().any(|m| m == TRUNCATED)
+        && frame.failure_modes.iter().any(|m| m.id == TRUNCATED)
+    {
+        modes.push(TRUNCATED.to_string());
+    }
+    modes
+}

@@ -436,12 +436,25 @@ async fn one_call(
                         j.score,
                         j.failure_modes,
                     );
+                    let assigned = crate::run::modes::with_truncation(
+                        job.frame,
+                        out.usage.truncated,
+                        j.score,
+                        assigned,
+                    );
                     let (known, deferred): (Vec<String>, Vec<String>) = assigned
                         .into_iter()
                         .partition(|m| taxonomy.contains(m.as_str()));
                     let cost_usd = out.usage.cost_usd.or_else(|| {
-                        let price = job.frame.prices.get(arm.id())?;
-                        Some(price.cost(out.usage.input_tokens?, out.usage.output_tokens?))
+                        // Cache tokens at their own rates (G28; test:
+                        // anthropic_cache_tokens_are_priced_at_cache_rates_in_data_json).
+                        let u = &out.usage;
+                        Some(job.frame.prices.get(arm.id())?.cost_with_cache(
+                            u.input_tokens?,
+                            u.output_tokens?,
+                            u.cache_read_tokens.unwrap_or(0),
+                            u.cache_write_tokens.unwrap_or(0),
+                        ))
                     });
                     CallOutcome::Scored {
                         output: out.output,

@@ -101,7 +101,7 @@ pub(crate) async fn serve(responses: Vec<Canned>) -> (String, Arc<Mutex<Vec<Rece
     (format!("http://{addr}/v1"), log)
 }
 
-async fn read_request(sock: &mut tokio::net::TcpStream) -> Option<Received> {
+pub(crate) async fn read_request(sock: &mut tokio::net::TcpStream) -> Option<Received> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     let header_end = loop {

@@ -30,14 +30,18 @@
 //!
 //! ## Errors
 //!
-//! HTTP 429, 5xx, time-outs and connection failures are [`ArmError::Retryable`] (with the
-//! `Retry-After` header's seconds as `retry_after`); any other non-2xx status and a response that
+//! HTTP 429, 503 and 529 are [`ArmError::Overloaded`] (retried, and a signal to the adaptive
+//! concurrency, [`crate::run::adaptive`]); other 5xx, time-outs and connection failures are
+//! [`ArmError::Retryable`] (both with the `Retry-After` header's seconds as `retry_after`); any other non-2xx status and a response that
 //! is not a chat completion are [`ArmError::Fatal`].
 
 mod request;
 mod response;
 mod retry;
 
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod adaptive_loopback;
 #[cfg(test)]
 pub(crate) mod mock;
 #[cfg(test)]
@@ -46,13 +50,13 @@ mod tests;
 
 pub(crate) use request::value_text;
 pub use request::{EnvLookup, Template, process_env};
-pub(crate) use retry::{ChatClient, ChatError, ClientSettings};
+pub(crate) use response::{Extractor, snippet};
+pub(crate) use retry::{Auth, ChatClient, ChatError, ClientSettings, Endpoint};
 pub use retry::{DEFAULT_TIMEOUT_S, install_crypto_provider};
 
 use crate::hash::canonical_json;
 use crate::run::arm::{Arm, ArmError, ArmOutput, CallCtx, Reports};
 use async_trait::async_trait;
-use response::Extractor;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::path::Path;
@@ -161,7 +165,7 @@ pub struct OpenAiArm {
     client: ChatClient,
 }
 
-fn template_source(
+pub(crate) fn template_source(
     field: &str,
     inline: Option<&String>,
     file: Option<&String>,
@@ -322,7 +326,7 @@ fn spec_text(
     s
 }
 
-fn indent(text: &str) -> String {
+pub(crate) fn indent(text: &str) -> String {
     text.lines()
         .map(|l| format!("  | {l}"))
         .collect::<Vec<_>>()
@@ -359,16 +363,7 @@ impl Arm for OpenAiArm {
             .client
             .complete(system.as_deref(), &user, Some(ctx.seed))
             .await
-            .map_err(|e| match e {
-                ChatError::Retryable {
-                    message,
-                    retry_after,
-                } => ArmError::Retryable {
-                    message: format!("arm '{}': {message}", self.id),
-                    retry_after,
-                },
-                ChatError::Fatal(m) => ArmError::Fatal(format!("arm '{}': {m}", self.id)),
-            })?;
+            .map_err(|e| e.into_arm_error(&self.id))?;
         Ok(ArmOutput {
             output: Value::String(self.extract.apply(&done.content)),
             usage: done.usage,

@@ -14,7 +14,7 @@ pub(crate) struct Completion {
     pub(crate) usage: Usage,
 }
 
-pub(super) fn snippet(text: &str) -> String {
+pub(crate) fn snippet(text: &str) -> String {
     let t = text.trim();
     if t.chars().count() > 300 {
         let cut: String = t.chars().take(300).collect();
@@ -43,20 +43,21 @@ pub(super) fn parse_completion(text: &str) -> Result<Completion, String> {
             cache_read_tokens: count("/usage/prompt_tokens_details/cached_tokens"),
             cache_write_tokens: None,
             cost_usd: None,
+            truncated: false,
         },
     })
 }
 
 /// A compiled [`Extract`].
 #[derive(Debug, Clone)]
-pub(super) enum Extractor {
+pub(crate) enum Extractor {
     Whole,
     Regex(regex::Regex),
     JsonField(String),
 }
 
 impl Extractor {
-    pub(super) fn new(e: Option<&Extract>) -> Result<Extractor, String> {
+    pub(crate) fn new(e: Option<&Extract>) -> Result<Extractor, String> {
         match e {
             None => Ok(Extractor::Whole),
             Some(Extract::Regex(r)) => {
@@ -81,7 +82,7 @@ impl Extractor {
     }
 
     /// The answer in `reply`, or an empty string when there is none.
-    pub(super) fn apply(&self, reply: &str) -> String {
+    pub(crate) fn apply(&self, reply: &str) -> String {
         match self {
             Extractor::Whole => reply.trim().to_string(),
             Extractor::Regex(re) => re

@@ -113,7 +113,10 @@ fn templates_from_files_and_env_in_base_url() {
     c.user_file = Some("user.txt".into());
     let a = OpenAiArm::new("v1", &c, &dir).unwrap();
     assert!(a.spec().contains("Memo: {memo}"));
-    assert_eq!(a.client.url, "http://127.0.0.1:9/v1/chat/completions");
+    assert_eq!(
+        a.client.endpoint.url,
+        "http://127.0.0.1:9/v1/chat/completions"
+    );
     c.base_url = "${ITERA_TEST_UNSET_URL_VAR}".into();
     assert!(
         OpenAiArm::new("v1", &c, &dir)
@@ -256,8 +259,10 @@ async fn rate_limit_is_retryable_with_retry_after_then_success() {
     let mut c = cfg(&url, "{input}");
     c.api_key_env = Some(var.into());
     let a = arm_env(&c, &env);
+    // 429 is a load refusal: retried like any retryable error, and a signal to the adaptive
+    // concurrency (#18 item 3).
     match a.call(&json!("x"), &ctx()).await {
-        Err(ArmError::Retryable {
+        Err(ArmError::Overloaded {
             message,
             retry_after,
         }) => {

@@ -81,6 +81,7 @@ fn report(v: &Verdict) -> ReportData {
         },
         latency_ms_mean: if baseline { 810.0 } else { 905.0 },
         killed: false,
+        cold: None,
     };
     let agg = |mean: f64, sd: f64, n: usize| Aggregate { mean, sd, n };
     let slice = |id: &str| SliceInfo {

@@ -192,6 +192,19 @@ pub(super) fn cost(md: &mut String, r: &ReportData, charts: bool) {
             }
         );
     }
+    // Cold calls — they wrote the prompt cache and read none of it — are shown apart from the
+    // steady-state cost above (G28).
+    for a in &r.arms {
+        if let Some(c) = &a.cold {
+            let _ = writeln!(
+                md,
+                "\nCold calls of {}: {} on test wrote the prompt cache without reading it ({} in total), shown apart: the cost per 1k rows above is the warm, steady-state one (G28).",
+                cell(&a.id),
+                c.calls,
+                usd(c.cost_usd)
+            );
+        }
+    }
     super::chart(md, charts, "cost-vs-accuracy");
     calls(md, r);
 }
