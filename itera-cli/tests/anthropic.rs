@@ -180,6 +180,7 @@ min_effect_pp = 5.0
 slice_loss_floor_pp = -2.0
 
 [run]
+accept_underpowered = "a 200-row loopback fixture: this suite checks pricing and concurrency, not the decision"
 {run}
 
 [[failure_modes]]
