@@ -112,7 +112,7 @@ fn two_passing_arms_the_larger_effect_ships_and_the_choice_is_recorded() {
         v.choice
             .as_ref()
             .unwrap()
-            .contains("2 arms pass (v3, v2); v3 is chosen as the largest Δ"),
+            .contains("2 arms pass every rule (v3, v2); v3 is chosen as the largest Δ"),
         "{:?}",
         v.choice
     );
@@ -153,6 +153,26 @@ fn severity_disagreement_is_surfaced_and_resolved_by_the_tie_break() {
     let v = decide(&rules(), &[b]);
     assert!(v.severity_disagreements.is_empty());
     assert_eq!(v.decision, Decision::Ship);
+}
+
+/// Issue #13 hole 14: with two arms both inconclusive the choice said "2 arms pass", contradicting
+/// the decision printed beside it. The choice names what the arms share.
+#[test]
+fn two_inconclusive_arms_are_not_said_to_pass() {
+    let under = |id: &str, d: f64| {
+        let mut a = arm(id);
+        a.effect = e(d, d - 0.05, d + 0.05);
+        a.se_test_planned = 0.03; // MDE 8.4pp > T: underpowered
+        a
+    };
+    let v = decide(&rules(), &[under("v2", 0.03), under("v3", 0.02)]);
+    assert_eq!(v.decision, Decision::Inconclusive);
+    let choice = v.choice.clone().unwrap_or_default();
+    assert!(!choice.contains("pass"), "{choice}");
+    assert!(
+        choice.contains("2 arms are inconclusive (v2, v3)"),
+        "{choice}"
+    );
 }
 
 #[test]

@@ -448,10 +448,18 @@ pub fn decide(rules: &Rules, arms: &[ArmEvidence]) -> Verdict {
             "the largest Δ (ties broken by cost)"
         };
         let names: Vec<&str> = c.iter().map(|a| a.arm.as_str()).collect();
+        // Say what the arms share: "pass" only when they pass every rule (#13 hole 14; test:
+        // two_inconclusive_arms_are_not_said_to_pass).
+        let share = match d {
+            Decision::Ship => "pass every rule",
+            Decision::ShipNarrowly => "ship narrowly",
+            Decision::Inconclusive => "are inconclusive",
+            Decision::Kill => "are killed",
+        };
         Some((
             c[0],
             Some(format!(
-                "{} arms pass ({}); {} is chosen as {how}",
+                "{} arms {share} ({}); {} is chosen as {how}",
                 names.len(),
                 names.join(", "),
                 c[0].arm
