@@ -520,7 +520,7 @@ impl Chart for Cost {
         for (i, p) in self.points.iter().enumerate() {
             let (px, py) = pos[i];
             let mut text = match p.cost {
-                Some(c) => format!("{} · {} · {}/1k", p.label, pct(p.score), usd(c, 2)),
+                Some(c) => format!("{} · {} · {}/1k", p.label, pct(p.score), cost_label(c)),
                 None => format!("{} · {}", p.label, pct(p.score)),
             };
             if p.dominated {
@@ -604,33 +604,16 @@ impl Chart for Cost {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn wilson_matches_reference() {
-        // scipy/statsmodels: proportion_confint(81, 263, method="wilson") -> (0.25529, 0.36621)
-        let (lo, hi) = wilson(81.0 / 263.0, 263, 0.95);
-        assert!((lo - 0.25529).abs() < 1e-5, "{lo}");
-        assert!((hi - 0.36621).abs() < 1e-5, "{hi}");
-        assert!((normal_quantile(0.975) - 1.959964).abs() < 1e-6);
-        assert!((normal_quantile(0.005) + 2.575829).abs() < 1e-6);
+/// A cost per 1k rows for a point's label: cents from a dollar up, two significant digits below
+/// (a live run's $0.0020 once printed as "$0.00").
+fn cost_label(c: f64) -> String {
+    if !(c.is_finite() && c > 0.0) || c >= 1.0 {
+        return usd(c, 2);
     }
-
-    #[test]
-    fn pareto_frontier_and_domination() {
-        // a: cheap, low; b: dearer, better; c: dearer than b and worse (dominated);
-        // d: unknown cost (neither); e: same cost as a, worse (dominated).
-        let pts = [
-            (Some(0.4), 0.70),
-            (Some(1.0), 0.78),
-            (Some(1.2), 0.75),
-            (None, 0.9),
-            (Some(0.4), 0.6),
-        ];
-        let (f, d) = pareto(&pts);
-        assert_eq!(f, vec![0, 1]);
-        assert_eq!(d, vec![false, false, true, false, true]);
-    }
+    let decimals = (1 - c.log10().floor() as i32).clamp(2, 8) as usize;
+    usd(c, decimals)
 }
+
+#[cfg(test)]
+#[path = "cost_tests.rs"]
+mod tests;
