@@ -526,6 +526,61 @@ fn iterate_gate_verdict_by_hand() {
     assert_eq!(late.status.code(), Some(2), "{}", text(&late));
 }
 
+/// #19: the journal kept the extracted answer but not the model's reply, so a live arm's empty
+/// answers could not be explained. A command arm reports the reply as `raw`; it is journaled
+/// beside the answer and `itera reveal` shows both for a dev row.
+#[test]
+fn reveal_shows_the_raw_reply_beside_the_extracted_answer() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path();
+    let f = experiment(dir, 60, 5.0, |_| true);
+    std::fs::write(
+        dir.join("arm.sh"),
+        "#!/bin/sh\nwhile IFS= read -r line; do\n  id=$(printf '%s' \"$line\" | sed 's/^{\"id\":\\([0-9]*\\).*/\\1/')\n  printf '{\"id\":%s,\"output\":\"yes\",\"raw\":\"Sure! The answer is: yes.\"}\\n' \"$id\"\ndone\n",
+    )
+    .unwrap();
+    let toml = std::fs::read_to_string(&f)
+        .unwrap()
+        .replace("seed = 11", "seed = 11\ndeterministic = true")
+        .replace(
+            "replay = { path = \"rec.csv\", id = \"id\", output = \"pred\", filter = { variant = \"cand\" } }",
+            "command = { program = \"sh\", args = [\"arm.sh\"] }",
+        );
+    std::fs::write(&f, toml).unwrap();
+    let o = dir.join("out");
+    let o = o.to_str().unwrap();
+    let r = itera(
+        &[
+            "run",
+            f.to_str().unwrap(),
+            "--out",
+            o,
+            "--stop-after",
+            "dev",
+            "-q",
+        ],
+        dir,
+    );
+    assert_eq!(r.status.code(), Some(0), "{}", text(&r));
+    let journal = std::fs::read_to_string(dir.join("out/journal.jsonl")).unwrap();
+    let dev_row = journal
+        .lines()
+        .find(|l| l.contains("\"part\":\"dev\"") && l.contains("\"arm\":\"cand\""))
+        .and_then(|l| l.split("\"row\":\"").nth(1))
+        .and_then(|s| s.split('"').next())
+        .unwrap()
+        .to_string();
+    let rv = itera(&["reveal", o, &dev_row, "-q"], dir);
+    assert_eq!(rv.status.code(), Some(0), "{}", text(&rv));
+    let out = String::from_utf8_lossy(&rv.stdout);
+    assert!(
+        out.contains(
+            "cand v0 trial 0: score 1 · answer \"yes\" · raw reply: \"Sure! The answer is: yes.\""
+        ),
+        "{out}"
+    );
+}
+
 #[test]
 fn command_arm_restarts_a_dead_child() {
     let t = tempfile::tempdir().unwrap();

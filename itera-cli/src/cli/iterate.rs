@@ -222,3 +222,26 @@ pub(super) async fn gate(
     }
     Ok(0)
 }
+
+/// One line per dev call on a revealed row: arm version, trial, score, the answer, and the
+/// model's raw reply where the arm kept one (failed calls with their error).
+pub(super) fn call_lines(calls: &[itera_core::CallRecord]) -> Vec<String> {
+    use itera_core::journal::event::CallOutcome;
+    calls
+        .iter()
+        .map(|c| {
+            let head = format!("{} v{} trial {}", c.arm, c.version, c.trial);
+            match &c.outcome {
+                CallOutcome::Scored {
+                    output, raw, score, ..
+                } => {
+                    let raw = raw
+                        .as_ref()
+                        .map_or(String::new(), |r| format!(" · raw reply: {r:?}"));
+                    format!("{head}: score {score} · answer {output}{raw}")
+                }
+                CallOutcome::Failed { error } => format!("{head}: failed · {error}"),
+            }
+        })
+        .collect()
+}

@@ -364,9 +364,14 @@ async fn dispatch(cli: Cli) -> Result<i32, CliError> {
             let _hold = pipeline::hold_existing(&dir)?;
             let (exp, _setup, _pool) =
                 scored_from_dir(&dir, experiment.as_deref(), bars, true).await?;
-            let row = exp.reveal(&RowId::from(row_id.as_str()))?;
+            let (row, calls) = exp.reveal_with_calls(&RowId::from(row_id.as_str()))?;
             let v = serde_json::to_string_pretty(&row).map_err(|e| CliError::run(e.to_string()))?;
             outln!("{v}");
+            // Each dev call on the row: the extracted answer, and the model's raw reply where the
+            // arm kept one (#19: empty answers a live arm gave could not be explained).
+            for line in iterate::call_lines(&calls) {
+                outln!("{line}");
+            }
             Ok(0)
         }
         Command::Iterate {

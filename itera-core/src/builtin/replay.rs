@@ -473,6 +473,7 @@ impl Arm for ReplayArm {
             usage: rec.usage.clone(),
             recorded_latency_ms: rec.latency_ms,
             recorded_score: rec.score,
+            raw: None,
         })
     }
 }

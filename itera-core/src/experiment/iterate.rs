@@ -16,7 +16,7 @@ use crate::iterate::diagnosis::{self, Diagnosis, DiagnosisInput, Flag};
 use crate::iterate::gate::ChangeClass;
 use crate::iterate::iteration::{IterationVerdict, Ledger, SPRINT_CAP, VersionRecord, line_diff};
 use crate::iterate::refiner::Refiner;
-use crate::journal::event::Event;
+use crate::journal::event::{CallRecord, Event};
 use crate::journal::store::Store;
 use crate::run::arm::Arm;
 use crate::run::cube::{ArmKey, ScoreCube};
@@ -69,6 +69,24 @@ impl Experiment<Scored> {
             .ok_or_else(|| SprintError::NotRevealable(id.clone()))?;
         self.store().append(Event::Reveal { row: id.clone() })?;
         Ok(row.clone())
+    }
+
+    /// Reveals a dev row like [`reveal`](Self::reveal) (journaled, G17) together with every
+    /// journaled dev call on it: each arm version's output, the model's raw reply where the arm
+    /// kept one ([`ArmOutput::with_raw`](crate::run::arm::ArmOutput::with_raw)), the score and
+    /// usage — so an empty or odd answer can be explained.
+    pub fn reveal_with_calls(&self, id: &RowId) -> Result<(Row, Vec<CallRecord>), Error> {
+        let row = self.reveal(id)?;
+        let mut calls = Vec::new();
+        self.store().scan(|e| {
+            if let Event::Call(c) = e.event
+                && c.part == Part::Dev
+                && &c.row == id
+            {
+                calls.push(c);
+            }
+        })?;
+        Ok((row, calls))
     }
 
     /// The diagnosis of every arm's current version against the baseline (G32).

@@ -22,6 +22,7 @@ fn call(latency_ms: f64, score: f64, cost_usd: Option<f64>) -> Event {
         latency_ms,
         outcome: CallOutcome::Scored {
             output: serde_json::json!("yes"),
+            raw: None,
             score,
             failure_modes: Vec::new(),
             deferred_findings: Vec::new(),

@@ -290,6 +290,9 @@ pub enum CallOutcome {
     Scored {
         /// The arm's output.
         output: Value,
+        /// The model's reply as received, when it differs from the output (bounded).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        raw: Option<String>,
         /// The judge's score in [0, 1].
         score: f64,
         /// Failure-mode categories assigned (inside the registered taxonomy, G9).

@@ -64,7 +64,15 @@ pub struct ArmOutput {
     /// read it.
     #[serde(default)]
     pub recorded_score: Option<f64>,
+    /// The model's reply as received, when the answer was extracted from it (journaled beside
+    /// the output, bounded to [`RAW_REPLY_MAX_BYTES`], so an empty or odd answer can be explained).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw: Option<String>,
 }
+
+/// The longest raw reply journaled with a call; a longer one is cut at a character boundary and
+/// marked.
+pub const RAW_REPLY_MAX_BYTES: usize = 4096;
 
 impl ArmOutput {
     /// An output holding a string and no usage.
@@ -74,6 +82,7 @@ impl ArmOutput {
             usage: Usage::default(),
             recorded_latency_ms: None,
             recorded_score: None,
+            raw: None,
         }
     }
 
@@ -83,6 +92,13 @@ impl ArmOutput {
             output,
             ..ArmOutput::text("")
         }
+    }
+
+    /// Keeps the model's reply as received beside the extracted answer (journaled, bounded).
+    #[must_use]
+    pub fn with_raw(mut self, reply: impl Into<String>) -> ArmOutput {
+        self.raw = Some(reply.into());
+        self
     }
 
     /// Sets the prompt (`input`) and completion (`output`) token counts the provider reported.

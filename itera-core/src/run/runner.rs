@@ -398,7 +398,7 @@ async fn one_call(
     let mut latency_ms = called.latency_ms;
     let outcome = match called.result {
         Err(error) => CallOutcome::Failed { error },
-        Ok(out) => {
+        Ok(mut out) => {
             if let Some(l) = out.recorded_latency_ms {
                 latency_ms = l;
             }
@@ -456,8 +456,10 @@ async fn one_call(
                             u.cache_write_tokens.unwrap_or(0),
                         ))
                     });
+                    let raw = journaled_raw(out.raw.take(), &out.output);
                     CallOutcome::Scored {
                         output: out.output,
+                        raw,
                         score: j.score,
                         failure_modes: known,
                         deferred_findings: deferred,
@@ -514,4 +516,43 @@ pub(crate) fn noise(cube: &ScoreCube) -> Result<Vec<ArmNoise>, RunError> {
             })
         })
         .collect()
+}
+
+/// The raw reply to journal beside an output: `None` when it adds nothing (the output is that
+/// text, trimmed), else cut to [`RAW_REPLY_MAX_BYTES`](crate::run::arm::RAW_REPLY_MAX_BYTES) at a
+/// character boundary (#19: 13 empty answers of a live arm could not be explained; test:
+/// `reveal_shows_the_raw_reply_beside_the_extracted_answer` in itera-cli/tests/cli.rs).
+fn journaled_raw(raw: Option<String>, output: &serde_json::Value) -> Option<String> {
+    let raw = raw?;
+    if output.as_str() == Some(raw.trim()) {
+        return None;
+    }
+    let max = crate::run::arm::RAW_REPLY_MAX_BYTES;
+    if raw.len() <= max {
+        return Some(raw);
+    }
+    let cut = (0..=max)
+        .rev()
+        .find(|&i| raw.is_char_boundary(i))
+        .unwrap_or(0);
+    Some(format!("{}…[{} more bytes]", &raw[..cut], raw.len() - cut))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::journaled_raw;
+    use serde_json::json;
+
+    /// The raw reply is bounded at a character boundary and marked; one that adds nothing to
+    /// the output (the output is that text, trimmed) is not journaled twice.
+    #[test]
+    fn raw_replies_are_bounded_and_not_duplicated() {
+        assert_eq!(journaled_raw(Some(" yes\n".into()), &json!("yes")), None);
+        assert_eq!(journaled_raw(None, &json!("yes")), None);
+        let long = "é".repeat(3000); // 6000 bytes, 2 per character
+        let kept = journaled_raw(Some(long), &json!("")).unwrap_or_default();
+        let (head, tail) = kept.split_once('…').unwrap_or_default();
+        assert_eq!(head.len(), crate::run::arm::RAW_REPLY_MAX_BYTES);
+        assert_eq!(tail, "[1904 more bytes]");
+    }
 }

@@ -369,6 +369,7 @@ impl Arm for OpenAiArm {
             usage: done.usage,
             recorded_latency_ms: None,
             recorded_score: None,
+            raw: Some(done.content),
         })
     }
 }

@@ -57,6 +57,7 @@ pub(crate) fn call(
         latency_ms: 100.0,
         outcome: CallOutcome::Scored {
             output: serde_json::json!("out"),
+            raw: None,
             score,
             failure_modes: modes.iter().map(|m| m.to_string()).collect(),
             deferred_findings: Vec::new(),
