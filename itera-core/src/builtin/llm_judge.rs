@@ -382,6 +382,10 @@ impl Judge for LlmJudge {
         &self.id
     }
 
+    fn is_llm(&self) -> bool {
+        true
+    }
+
     fn family(&self) -> Option<&str> {
         Some(&self.family)
     }

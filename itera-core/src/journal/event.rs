@@ -148,8 +148,26 @@ pub enum Event {
         agree: usize,
         /// Rows where they disagree.
         disagree: usize,
-        /// agree ≥ 4 of 5 and fewer than 2 disagreements.
+        /// Whether the check passed when it ran: ≥ 5 rows with a direction from both judges and
+        /// agreement on ≥ 80% of them (older journals: agree ≥ 4 of 5). The self-audit
+        /// recomputes it from the counts.
         passed: bool,
+        /// Per row re-scored (same order as `rows`), the candidate compared with the baseline.
+        #[serde(default)]
+        candidates: Vec<String>,
+        /// Per row re-scored, `[primary, second]` direction of candidate − baseline: 1, −1, or
+        /// 0 for the second judge's tie (excluded), −2 when the second judge could not score.
+        #[serde(default)]
+        directions: Vec<[i8; 2]>,
+        /// Rows where the second judge saw a tie (excluded from agreement).
+        #[serde(default)]
+        ties: usize,
+        /// Rows the second judge could not score (excluded).
+        #[serde(default)]
+        unscored: usize,
+        /// Dev rows where the primary judge saw a difference (the population sampled).
+        #[serde(default)]
+        available: usize,
     },
     /// A dev row's raw input was revealed; it joins the seen set (G17).
     #[non_exhaustive]

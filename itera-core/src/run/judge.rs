@@ -79,8 +79,17 @@ pub enum JudgeError {
 pub trait Judge: Send + Sync {
     /// Stable id, recorded with every score.
     fn id(&self) -> &str;
+    /// True for a judge that asks a language model (G11, G29). Default `false`: a judge of your
+    /// own that calls an LLM **must** return `true` and declare its [`Judge::family`], or the
+    /// experiment is refused before any call; the built-in `LlmJudge` does both. An LLM judge
+    /// gets the cross-judge check whenever a second judge of another family is given, and one of
+    /// an arm's family is refused without it. A judge that declares a family counts as an LLM
+    /// judge whatever this returns.
+    fn is_llm(&self) -> bool {
+        false
+    }
     /// The model family of an LLM judge (for the cross-judge rule, G29); `None` for a
-    /// deterministic scorer (G11).
+    /// deterministic scorer (G11). Required when [`Judge::is_llm`] is true.
     fn family(&self) -> Option<&str> {
         None
     }
