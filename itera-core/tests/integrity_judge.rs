@@ -258,3 +258,95 @@ async fn a_second_judge_of_the_judges_family_is_refused() {
         .to_string();
     assert!(err.contains("[metric.second_judge]"), "{err}");
 }
+
+/// An LLM judge (exact match underneath) that reports a long raw reply and its tokens and cost.
+struct Billed {
+    id: String,
+    family: String,
+}
+
+#[async_trait::async_trait]
+impl Judge for Billed {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn is_llm(&self) -> bool {
+        true
+    }
+    fn family(&self) -> Option<&str> {
+        Some(&self.family)
+    }
+    async fn score(
+        &self,
+        view: JudgeView<'_>,
+        output: &serde_json::Value,
+    ) -> Result<Judgement, JudgeError> {
+        let right = Some(output) == view.expected;
+        Ok(Judgement::score(if right { 1.0 } else { 0.0 })
+            .with_usage(Usage {
+                input_tokens: Some(300),
+                output_tokens: Some(5),
+                cost_usd: Some(0.001),
+                ..Usage::default()
+            })
+            .with_raw("x".repeat(5000)))
+    }
+}
+
+// Issue #13 hole 10: a judge call was journaled as a bare score, without its reply, tokens, cost
+// or latency, and the second judge's calls not at all: the judge's cost was missing from the
+// experiment's.
+#[tokio::test]
+async fn attack_judge_calls_are_not_journaled() {
+    let judge = Billed {
+        id: "exact".into(),
+        family: "gpt".into(),
+    };
+    let second = Billed {
+        id: "second".into(),
+        family: "claude".into(),
+    };
+    let (_, arms) = shared(standard_arms());
+    let opts = RunOptions {
+        second_judge: Some(Arc::new(second)),
+        ..fast_opts()
+    };
+    let exp = scored(frame(3), &arms, &judge, &opts).await.unwrap();
+    let entries = exp.store().entries().unwrap();
+    let mut scored_calls = 0;
+    for e in &entries {
+        if let Event::Call(rec) = &e.event
+            && let CallOutcome::Scored { judge_call, .. } = &rec.outcome
+        {
+            let call = judge_call
+                .as_ref()
+                .expect("an LLM judge's call is journaled");
+            assert_eq!(call.judge, "exact");
+            assert_eq!(call.usage.input_tokens, Some(300));
+            assert_eq!(call.cost_usd, Some(0.001));
+            assert!(call.latency_ms >= 0.0 && call.attempts == 1);
+            let raw = call.raw.as_deref().unwrap();
+            assert_eq!(
+                raw.chars().count(),
+                2001,
+                "bounded to 2,000 characters and …"
+            );
+            scored_calls += 1;
+        }
+    }
+    assert!(scored_calls > 0);
+    let calls = entries
+        .iter()
+        .find_map(|e| match &e.event {
+            Event::CrossJudge { calls, .. } => Some(calls.clone()),
+            _ => None,
+        })
+        .unwrap();
+    // 20 rows × (candidate + baseline) × 3 trials.
+    assert_eq!(calls.len(), 20 * 2 * 3);
+    assert!(
+        calls
+            .iter()
+            .all(|c| c.call.cost_usd == Some(0.001) && c.score.is_some())
+    );
+}

@@ -488,8 +488,7 @@ impl Experiment<Piloted> {
                 })?;
             }
             let cross_judge =
-                crossjudge::check(rows, &cube, &roster, judge, store, opts, self.frame.seed)
-                    .await?;
+                crossjudge::check(rows, &cube, &roster, judge, store, opts, &self.frame).await?;
             // A reopened experiment that iterated before: its state holds every journaled
             // version, not just the registered ones (rebuilt from the journal, no calls).
             if iterated {

@@ -5,7 +5,9 @@
 use crate::data::row::RowId;
 use crate::data::split::{DistributionAudit, Part, SplitOverride};
 use crate::hash::{canonical_json, sha256_hex};
-use crate::journal::record::{ArmKey, ChangeClass, GateReport, IterationVerdict, Usage};
+use crate::journal::record::{
+    ArmKey, ChangeClass, GateReport, IterationVerdict, JudgeCall, SecondJudgeCall, Usage,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -168,6 +170,9 @@ pub enum Event {
         /// Dev rows where the primary judge saw a difference (the population sampled).
         #[serde(default)]
         available: usize,
+        /// Every call of the second judge: raw reply, tokens, cost, latency.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        calls: Vec<SecondJudgeCall>,
     },
     /// A dev row's raw input was revealed; it joins the seen set (G17).
     #[non_exhaustive]
@@ -341,6 +346,10 @@ pub enum CallOutcome {
         /// Cost in USD: reported by the arm or priced from the registered table.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         cost_usd: Option<f64>,
+        /// An LLM judge's call behind the score: raw reply, tokens, cost, latency (absent for a
+        /// deterministic judge and in older journals).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        judge_call: Option<JudgeCall>,
     },
     /// The call (arm or judge) still failed after its retries; scored per the failure policy.
     Failed {

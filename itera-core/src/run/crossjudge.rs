@@ -10,8 +10,10 @@
 
 use crate::data::row::{Row, RowId};
 use crate::data::split::Part;
+use crate::frame::Frame;
 use crate::hash;
 use crate::journal::event::{CallOutcome, Event};
+use crate::journal::record::SecondJudgeCall;
 use crate::journal::store::Store;
 use crate::run::cube::ScoreCube;
 use crate::run::exec::{self, RunOptions};
@@ -215,8 +217,9 @@ pub(crate) async fn check(
     judge: &dyn Judge,
     store: &Store,
     opts: &RunOptions,
-    seed: u64,
+    frame: &Frame,
 ) -> Result<Option<CrossJudgeReport>, RunError> {
+    let seed = frame.seed;
     require(roster, judge, opts)?;
     if !is_llm_judge(judge) {
         return Ok(None);
@@ -274,6 +277,7 @@ pub(crate) async fn check(
     }
     let (mut agree, mut disagree, mut ties, mut unscored) = (0, 0, 0, 0);
     let mut directions = Vec::with_capacity(picked.len());
+    let mut calls = Vec::new();
     for &(arm, r, first) in &picked {
         let mut mean = [None::<f64>; 2];
         for (slot, a) in [(0usize, arm), (1, 0)] {
@@ -288,10 +292,27 @@ pub(crate) async fn check(
                 };
                 let seed = (r as u64) << 8 | u64::from(t) << 1 | slot as u64;
                 let j = exec::call_judge(second.as_ref(), view, out, seed, opts, None).await;
+                let (attempts, latency) = (j.attempts, j.latency_ms);
                 // A failed call is excluded, never scored 0 (it would fake a direction).
-                if let Ok(j) = j.result {
-                    scores.push(j.score);
-                }
+                let (score, error, raw, usage) = match j.result {
+                    Ok(j) => (Some(j.score), None, j.raw, j.usage),
+                    Err(e) => (None, Some(e), None, Default::default()),
+                };
+                scores.extend(score);
+                calls.push(SecondJudgeCall {
+                    row: rows[r].id.clone(),
+                    arm: roster.arms[a].id().to_string(),
+                    trial: t,
+                    score,
+                    error,
+                    call: crate::run::runner::judge_call(
+                        second.as_ref(),
+                        raw,
+                        usage,
+                        attempts,
+                        latency,
+                    ),
+                });
             }
             if !scores.is_empty() {
                 mean[slot] = Some(scores.iter().sum::<f64>() / scores.len() as f64);
@@ -338,6 +359,7 @@ pub(crate) async fn check(
         ties,
         unscored,
         available: report.available,
+        calls,
     })?;
     verdict_of(report)
 }

@@ -2,6 +2,7 @@
 //! the row's input and expected value and nothing that identifies the arm: the judge is blind by
 //! construction (G30).
 
+use crate::journal::record::Usage;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -32,6 +33,14 @@ pub struct Judgement {
     /// Hash of the rubric the score was given under (LLM judges, G8).
     #[serde(default)]
     pub rubric_hash: Option<String>,
+    /// Tokens (and cost, when known) of the call behind this score: an LLM judge reports them
+    /// so the journal and the experiment's cost include the judge's ([`Judgement::with_usage`]).
+    #[serde(default)]
+    pub usage: Usage,
+    /// The raw reply of an LLM judge, journaled (bounded) beside the score
+    /// ([`Judgement::with_raw`]).
+    #[serde(default)]
+    pub raw: Option<String>,
 }
 
 impl Judgement {
@@ -41,7 +50,21 @@ impl Judgement {
             score,
             failure_modes: Vec::new(),
             rubric_hash: None,
+            usage: Usage::default(),
+            raw: None,
         }
+    }
+
+    /// The same judgement with the call's token usage (and cost, when the judge knows it).
+    pub fn with_usage(mut self, usage: Usage) -> Judgement {
+        self.usage = usage;
+        self
+    }
+
+    /// The same judgement with the judge's raw reply (journaled, cut to 2,000 characters).
+    pub fn with_raw(mut self, raw: impl Into<String>) -> Judgement {
+        self.raw = Some(raw.into());
+        self
     }
 }
 

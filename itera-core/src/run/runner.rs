@@ -456,6 +456,7 @@ async fn one_call(
             };
             attempts += judged.attempts.saturating_sub(1);
             errors.extend(judged.errors);
+            let (judge_attempts, judge_latency) = (judged.attempts, judged.latency_ms);
             match judged.result {
                 Err(error) => CallOutcome::Failed { error },
                 Ok(j) => {
@@ -479,6 +480,10 @@ async fn one_call(
                         let price = job.frame.prices.get(arm.id())?;
                         Some(price.cost(out.usage.input_tokens?, out.usage.output_tokens?))
                     });
+                    // An LLM judge's call is journaled like the arm's (issue #13 hole 10).
+                    let judge_call = crate::run::crossjudge::is_llm_judge(job.judge).then(|| {
+                        judge_call(job.judge, j.raw, j.usage, judge_attempts, judge_latency)
+                    });
                     CallOutcome::Scored {
                         output: out.output,
                         score: j.score,
@@ -488,6 +493,7 @@ async fn one_call(
                         rubric_hash: job.judge.rubric().map(|r| hash::sha256_hex(r.as_bytes())),
                         usage: out.usage,
                         cost_usd,
+                        judge_call,
                     }
                 }
             }
@@ -537,4 +543,24 @@ pub(crate) fn noise(cube: &ScoreCube) -> Result<Vec<ArmNoise>, RunError> {
             })
         })
         .collect()
+}
+
+/// The journal record of one judge call: its usage and cost as the judge reports them (the
+/// built-in LLM judge prices its tokens from `[metric.llm] price`), its raw reply bounded
+/// (issue #13 hole 10).
+pub(crate) fn judge_call(
+    judge: &dyn Judge,
+    raw: Option<String>,
+    usage: crate::journal::record::Usage,
+    attempts: u32,
+    latency_ms: f64,
+) -> crate::journal::record::JudgeCall {
+    crate::journal::record::JudgeCall {
+        judge: judge.id().to_string(),
+        raw: crate::journal::record::JudgeCall::bounded(raw),
+        cost_usd: usage.cost_usd,
+        usage,
+        latency_ms,
+        attempts,
+    }
 }

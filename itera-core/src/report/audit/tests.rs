@@ -191,6 +191,7 @@ fn an_llm_judge_needs_a_cross_judge_event_that_passed() {
             ties: 0,
             unscored: 0,
             available: 9,
+            calls: Vec::new(),
         },
     );
     let s = audit_of(ev, &f);
