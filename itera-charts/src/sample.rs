@@ -178,6 +178,7 @@ pub fn seed_example() -> ReportData {
         test_row_ids: (0..400).map(|i| format!("row-{i}")).collect(),
         calls: BTreeMap::new(),
         power: None,
+        judge: None,
     }
 }
 
@@ -298,6 +299,7 @@ pub fn four_by_fourteen() -> ReportData {
         test_row_ids: vec![],
         calls: BTreeMap::new(),
         power: None,
+        judge: None,
     }
 }
 

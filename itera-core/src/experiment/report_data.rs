@@ -273,6 +273,7 @@ pub(super) fn build_report(
             }),
             _ => None,
         }),
+        judge: crate::report::judge_info(entries),
     })
 }
 
