@@ -179,6 +179,7 @@ pub fn seed_example() -> ReportData {
         test_row_ids: (0..400).map(|i| format!("row-{i}")).collect(),
         calls: BTreeMap::new(),
         power: None,
+        judge: None,
     }
 }
 
@@ -299,6 +300,7 @@ pub fn four_by_fourteen() -> ReportData {
         test_row_ids: vec![],
         calls: BTreeMap::new(),
         power: None,
+        judge: None,
     }
 }
 

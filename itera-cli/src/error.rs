@@ -121,7 +121,10 @@ pub fn core_code(e: &Error) -> i32 {
             RunError::ArmsMismatch { .. }
             | RunError::SpecChanged { .. }
             | RunError::JudgeChanged { .. }
-            | RunError::CrossJudgeRequired { .. } => BAD_INPUT,
+            | RunError::CrossJudgeRequired { .. }
+            | RunError::JudgeFamilyMissing { .. }
+            | RunError::SecondJudgeFamily { .. }
+            | RunError::CrossJudgeRowsTooFew { .. } => BAD_INPUT,
             RunError::Store(s) => store_code(s),
             _ => RUN_ERROR,
         },

@@ -206,12 +206,52 @@ impl Loaded {
                 self.check_file(&format!("{key}.replay.path"), &r.path, "recording")?;
             }
         }
+        self.check_cross_judge()?;
         self.check_file("data.path", &f.data.path, "data")?;
         if f.threshold.min_effect_pp.is_some() == f.threshold.min_effect_rel_pct.is_some() {
             return Err(self.error(
                 "threshold",
                 "give exactly one of min_effect_pp (absolute pp) or min_effect_rel_pct (% of the baseline)",
             ));
+        }
+        Ok(())
+    }
+
+    /// G29 at config load, before any call: an LLM judge of an arm's model family needs
+    /// `[metric.second_judge]`, and the second judge must be of another family than the judge.
+    /// Test that fails without it: the `toml/judge-same-family-no-second-judge.toml` and
+    /// `toml/second-judge-same-family.toml` cases of tests/bad-input.
+    fn check_cross_judge(&self) -> Result<(), ConfigError> {
+        let m = &self.file.metric;
+        let Some(judge) = &m.llm else {
+            return Ok(());
+        };
+        let family = judge.family.trim();
+        if let Some(second) = &m.second_judge {
+            if second.family.trim() == family {
+                return Err(self.error(
+                    "metric.second_judge",
+                    format!(
+                        "the second judge is of the judge's own model family ('{family}'): it cannot check it (G29); give [metric.second_judge] a model of another family"
+                    ),
+                ));
+            }
+            return Ok(());
+        }
+        for (i, arm) in self.file.arms.iter().enumerate() {
+            let arm_family = arm
+                .family
+                .as_deref()
+                .or_else(|| arm.openai.as_ref().and_then(|o| o.family.as_deref()));
+            if arm_family.map(str::trim) == Some(family) {
+                return Err(self.error(
+                    "metric.second_judge",
+                    format!(
+                        "the LLM judge ([metric.llm], family '{family}') is of the same model family as arms[{i}] (id \"{}\") (G29): add [metric.second_judge], an LLM judge of another family, for the cross-judge check — or use a deterministic scorer",
+                        arm.id
+                    ),
+                ));
+            }
         }
         Ok(())
     }

@@ -110,6 +110,10 @@ pub struct LlmJudgeConfig {
     /// with the score (R4); see `llm_judge_modes.rs`.
     #[serde(default)]
     pub failure_modes: Vec<String>,
+    /// The judge model's token price, so the judge's calls are costed in the journal and the
+    /// experiment's cost (issue #13 hole 10). Not part of the judging text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<crate::frame::Price>,
 }
 
 fn one() -> f64 {
@@ -148,6 +152,7 @@ pub struct LlmJudge {
     scale: f64,
     out_of_range: OutOfRange,
     failure_modes: Vec<String>,
+    price: Option<crate::frame::Price>,
     client: ChatClient,
 }
 
@@ -182,6 +187,13 @@ impl LlmJudge {
         }
         if cfg.family.trim().is_empty() {
             return Err("family must not be empty (the cross-judge rule needs it, G29)".into());
+        }
+        if let Some(p) = &cfg.price
+            && ![p.input_per_mtok_usd, p.output_per_mtok_usd]
+                .iter()
+                .all(|v| v.is_finite() && (0.0..=100_000.0).contains(v))
+        {
+            return Err("price must be numbers in [0, 100000] (USD per million tokens)".into());
         }
         let parse = |what: &str, src: &str| -> Result<Template, String> {
             let t = Template::parse(src).map_err(|e| format!("{what} {e}"))?;
@@ -257,6 +269,7 @@ impl LlmJudge {
             scale: cfg.scale,
             out_of_range: cfg.out_of_range,
             failure_modes: cfg.failure_modes.clone(),
+            price: cfg.price,
             client,
         })
     }
@@ -382,6 +395,10 @@ impl Judge for LlmJudge {
         &self.id
     }
 
+    fn is_llm(&self) -> bool {
+        true
+    }
+
     fn family(&self) -> Option<&str> {
         Some(&self.family)
     }
@@ -418,174 +435,23 @@ impl Judge for LlmJudge {
             Some((text, mode)) => (self.parse_score(&text).map_err(unscorable)?, mode),
             None => (self.parse_score(&reply.content).map_err(unscorable)?, None),
         };
-        Ok(Judgement {
-            score,
-            failure_modes: mode.into_iter().collect(),
-            rubric_hash: Some(self.rubric_hash.clone()),
-        })
+        let mut usage = reply.usage;
+        if usage.cost_usd.is_none()
+            && let (Some(p), Some(i), Some(o)) =
+                (self.price, usage.input_tokens, usage.output_tokens)
+        {
+            usage.cost_usd = Some(p.cost(i, o));
+        }
+        let mut j = Judgement::score(score)
+            .with_usage(usage)
+            .with_raw(reply.content);
+        j.failure_modes = mode.into_iter().collect();
+        j.rubric_hash = Some(self.rubric_hash.clone());
+        Ok(j)
     }
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-    use crate::builtin::http::mock::{Canned, serve};
-    use serde_json::json;
-
-    fn cfg(url: &str) -> LlmJudgeConfig {
-        serde_json::from_value(json!({
-            "base_url": url, "model": "judge-m", "family": "smollm",
-            "rubric": "10 if the answer is the expected category, 0 otherwise.",
-            "prompt": "Input: {input}\nExpected: {expected}\nAnswer: {output}\nScore 0-10:",
-            "scale": 10
-        }))
-        .unwrap()
-    }
-
-    fn judge(c: &LlmJudgeConfig) -> LlmJudge {
-        LlmJudge::new_with_env(c, &|_: &str| None).unwrap()
-    }
-
-    #[test]
-    fn scores_parse_scale_and_refuse_or_clamp() {
-        let mut c = cfg("http://127.0.0.1:1/v1");
-        let j = judge(&c);
-        assert_eq!(j.parse_score("8").unwrap(), 0.8);
-        assert_eq!(j.parse_score("Score: 10 — perfect").unwrap(), 1.0);
-        assert_eq!(j.parse_score("I'd say 2.5 out of 10").unwrap(), 0.25);
-        assert!(j.parse_score("11").unwrap_err().contains("outside [0, 1]"));
-        assert!(j.parse_score("-1").is_err());
-        assert!(
-            j.parse_score("great answer")
-                .unwrap_err()
-                .contains("no score")
-        );
-        c.out_of_range = OutOfRange::Clamp;
-        let j = judge(&c);
-        assert_eq!(j.parse_score("11").unwrap(), 1.0);
-        assert_eq!(j.parse_score("-3").unwrap(), 0.0);
-        c.score_regex = Some(r"SCORE=(\d+)".into());
-        let j = judge(&c);
-        assert_eq!(j.parse_score("1 2 3 SCORE=5").unwrap(), 0.5);
-    }
-
-    #[test]
-    fn construction_errors() {
-        let c = cfg("http://127.0.0.1:1/v1");
-        let with = |f: &dyn Fn(&mut LlmJudgeConfig)| {
-            let mut c = c.clone();
-            f(&mut c);
-            LlmJudge::new_with_env(&c, &|_: &str| None).unwrap_err()
-        };
-        assert!(with(&|c| c.prompt = "{output} {arm}".into()).contains("'{arm}'"));
-        assert!(with(&|c| c.prompt = "{expected}".into()).contains("{output}"));
-        assert!(with(&|c| c.prompt = "{output".into()).contains("not closed"));
-        assert!(with(&|c| c.rubric = " ".into()).contains("rubric"));
-        assert!(with(&|c| c.family = String::new()).contains("family"));
-        assert!(with(&|c| c.scale = 0.0).contains("scale"));
-        assert!(with(&|c| c.score_regex = Some("(".into())).contains("score_regex"));
-        assert!(with(&|c| c.system = Some("Grade.".into())).contains("{rubric}"));
-        // {rubric} in the system template is fine
-        let mut ok = c.clone();
-        ok.system = Some("Grade under: {rubric}".into());
-        assert!(LlmJudge::new_with_env(&ok, &|_: &str| None).is_ok());
-        let r: Result<LlmJudgeConfig, _> = serde_json::from_value(json!({
-            "base_url": "http://x", "model": "m", "family": "f", "rubric": "r",
-            "prompt": "{output}", "rubrik": "typo"
-        }));
-        assert!(r.is_err());
-    }
-
-    #[test]
-    fn rubric_text_and_hash_are_stable_and_cover_the_template() {
-        let c = cfg("http://127.0.0.1:1/v1");
-        let a = judge(&c);
-        let mut moved = c.clone();
-        moved.base_url = "http://10.0.0.9:8000/v1".into();
-        assert_eq!(
-            judge(&moved).rubric_hash(),
-            a.rubric_hash(),
-            "address is not locked"
-        );
-        assert_eq!(
-            a.rubric_hash(),
-            sha256_hex(a.rubric().unwrap().as_bytes()),
-            "the core hashes rubric(); the judgement carries the same hash"
-        );
-        assert!(a.rubric().unwrap().starts_with("rubric:\n10 if the answer"));
-        let mut edited = c.clone();
-        edited.prompt.push(' ');
-        assert_ne!(judge(&edited).rubric_hash(), a.rubric_hash());
-        assert_eq!(a.id(), "llm:judge-m");
-        assert_eq!(a.family(), Some("smollm"));
-        // pinned, so an accidental change of the judging text's layout is seen
-        assert_eq!(a.rubric_hash().len(), 64);
-        assert_eq!(judge(&c.clone()).rubric_hash(), a.rubric_hash());
-    }
-
-    #[tokio::test]
-    async fn scores_through_the_endpoint_blind_to_the_arm() {
-        let (url, log) = serve(vec![
-            Canned::reply("Score: 9", 30, 2),
-            Canned::reply("42", 30, 1),
-            Canned::status(503, "busy"),
-            Canned::status(401, "bad key"),
-        ])
-        .await;
-        let mut c = cfg(&url);
-        c.api_key_env = Some("JUDGE_KEY".into());
-        let env = |k: &str| (k == "JUDGE_KEY").then(|| "sk-judge-secret".to_string());
-        let j = LlmJudge::new_with_env(&c, &env).unwrap();
-        let input = json!({"memo": "DL 1234"});
-        let expected = json!("travel");
-        let view = JudgeView {
-            input: &input,
-            expected: Some(&expected),
-        };
-        let got = j.score(view, &json!("travel")).await.unwrap();
-        assert_eq!(got.score, 0.9);
-        assert_eq!(got.rubric_hash.as_deref(), Some(j.rubric_hash()));
-        let req = log.lock().unwrap()[0].clone();
-        assert_eq!(req.header("authorization"), Some("Bearer sk-judge-secret"));
-        assert_eq!(
-            req.body["messages"],
-            json!([
-                {"role": "system", "content": "10 if the answer is the expected category, 0 otherwise."},
-                {"role": "user", "content": "Input: {\"memo\":\"DL 1234\"}\nExpected: travel\nAnswer: travel\nScore 0-10:"}
-            ])
-        );
-        assert!(req.body.get("seed").is_none());
-        // 42 / 10 is refused
-        let e = j.score(view, &json!("x")).await.unwrap_err();
-        assert!(
-            matches!(&e, JudgeError::Unscorable(m) if m.contains("outside")),
-            "{e:?}"
-        );
-        let e = j.score(view, &json!("x")).await.unwrap_err();
-        assert!(
-            matches!(&e, JudgeError::Retryable(m) if m.contains("503")),
-            "{e:?}"
-        );
-        let e = j.score(view, &json!("x")).await.unwrap_err();
-        assert!(
-            matches!(&e, JudgeError::Unscorable(m) if m.contains("401")),
-            "{e:?}"
-        );
-        assert!(!format!("{e:?} {j:?}").contains("sk-judge-secret"));
-        // no expected value while the template needs one: unscorable without a call
-        let n = log.lock().unwrap().len();
-        let e = j
-            .score(
-                JudgeView {
-                    input: &input,
-                    expected: None,
-                },
-                &json!("x"),
-            )
-            .await
-            .unwrap_err();
-        assert!(matches!(&e, JudgeError::Unscorable(m) if m.contains("expected")));
-        assert_eq!(log.lock().unwrap().len(), n);
-    }
-}
+#[path = "llm_judge_tests.rs"]
+mod tests;

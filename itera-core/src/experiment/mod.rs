@@ -488,7 +488,8 @@ impl Experiment<Piloted> {
                     noise: noise.clone(),
                 })?;
             }
-            let cross_judge = crossjudge::check(rows, &cube, &roster, judge, store, opts).await?;
+            let cross_judge =
+                crossjudge::check(rows, &cube, &roster, judge, store, opts, &self.frame).await?;
             // A reopened experiment that iterated before: its state holds every journaled
             // version, not just the registered ones (rebuilt from the journal, no calls).
             if iterated {

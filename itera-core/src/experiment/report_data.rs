@@ -278,6 +278,7 @@ pub(super) fn build_report(
             }),
             _ => None,
         }),
+        judge: crate::report::judge_info(entries),
     })
 }
 

@@ -214,7 +214,9 @@ impl<S: State> Experiment<S> {
     /// in k-fold mode), judged. Refused — and journaled as `pilot-failed` — when a call fails, a
     /// score is missing or out of range, a usage field the arm declares is missing, or an
     /// output looks like a placeholder; refused before any call when the judge is not the
-    /// registered one (G8) or the arms are not the registered ones. A pilot already passed with
+    /// registered one (G8) or the arms are not the registered ones, and when the cross-judge rule
+    /// refuses the judges (G29: an LLM judge without a family, a second judge of the judge's
+    /// family, or a judge of an arm's family without a second judge). A pilot already passed with
     /// the same arm versions is not re-run.
     ///
     /// Must run inside a tokio runtime (`#[tokio::main]` / `#[tokio::test]`): call timeouts and
@@ -239,8 +241,8 @@ impl<S: State> Experiment<S> {
     /// Phase 3, dev scoring (G24–G31): every (arm × dev row × trial) called with bounded
     /// concurrency, retries and rate limits, judged blind, and journaled before it counts; the
     /// baseline first, its dev score journaled before any arm is compared. Calls already in the
-    /// journal are not made again. Then the noise floor (G26) and, for an LLM judge of an arm's
-    /// family, the cross-judge check (G29). Refused when the judge or the arms are not the
+    /// journal are not made again. Then the noise floor (G26) and, for an LLM judge with
+    /// [`RunOptions::second_judge`], the cross-judge check (G29). Refused when the judge or the arms are not the
     /// registered ones, or when failed calls exceed the registered failure policy (G31).
     ///
     /// Must run inside a tokio runtime (timeouts and backoff use tokio's timer).

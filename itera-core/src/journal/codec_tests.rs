@@ -30,6 +30,7 @@ fn call(latency_ms: f64, score: f64, cost_usd: Option<f64>) -> Event {
             rubric_hash: None,
             usage: Usage::default(),
             cost_usd,
+            judge_call: None,
         },
     })
 }

@@ -6,7 +6,9 @@ use crate::data::row::RowId;
 use crate::data::split::{DistributionAudit, Part, SplitOverride};
 use crate::hash::{canonical_json, sha256_hex};
 pub use crate::journal::record::SlicePower;
-use crate::journal::record::{ArmKey, ChangeClass, GateReport, IterationVerdict, Usage};
+use crate::journal::record::{
+    ArmKey, ChangeClass, GateReport, IterationVerdict, JudgeCall, SecondJudgeCall, Usage,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -133,8 +135,29 @@ pub enum Event {
         agree: usize,
         /// Rows where they disagree.
         disagree: usize,
-        /// agree ≥ 4 of 5 and fewer than 2 disagreements.
+        /// Whether the check passed when it ran: ≥ 5 rows with a direction from both judges and
+        /// agreement on ≥ 80% of them (older journals: agree ≥ 4 of 5). The self-audit
+        /// recomputes it from the counts.
         passed: bool,
+        /// Per row re-scored (same order as `rows`), the candidate compared with the baseline.
+        #[serde(default)]
+        candidates: Vec<String>,
+        /// Per row re-scored, `[primary, second]` direction of candidate − baseline: 1, −1, or
+        /// 0 for the second judge's tie (excluded), −2 when the second judge could not score.
+        #[serde(default)]
+        directions: Vec<[i8; 2]>,
+        /// Rows where the second judge saw a tie (excluded from agreement).
+        #[serde(default)]
+        ties: usize,
+        /// Rows the second judge could not score (excluded).
+        #[serde(default)]
+        unscored: usize,
+        /// Dev rows where the primary judge saw a difference (the population sampled).
+        #[serde(default)]
+        available: usize,
+        /// Every call of the second judge: raw reply, tokens, cost, latency.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        calls: Vec<SecondJudgeCall>,
     },
     /// A dev row's raw input was revealed; it joins the seen set (G17).
     #[non_exhaustive]
@@ -311,6 +334,10 @@ pub enum CallOutcome {
         /// Cost in USD: reported by the arm or priced from the registered table.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         cost_usd: Option<f64>,
+        /// An LLM judge's call behind the score: raw reply, tokens, cost, latency (absent for a
+        /// deterministic judge and in older journals).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        judge_call: Option<JudgeCall>,
     },
     /// The call (arm or judge) still failed after its retries; scored per the failure policy.
     Failed {

@@ -31,6 +31,62 @@ pub struct Usage {
     pub truncated: bool,
 }
 
+/// The longest raw judge reply journaled, in characters (longer replies are cut, marked `…`).
+pub const JUDGE_RAW_MAX_CHARS: usize = 2000;
+
+/// One LLM judge call, journaled like an arm call (G24 for judges): its raw reply (bounded to
+/// [`JUDGE_RAW_MAX_CHARS`]), tokens, cost and latency. The judge's cost is part of the
+/// experiment's, shown apart from the arms'.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct JudgeCall {
+    /// The judge's id.
+    pub judge: String,
+    /// The raw reply, as far as the judge reports it (cut to [`JUDGE_RAW_MAX_CHARS`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw: Option<String>,
+    /// Token usage as the judge reports it.
+    #[serde(default)]
+    pub usage: Usage,
+    /// Cost in USD: reported by the judge or priced from the frame's price for the judge's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<f64>,
+    /// Latency of the last attempt in ms.
+    #[serde(default)]
+    pub latency_ms: f64,
+    /// Attempts made, the first included.
+    #[serde(default)]
+    pub attempts: u32,
+}
+
+impl JudgeCall {
+    /// Cuts a raw reply to [`JUDGE_RAW_MAX_CHARS`].
+    pub(crate) fn bounded(raw: Option<String>) -> Option<String> {
+        raw.map(|r| match r.char_indices().nth(JUDGE_RAW_MAX_CHARS) {
+            Some((i, _)) => format!("{}…", &r[..i]),
+            None => r,
+        })
+    }
+}
+
+/// A second judge's call in the cross-judge check (G29): which output it scored and how.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SecondJudgeCall {
+    /// The dev row.
+    pub row: RowId,
+    /// The arm whose output was scored (the baseline or the candidate).
+    pub arm: String,
+    /// The trial of that output.
+    pub trial: u32,
+    /// The score, or `None` when the call failed.
+    #[serde(default)]
+    pub score: Option<f64>,
+    /// The error, when the call failed after its retries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The call.
+    pub call: JudgeCall,
+}
+
 /// An arm version in the cube.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ArmKey {

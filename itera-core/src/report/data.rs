@@ -244,6 +244,10 @@ pub struct ReportData {
     /// before it was recorded here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub power: Option<PowerInfo>,
+    /// An LLM judge: its cost (apart from the arms'), the second judge's, and the cross-judge
+    /// check (G29). Absent for a deterministic judge and in older reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub judge: Option<super::JudgeInfo>,
 }
 
 /// The power check before the test pass (G20) in `data.json`: per arm (SE expected on test, MDE,

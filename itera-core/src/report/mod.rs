@@ -10,10 +10,13 @@ pub(crate) mod audit;
 pub mod calls;
 pub(crate) mod conclusion;
 mod data;
+mod judge;
 mod stable;
 
 pub use audit::{AuditItem, AuditStatus};
 pub use data::*;
+pub(crate) use judge::judge_info;
+pub use judge::{CrossJudgeInfo, JudgeCost, JudgeInfo};
 pub use stable::StableVerdict;
 
 use crate::decide::rules::Verdict;

@@ -75,6 +75,9 @@ pub struct RunOptions {
     pub adaptive: Option<crate::run::adaptive::AdaptiveConcurrency>,
     /// A second judge of another model family for the cross-judge check (G29).
     pub second_judge: Option<Arc<dyn Judge>>,
+    /// Dev rows the second judge re-scores: a seeded sample of the rows where the primary judge
+    /// sees a difference between the baseline and a candidate (G29). Default 20; at least 5.
+    pub cross_judge_rows: usize,
     /// Called after every finished call, and every `heartbeat` while calls wait and none
     /// finished, naming the call waiting longest ([`Progress::waiting`]).
     pub progress: Option<ProgressFn>,
@@ -105,6 +108,7 @@ impl Default for RunOptions {
             tokens_per_minute: None,
             adaptive: None,
             second_judge: None,
+            cross_judge_rows: 20,
             progress: None,
             heartbeat: Duration::from_secs(10),
             charts: false,
@@ -124,6 +128,7 @@ impl std::fmt::Debug for RunOptions {
             .field("tokens_per_minute", &self.tokens_per_minute)
             .field("adaptive", &self.adaptive.is_some())
             .field("heartbeat", &self.heartbeat)
+            .field("cross_judge_rows", &self.cross_judge_rows)
             .field("charts", &self.charts)
             .field("accept_underpowered", &self.accept_underpowered)
             .finish_non_exhaustive()

@@ -2,6 +2,7 @@
 //! the row's input and expected value and nothing that identifies the arm: the judge is blind by
 //! construction (G30).
 
+use crate::journal::record::Usage;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -32,6 +33,14 @@ pub struct Judgement {
     /// Hash of the rubric the score was given under (LLM judges, G8).
     #[serde(default)]
     pub rubric_hash: Option<String>,
+    /// Tokens (and cost, when known) of the call behind this score: an LLM judge reports them
+    /// so the journal and the experiment's cost include the judge's ([`Judgement::with_usage`]).
+    #[serde(default)]
+    pub usage: Usage,
+    /// The raw reply of an LLM judge, journaled (bounded) beside the score
+    /// ([`Judgement::with_raw`]).
+    #[serde(default)]
+    pub raw: Option<String>,
 }
 
 impl Judgement {
@@ -41,7 +50,21 @@ impl Judgement {
             score,
             failure_modes: Vec::new(),
             rubric_hash: None,
+            usage: Usage::default(),
+            raw: None,
         }
+    }
+
+    /// The same judgement with the call's token usage (and cost, when the judge knows it).
+    pub fn with_usage(mut self, usage: Usage) -> Judgement {
+        self.usage = usage;
+        self
+    }
+
+    /// The same judgement with the judge's raw reply (journaled, cut to 2,000 characters).
+    pub fn with_raw(mut self, raw: impl Into<String>) -> Judgement {
+        self.raw = Some(raw.into());
+        self
     }
 }
 
@@ -79,8 +102,17 @@ pub enum JudgeError {
 pub trait Judge: Send + Sync {
     /// Stable id, recorded with every score.
     fn id(&self) -> &str;
+    /// True for a judge that asks a language model (G11, G29). Default `false`: a judge of your
+    /// own that calls an LLM **must** return `true` and declare its [`Judge::family`], or the
+    /// experiment is refused before any call; the built-in `LlmJudge` does both. An LLM judge
+    /// gets the cross-judge check whenever a second judge of another family is given, and one of
+    /// an arm's family is refused without it. A judge that declares a family counts as an LLM
+    /// judge whatever this returns.
+    fn is_llm(&self) -> bool {
+        false
+    }
     /// The model family of an LLM judge (for the cross-judge rule, G29); `None` for a
-    /// deterministic scorer (G11).
+    /// deterministic scorer (G11). Required when [`Judge::is_llm`] is true.
     fn family(&self) -> Option<&str> {
         None
     }

@@ -132,6 +132,8 @@ pub(crate) async fn pilot(
     store: &Store,
     opts: &RunOptions,
 ) -> Result<(), RunError> {
+    // G29 at registration: refused before the manifest and before any call.
+    crate::run::crossjudge::require(roster, judge, opts)?;
     manifest(store, roster, judge)?;
     let mut passed = false;
     store.scan(|e| {

@@ -78,7 +78,7 @@ pub enum RunError {
     NoPilotRow,
     /// An LLM judge shares a family with an arm and no second judge was given (G29).
     #[error(
-        "judge '{judge}' is of the same model family ('{family}') as arm '{arm}' (G29): pass RunOptions::second_judge of another family for the cross-judge check, or use a deterministic scorer"
+        "judge '{judge}' is of the same model family ('{family}') as arm '{arm}' (G29): add a second LLM judge of another family under [metric.second_judge] in the experiment TOML (library: RunOptions::second_judge), or use a deterministic scorer"
     )]
     CrossJudgeRequired {
         /// The judge.
@@ -88,13 +88,49 @@ pub enum RunError {
         /// The arm.
         arm: String,
     },
+    /// A judge says it is an LLM judge but declares no model family (G29).
+    #[error(
+        "judge '{judge}' is an LLM judge (Judge::is_llm) but declares no model family (G29): set its family (the `family` key of [metric.judge] in the experiment TOML; Judge::family for your own judge) so the cross-judge rule can apply"
+    )]
+    JudgeFamilyMissing {
+        /// The judge.
+        judge: String,
+    },
+    /// The second judge is not an LLM judge of another family than the primary (G29).
+    #[error(
+        "second judge '{second}' (family {second_family}) cannot check judge '{judge}' (family {family}) (G29): [metric.second_judge] must be an LLM judge of another model family"
+    )]
+    SecondJudgeFamily {
+        /// The primary judge.
+        judge: String,
+        /// Its family.
+        family: String,
+        /// The second judge.
+        second: String,
+        /// Its family ("none" when it declares none).
+        second_family: String,
+    },
+    /// Too few cross-judge rows requested (G29).
+    #[error(
+        "RunOptions::cross_judge_rows is {rows}: the cross-judge check needs at least 5 rows (G29); set it to 5 or more (default 20)"
+    )]
+    CrossJudgeRowsTooFew {
+        /// Rows requested.
+        rows: usize,
+    },
     /// The second judge disagrees on direction too often (G29).
     #[error(
-        "the cross-judge check failed: the second judge disagrees on the direction of {disagree} of {rows} rows (G29); the metric is too subjective — restart the experiment with a more objective metric or rubric"
+        "the cross-judge check failed (G29): of {rows} dev rows re-scored, the second judge prefers the same side on {agree}, the opposite side on {disagree}, sees a tie on {ties} and could not score {unscored}; the judge is trusted only at 80% agreement on at least 5 rows — the metric is too subjective: restart the experiment with a more objective metric or rubric"
     )]
     CrossJudgeDisagrees {
+        /// Rows where both judges prefer the same side.
+        agree: usize,
         /// Rows with opposite directions.
         disagree: usize,
+        /// Rows the second judge calls a tie.
+        ties: usize,
+        /// Rows the second judge could not score.
+        unscored: usize,
         /// Rows checked.
         rows: usize,
     },
@@ -420,6 +456,7 @@ async fn one_call(
             };
             attempts += judged.attempts.saturating_sub(1);
             errors.extend(judged.errors);
+            let (judge_attempts, judge_latency) = (judged.attempts, judged.latency_ms);
             match judged.result {
                 Err(error) => CallOutcome::Failed { error },
                 Ok(j) => {
@@ -457,6 +494,10 @@ async fn one_call(
                         ))
                     });
                     let raw = journaled_raw(out.raw.take(), &out.output);
+                    // An LLM judge's call is journaled like the arm's (issue #13 hole 10).
+                    let judge_call = crate::run::crossjudge::is_llm_judge(job.judge).then(|| {
+                        judge_call(job.judge, j.raw, j.usage, judge_attempts, judge_latency)
+                    });
                     CallOutcome::Scored {
                         output: out.output,
                         raw,
@@ -467,6 +508,7 @@ async fn one_call(
                         rubric_hash: job.judge.rubric().map(|r| hash::sha256_hex(r.as_bytes())),
                         usage: out.usage,
                         cost_usd,
+                        judge_call,
                     }
                 }
             }
@@ -516,6 +558,26 @@ pub(crate) fn noise(cube: &ScoreCube) -> Result<Vec<ArmNoise>, RunError> {
             })
         })
         .collect()
+}
+
+/// The journal record of one judge call: its usage and cost as the judge reports them (the
+/// built-in LLM judge prices its tokens from `[metric.llm] price`), its raw reply bounded
+/// (issue #13 hole 10).
+pub(crate) fn judge_call(
+    judge: &dyn Judge,
+    raw: Option<String>,
+    usage: crate::journal::record::Usage,
+    attempts: u32,
+    latency_ms: f64,
+) -> crate::journal::record::JudgeCall {
+    crate::journal::record::JudgeCall {
+        judge: judge.id().to_string(),
+        raw: crate::journal::record::JudgeCall::bounded(raw),
+        cost_usd: usage.cost_usd,
+        usage,
+        latency_ms,
+        attempts,
+    }
 }
 
 /// The raw reply to journal beside an output: `None` when it adds nothing (the output is that

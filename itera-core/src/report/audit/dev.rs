@@ -116,15 +116,20 @@ pub(super) fn effect_vs_noise(j: &Journal<'_>) -> AuditItem {
     AuditItem::pass_if(item, ok && (any || all_killed), ev.join("; "))
 }
 
+/// G29 from the evidence: "not applicable" only for a deterministic judge (no model family);
+/// for an LLM judge it fails when no check ran, and otherwise passes or fails on the journaled
+/// directions (the counts for older journals), never on the journaled `passed` flag. Tests that
+/// fail without it: `attack_llm_judge_of_another_family_audited_not_applicable` and
+/// `attack_cross_judge_low_agreement_audited_as_pass` (audit/tests_crossjudge.rs).
 pub(super) fn cross_judge(j: &Journal<'_>) -> AuditItem {
+    use crate::run::crossjudge::{agreement, passes};
     let item = ITEMS[6];
-    let Some((m, judge, family, arm_families)) = j.entries.iter().find_map(|e| match &e.event {
+    let Some((m, judge, family)) = j.entries.iter().find_map(|e| match &e.event {
         Event::Manifest {
             judge,
             judge_family,
-            arm_families,
             ..
-        } => Some((e, judge, judge_family, arm_families)),
+        } => Some((e, judge, judge_family)),
         _ => None,
     }) else {
         return AuditItem::new(item, AuditStatus::Fail, "no run manifest: judge unknown");
@@ -139,53 +144,70 @@ pub(super) fn cross_judge(j: &Journal<'_>) -> AuditItem {
             ),
         );
     };
-    if !arm_families.is_empty()
-        && !arm_families
-            .iter()
-            .any(|f| f.as_deref() == Some(family.as_str()))
-    {
+    let Some((e, second, rows, agree, disagree, ties, unscored, available, directions)) =
+        j.entries.iter().find_map(|e| match &e.event {
+            Event::CrossJudge {
+                second_judge,
+                rows,
+                agree,
+                disagree,
+                ties,
+                unscored,
+                available,
+                directions,
+                ..
+            } => Some((
+                e,
+                second_judge,
+                rows.len(),
+                *agree,
+                *disagree,
+                *ties,
+                *unscored,
+                *available,
+                directions,
+            )),
+            _ => None,
+        })
+    else {
         return AuditItem::new(
-            item,
-            AuditStatus::NotApplicable,
-            format!(
-                "journal line {}: LLM judge {judge} (family {family}) shares no arm's model family: the cross-judge check is not required (G29)",
-                line(m)
-            ),
-        );
-    }
-    match j.entries.iter().find_map(|e| match &e.event {
-        Event::CrossJudge {
-            second_judge,
-            rows,
-            agree,
-            disagree,
-            passed,
-            ..
-        } => Some((e, second_judge, rows.len(), agree, disagree, *passed)),
-        _ => None,
-    }) {
-        Some((e, second, n, agree, disagree, passed)) => AuditItem::pass_if(
-            item,
-            passed,
-            format!(
-                "journal line {}: {second} re-scored {n} dev rows; direction agrees on {agree}, disagrees on {disagree} ({})",
-                line(e),
-                if passed {
-                    "judge trusted"
-                } else {
-                    "metric too subjective"
-                }
-            ),
-        ),
-        None => AuditItem::new(
             item,
             AuditStatus::Fail,
             format!(
-                "journal line {}: LLM judge {judge} (family {family}) and no cross-judge event; the journal does not record the arms' families, so it cannot show the check was not required",
+                "journal line {}: LLM judge {judge} (family {family}): the cross-judge check did not run — no second judge of another family was given ([metric.second_judge]) (G29)",
                 line(m)
             ),
+        );
+    };
+    let a = agreement(agree, disagree, directions);
+    let passed = passes(agree, disagree);
+    let pct = |x: f64| format!("{:.0}%", 100.0 * x);
+    let stats = match (a.rate, a.wilson_95) {
+        (Some(r), Some((lo, hi))) => format!(
+            "agreement {} (Wilson 95% CI {}–{}), Cohen's κ {}",
+            pct(r),
+            pct(lo),
+            pct(hi),
+            a.kappa
+                .map_or("undefined".to_string(), |k| format!("{k:.2}"))
         ),
-    }
+        _ => "no row with a direction from both judges".to_string(),
+    };
+    let why = if passed {
+        "judge trusted"
+    } else if rows < crate::run::crossjudge::CROSS_JUDGE_MIN_ROWS {
+        "too few rows where the judge sees a difference: the judge is not checked"
+    } else {
+        "below 80% on at least 5 rows: metric too subjective"
+    };
+    AuditItem::pass_if(
+        item,
+        passed,
+        format!(
+            "journal line {}: {second} re-scored {rows} dev rows (of {available} where {judge} sees a difference); same side on {agree}, opposite on {disagree}, tie on {ties}, unscored {unscored}; {stats} ({why})",
+            line(e)
+        ),
+    )
 }
 
 pub(super) fn blind_judge(j: &Journal<'_>) -> AuditItem {

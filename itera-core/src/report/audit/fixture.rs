@@ -65,6 +65,7 @@ pub(crate) fn call(
             rubric_hash: None,
             usage: Usage::default(),
             cost_usd: Some(0.001),
+            judge_call: None,
         },
     })
 }

@@ -21,6 +21,9 @@ mod sprints;
 mod tests;
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
+mod tests_crossjudge;
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests_integrity;
 mod verdict;
 

@@ -186,12 +186,18 @@ fn an_llm_judge_needs_a_cross_judge_event_that_passed() {
             agree: 5,
             disagree: 0,
             passed: true,
+            candidates: vec!["v2".into(); 5],
+            directions: vec![[1, 1]; 5],
+            ties: 0,
+            unscored: 0,
+            available: 9,
+            calls: Vec::new(),
         },
     );
     let s = audit_of(ev, &f);
     let c = item(&s, ITEMS[6]);
     assert_eq!(c.status, AuditStatus::Pass);
-    assert!(c.evidence.contains("agrees on 5"), "{}", c.evidence);
+    assert!(c.evidence.contains("same side on 5"), "{}", c.evidence);
 }
 
 #[test]

@@ -163,6 +163,7 @@ pub fn conclusion_markdown(
     failure_modes(&mut md, report);
     severity(&mut md, report, verdict);
     cost(&mut md, report, charts);
+    crate::report::judge::judge_markdown(&mut md, report.judge.as_ref());
     next(&mut md, report, verdict);
     self_audit(&mut md, audit);
     md

@@ -188,6 +188,7 @@ fn report(v: &Verdict) -> ReportData {
         test_row_ids: Vec::new(),
         calls: BTreeMap::new(),
         power: None,
+        judge: None,
     }
 }
 
