@@ -52,8 +52,8 @@ pub struct CrossJudgeReport {
     pub unscored: usize,
     /// Agreement rate `agree / (agree + disagree)`, its Wilson 95% CI and Cohen's κ.
     pub agreement: Agreement,
-    /// At least [`CROSS_JUDGE_MIN_ROWS`] rows with a direction from both judges and agreement
-    /// ≥ [`CROSS_JUDGE_MIN_AGREEMENT`].
+    /// At least 5 rows with a direction from both judges and agreement
+    /// ≥ 80%.
     pub passed: bool,
 }
 
