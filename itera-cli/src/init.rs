@@ -53,9 +53,21 @@ scorer = "exact"                               # exact | normalized | set | rege
 # trials = 3                                   # trials per (arm, row): >= 3 unless deterministic
 #                                              # (default 3, or 1 when deterministic)
 # secondaries = ["latency"]                    # at most two secondary metric names
-# rubric = "..."                               # the LLM judge's rubric (locked by registration)
-# llm = { ... }                                # scorer = "llm": the judge's endpoint and model
-# second_judge = { ... }                       # an LLM judge of another family (cross-judge, G29)
+# rubric = "..."                               # a judging text for a non-LLM scorer; with
+#                                              # scorer = "llm" the rubric lives in [metric.llm]
+# [metric.llm]                                 # the llm judge of scorer = "llm" (a full file:
+#                                              # examples/txn-categories/experiment.llm-judge.toml)
+# base_url = "http://127.0.0.1:8089/v1"        # an OpenAI-compatible endpoint
+# model = "smollm2-135m-instruct"
+# family = "smollm"                            # required: the judge's model family (G29)
+# api_key_env = "OPENAI_API_KEY"               # the env var holding the key (never the key)
+# rubric = "1 = right category; 0 = anything else"   # locked by the registration (G8)
+# prompt = "Input: {input}\nExpected: {expected}\nAnswer: {output}\n{rubric}\nScore:"
+# score_regex = "([01])"                       # capture group 1; default: the reply's first number
+# scale = 1.0                                  # the number is divided by it (e.g. 10 for 0-10)
+# price = { input_per_mtok_usd = 0.15, output_per_mtok_usd = 0.6 }   # the judge's cost, shown apart
+# [metric.second_judge]                        # the second_judge (same keys): ANOTHER family; needed
+#                                              # when the judge shares a family with an arm (G29)
 
 [threshold]
 min_effect_pp = 5.0                            # the gain that justifies shipping, in pp ...

@@ -142,3 +142,24 @@ fn plan_from_rate_and_from_pilot() {
     assert_eq!(v["arms"][0]["arm"], "cand");
     assert!(v["arms"][0]["test_rows_needed"].as_u64().unwrap() > 0);
 }
+
+/// #19: the LLM judge's keys were documented only in the Rust source. The LLM-judged example
+/// (`examples/txn-categories/experiment.llm-judge.toml`, against the local server) loads, and
+/// registers its judge with the rubric locked from `[metric.llm]` (G8) — no server needed.
+#[test]
+fn the_llm_judged_example_file_registers_its_judge() {
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples/txn-categories/experiment.llm-judge.toml");
+    let loaded = itera_cli::config::Loaded::read(&file).unwrap_or_else(|e| panic!("{e}"));
+    let frame = itera_cli::pipeline::registered_frame(&loaded).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(frame.metric.scorer, "llm:smollm2-135m-instruct");
+    assert!(
+        frame
+            .metric
+            .rubric
+            .as_deref()
+            .is_some_and(|r| r.contains("category")),
+        "{:?}",
+        frame.metric.rubric
+    );
+}
