@@ -3,14 +3,11 @@
 //! Where lines are kept (a directory or memory) is [`crate::journal::store`]'s business.
 
 use crate::data::row::RowId;
-use crate::data::split::{DistributionAudit, Part, SplitOverride};
+use crate::data::split::{DistributionAudit, SplitOverride};
 use crate::hash::{canonical_json, sha256_hex};
-pub use crate::journal::record::SlicePower;
-use crate::journal::record::{
-    ArmKey, ChangeClass, GateReport, IterationVerdict, JudgeCall, SecondJudgeCall, Usage,
-};
+use crate::journal::record::{ArmKey, ChangeClass, GateReport, IterationVerdict, SecondJudgeCall};
+pub use crate::journal::record::{ArmNoise, CallOutcome, CallRecord, PilotArm, SlicePower};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 /// The `prev` of the first entry: 64 zeros.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -275,105 +272,6 @@ pub enum Event {
         /// Arms killed by the gate (they do not reach the test set).
         killed: Vec<String>,
     },
-}
-
-/// One (arm version × row × trial) call, judged — or failed after its retries (G24, G31).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct CallRecord {
-    /// Arm id.
-    pub arm: String,
-    /// Arm version (0 = as registered; iterations add versions).
-    pub version: u32,
-    /// SHA-256 of the version's `spec()`.
-    pub spec_hash: String,
-    /// The row.
-    pub row: RowId,
-    /// The part the row belongs to.
-    pub part: Part,
-    /// Trial index.
-    pub trial: u32,
-    /// Attempts made, the first included.
-    pub attempts: u32,
-    /// The error of every failed attempt, in order.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub errors: Vec<String>,
-    /// Latency of the last attempt in ms (measured by the runner, or recorded by a replay).
-    pub latency_ms: f64,
-    /// Scored or failed.
-    pub outcome: CallOutcome,
-}
-
-/// What became of a call.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "status", rename_all = "kebab-case")]
-#[allow(clippy::large_enum_variant)] // a journal record, built once per call and written out
-pub enum CallOutcome {
-    /// The arm answered and the judge scored it.
-    Scored {
-        /// The arm's output.
-        output: Value,
-        /// The model's reply as received, when it differs from the output (bounded).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        raw: Option<String>,
-        /// The judge's score in [0, 1].
-        score: f64,
-        /// Failure-mode categories assigned (inside the registered taxonomy, G9).
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        failure_modes: Vec<String>,
-        /// Labels outside the taxonomy: kept as deferred findings, never in the verdict (G9).
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        deferred_findings: Vec<String>,
-        /// The judge's id (G23).
-        judge: String,
-        /// The rubric hash the score was given under (G8).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        rubric_hash: Option<String>,
-        /// Usage as reported by the arm.
-        usage: Usage,
-        /// Cost in USD: reported by the arm or priced from the registered table.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        cost_usd: Option<f64>,
-        /// An LLM judge's call behind the score: raw reply, tokens, cost, latency (absent for a
-        /// deterministic judge and in older journals).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        judge_call: Option<JudgeCall>,
-    },
-    /// The call (arm or judge) still failed after its retries; scored per the failure policy.
-    Failed {
-        /// The last error.
-        error: String,
-    },
-}
-
-/// What the pilot checked for one arm (G22).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PilotArm {
-    /// Arm id.
-    pub arm: String,
-    /// SHA-256 of its spec.
-    pub spec_hash: String,
-    /// The pilot row's score.
-    pub score: f64,
-    /// The arm was declared deterministic and a second pilot call on the same row returned the
-    /// same output (G25); `false` when determinism was not declared.
-    #[serde(default)]
-    pub determinism_checked: bool,
-}
-
-/// The noise floor of one arm version on a part (G26).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ArmNoise {
-    /// Arm id.
-    pub arm: String,
-    /// Arm version.
-    pub version: u32,
-    /// Mean over rows of the variance across trials.
-    pub within_row_variance: f64,
-    /// SD of the aggregate across trials: σ.
-    pub aggregate_sd: f64,
-    /// The aggregate of each trial.
-    pub per_trial: Vec<f64>,
 }
 
 impl Event {

@@ -305,7 +305,7 @@ pub(crate) async fn check(
                     trial: t,
                     score,
                     error,
-                    call: crate::run::runner::judge_call(
+                    call: crate::run::journaled::judge_call(
                         second.as_ref(),
                         raw,
                         usage,

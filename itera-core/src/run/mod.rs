@@ -15,6 +15,7 @@ pub(crate) mod crossjudge;
 pub(crate) mod cube;
 pub(crate) mod effect;
 pub mod exec;
+pub(crate) mod journaled;
 pub mod judge;
 pub mod judges;
 pub(crate) mod modes;
