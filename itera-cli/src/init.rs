@@ -92,6 +92,7 @@ slice_loss_floor_pp = -2.0                     # no major slice's CI lower bound
 # timeout_s = 120.0                            # per attempt
 # max_attempts = 5                             # the first included; retries back off with jitter
 # heartbeat_s = 10.0                           # no call finished this long: name the waiting one
+# cross_judge_rows = 20                        # rows the cross-judge check samples (>= 5, G29)
 # requests_per_second = 5.0                    # arm request rate limit
 # tokens_per_minute = 100000                   # arm token rate limit (input + output)
 # adaptive_concurrency = false                 # true: AIMD per arm up to concurrency, halved on
@@ -218,6 +219,7 @@ mod tests {
             "timeout_s",
             "max_attempts",
             "heartbeat_s",
+            "cross_judge_rows",
             "requests_per_second",
             "tokens_per_minute",
             "failure_policy",

@@ -163,3 +163,19 @@ fn the_llm_judged_example_file_registers_its_judge() {
         frame.metric.rubric
     );
 }
+
+/// `[run] cross_judge_rows` reaches the cross-judge check's sample size (G29); below 5 is bad
+/// input (tests/bad-input/toml/cross-judge-rows-too-few.toml).
+#[test]
+fn cross_judge_rows_is_read_from_the_run_section() {
+    let t = tempfile::tempdir().unwrap();
+    let f = experiment(t.path(), 60, 5.0, |_| true);
+    let toml = std::fs::read_to_string(&f).unwrap().replace(
+        ACCEPT_LINE,
+        &format!("{ACCEPT_LINE}\ncross_judge_rows = 30"),
+    );
+    std::fs::write(&f, toml).unwrap();
+    let loaded = itera_cli::config::Loaded::read(&f).unwrap_or_else(|e| panic!("{e}"));
+    let opts = loaded.run_options().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(opts.cross_judge_rows, 30);
+}

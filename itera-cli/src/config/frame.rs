@@ -221,6 +221,17 @@ impl Loaded {
             }
             o.heartbeat = Duration::from_secs_f64(h);
         }
+        if let Some(n) = r.cross_judge_rows {
+            if !(5..=100_000).contains(&n) {
+                return Err(self.error(
+                    "run.cross_judge_rows",
+                    format!(
+                        "{n} is out of range: the cross-judge check needs at least 5 rows where the judge sees a difference (G29), at most 100000, e.g. cross_judge_rows = 20"
+                    ),
+                ));
+            }
+            o.cross_judge_rows = n;
+        }
         if let Some(rps) = r.requests_per_second {
             if !(rps.is_finite() && (MIN_RPS..=MAX_RPS).contains(&rps)) {
                 return Err(self.error(

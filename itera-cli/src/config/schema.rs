@@ -218,6 +218,10 @@ pub struct RunSection {
     /// (default 10).
     #[serde(default)]
     pub heartbeat_s: Option<f64>,
+    /// Dev rows the cross-judge check samples where the primary judge sees a difference
+    /// (default 20, at least 5; G29).
+    #[serde(default)]
+    pub cross_judge_rows: Option<usize>,
     /// Arm requests per second.
     #[serde(default)]
     pub requests_per_second: Option<f64>,
