@@ -183,12 +183,12 @@ fn misspelled_major_slice_is_refused_at_split() {
 
 // ---- 7. Re-scoring the test set after it was opened (G15, G39, G46) ----
 
-/// A finished verdict in a directory, walked with the shared test arms.
-async fn concluded(dir: &std::path::Path) -> Conclusion {
+/// `frame` on 300 rows walked with the shared test arms up to the sealed test set.
+async fn sealed_on(store: Store, frame: Frame) -> Experiment<Sealed> {
     let j = RecordingJudge::new();
-    Experiment::new(frame_with("exact", &[]))
+    Experiment::new(frame)
         .unwrap()
-        .register(Store::dir(dir).unwrap())
+        .register(store)
         .unwrap()
         .split_rows(rows(300))
         .unwrap()
@@ -202,16 +202,24 @@ async fn concluded(dir: &std::path::Path) -> Conclusion {
         .unwrap()
         .seal()
         .unwrap()
-        .verdict(
-            &arms(),
-            &j,
-            &accepting(
-                "300-row fixture, underpowered; this test checks the journal and report files",
-            ),
-            None,
-        )
+}
+
+/// The verdict of a sealed walk, its underpowered 300-row design accepted for `why`.
+async fn verdict_of(sealed: Experiment<Sealed>, why: &str) -> Conclusion {
+    sealed
+        .verdict(&arms(), &RecordingJudge::new(), &accepting(why), None)
         .await
         .unwrap()
+}
+
+/// A finished verdict in a directory, walked with the shared test arms.
+async fn concluded(dir: &std::path::Path) -> Conclusion {
+    let sealed = sealed_on(Store::dir(dir).unwrap(), frame_with("exact", &[])).await;
+    verdict_of(
+        sealed,
+        "300-row fixture, underpowered; this test checks the journal and report files",
+    )
+    .await
 }
 
 fn journal_lines(dir: &std::path::Path) -> Vec<String> {
@@ -385,31 +393,12 @@ async fn same_rows_reopened_in_a_new_directory_are_refused_as_spent() {
 
 /// The whole walk on `store` with the shared test arms.
 async fn walk(store: Store, frame: Frame) -> Conclusion {
-    let j = RecordingJudge::new();
-    Experiment::new(frame)
-        .unwrap()
-        .register(store)
-        .unwrap()
-        .split_rows(rows(300))
-        .unwrap()
-        .pilot(&arms(), &j, &fast_opts())
-        .await
-        .unwrap()
-        .score_dev(&arms(), &j, &fast_opts())
-        .await
-        .unwrap()
-        .gate(&[])
-        .unwrap()
-        .seal()
-        .unwrap()
-        .verdict(
-            &arms(),
-            &j,
-            &accepting("300-row fixture, underpowered; this test checks the spent-test ledger"),
-            None,
-        )
-        .await
-        .unwrap()
+    let sealed = sealed_on(store, frame).await;
+    verdict_of(
+        sealed,
+        "300-row fixture, underpowered; this test checks the spent-test ledger",
+    )
+    .await
 }
 
 fn fresh_item(c: &Conclusion) -> &report::AuditItem {
@@ -484,23 +473,7 @@ async fn resume_after_a_crash_between_ledger_line_and_sealed_opened_is_not_refus
 /// A sealed experiment on the shared fixture: 300 rows (60 test), binary scores, T = 5pp — the
 /// dev per-row variance of the difference puts its MDE far above T (underpowered by design).
 async fn sealed(dir: &std::path::Path) -> Experiment<Sealed> {
-    let j = RecordingJudge::new();
-    Experiment::new(frame_with("exact", &[]))
-        .unwrap()
-        .register(Store::dir(dir).unwrap())
-        .unwrap()
-        .split_rows(rows(300))
-        .unwrap()
-        .pilot(&arms(), &j, &fast_opts())
-        .await
-        .unwrap()
-        .score_dev(&arms(), &j, &fast_opts())
-        .await
-        .unwrap()
-        .gate(&[])
-        .unwrap()
-        .seal()
-        .unwrap()
+    sealed_on(Store::dir(dir).unwrap(), frame_with("exact", &[])).await
 }
 
 #[tokio::test]
