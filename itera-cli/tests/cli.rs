@@ -139,19 +139,7 @@ fn resume_after_stop_after_dev_continues_without_new_dev_calls() {
     let t = tempfile::tempdir().unwrap();
     let f = experiment(t.path(), 200, 5.0, |i| i % 10 != 9);
     let out = t.path().join("out");
-    let o = itera(
-        &[
-            "run",
-            f.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--stop-after",
-            "dev",
-            "-q",
-        ],
-        t.path(),
-    );
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    run_to_dev(f.to_str().unwrap(), out.to_str().unwrap(), t.path());
     let status = itera(&["status", out.to_str().unwrap(), "--json"], t.path());
     let s: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
     assert!(
@@ -473,19 +461,7 @@ fn iterate_gate_verdict_by_hand() {
     std::fs::write(dir.join("rec.csv"), rec).unwrap();
     let out = dir.join("out");
     let o = out.to_str().unwrap();
-    let r = itera(
-        &[
-            "run",
-            f.to_str().unwrap(),
-            "--out",
-            o,
-            "--stop-after",
-            "dev",
-            "-q",
-        ],
-        dir,
-    );
-    assert_eq!(r.status.code(), Some(0), "{}", text(&r));
+    run_to_dev(f.to_str().unwrap(), o, dir);
     let unchanged = itera(&["iterate", o, "--arm", "cand", "--hypothesis", "h"], dir);
     assert_eq!(unchanged.status.code(), Some(2), "{}", text(&unchanged));
     let toml = std::fs::read_to_string(&f).unwrap();
@@ -549,19 +525,7 @@ fn reveal_shows_the_raw_reply_beside_the_extracted_answer() {
     std::fs::write(&f, toml).unwrap();
     let o = dir.join("out");
     let o = o.to_str().unwrap();
-    let r = itera(
-        &[
-            "run",
-            f.to_str().unwrap(),
-            "--out",
-            o,
-            "--stop-after",
-            "dev",
-            "-q",
-        ],
-        dir,
-    );
-    assert_eq!(r.status.code(), Some(0), "{}", text(&r));
+    run_to_dev(f.to_str().unwrap(), o, dir);
     let journal = std::fs::read_to_string(dir.join("out/journal.jsonl")).unwrap();
     let dev_row = journal
         .lines()

@@ -144,19 +144,7 @@ fn command_experiment(dir: &Path) -> PathBuf {
 fn edited_command_script_between_dev_and_verdict_exits_2() {
     let t = tempfile::tempdir().unwrap();
     let f = command_experiment(t.path());
-    let r = itera(
-        &[
-            "run",
-            f.to_str().unwrap(),
-            "--out",
-            &o(t.path()),
-            "--stop-after",
-            "dev",
-            "-q",
-        ],
-        t.path(),
-    );
-    assert_eq!(r.status.code(), Some(0), "{}", text(&r));
+    run_to_dev(f.to_str().unwrap(), &o(t.path()), t.path());
     // The script now answers "no" to everything: not the version dev scored.
     let script = std::fs::read_to_string(t.path().join("arm.sh")).unwrap();
     std::fs::write(t.path().join("arm.sh"), script.replace("\"yes\"", "\"no\"")).unwrap();

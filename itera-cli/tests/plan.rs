@@ -58,19 +58,7 @@ fn plan_from_pilot_reports_rows_needed_per_major_slice() {
     let t = tempfile::tempdir().unwrap();
     let f = experiment(t.path(), 120, 5.0, |i| i % 4 == 0 || i % 4 == 3);
     let out = t.path().join("out");
-    let o = itera(
-        &[
-            "run",
-            f.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--stop-after",
-            "dev",
-            "-q",
-        ],
-        t.path(),
-    );
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    run_to_dev(f.to_str().unwrap(), out.to_str().unwrap(), t.path());
     let p = itera(
         &["plan", "--pilot", out.to_str().unwrap(), "--json"],
         t.path(),
@@ -120,19 +108,7 @@ fn plan_from_rate_and_from_pilot() {
 
     let f = experiment(t.path(), 200, 5.0, |i| i % 10 != 9);
     let out = t.path().join("out");
-    let r = itera(
-        &[
-            "run",
-            f.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--stop-after",
-            "dev",
-            "-q",
-        ],
-        t.path(),
-    );
-    assert_eq!(r.status.code(), Some(0), "{}", text(&r));
+    run_to_dev(f.to_str().unwrap(), out.to_str().unwrap(), t.path());
     let p = itera(
         &["plan", "--pilot", out.to_str().unwrap(), "--json"],
         t.path(),

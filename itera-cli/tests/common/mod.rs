@@ -16,6 +16,15 @@ pub fn itera(args: &[&str], cwd: &Path) -> Output {
         .expect("the itera binary runs")
 }
 
+/// `itera run FILE --out OUT --stop-after dev -q` in `cwd`, which must succeed (exit 0).
+pub fn run_to_dev(file: &str, out: &str, cwd: &Path) {
+    let o = itera(
+        &["run", file, "--out", out, "--stop-after", "dev", "-q"],
+        cwd,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+}
+
 pub fn text(o: &Output) -> String {
     format!(
         "status {:?}\nstdout:\n{}\nstderr:\n{}",
