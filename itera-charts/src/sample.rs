@@ -45,6 +45,8 @@ fn arm(id: &str, parent: Option<&str>, change: Option<&str>, cost: Option<f64>) 
             output: 200,
         },
         latency_ms_mean: 850.0,
+        queue_ms_mean: None,
+        server_ms_mean: None,
         killed: false,
         cold: None,
     }

@@ -399,6 +399,41 @@ async fn arms_must_match_the_registration_and_not_change() {
     );
 }
 
+/// #19: a latency that silently included queueing said nothing about the endpoint. The journal
+/// keeps itera's own queue wait (rate limit, adaptive slot) apart from the latency (send →
+/// reply), and the processing time a server reports (`openai-processing-ms`) apart again.
+#[tokio::test]
+async fn queue_wait_and_server_time_are_journaled_apart_from_latency() {
+    let mut timed = TestArm::new("arm-alpha-7f3", 0.8);
+    timed.server_ms = Some(7.0);
+    let arms = boxed(vec![
+        TestArm::new("base", 0.7),
+        timed,
+        TestArm::new("arm-beta-9c1", 0.7),
+    ]);
+    let opts = RunOptions {
+        requests_per_second: Some(2000.0),
+        ..fast_opts()
+    };
+    let judge = RecordingJudge::new();
+    let exp = scored(frame(3), Store::in_memory(), &arms, &judge, &opts)
+        .await
+        .unwrap();
+    let calls = calls_in(exp.store());
+    assert!(
+        calls.iter().all(|c| c.queue_ms.is_some()),
+        "every live call says its queue wait"
+    );
+    assert!(
+        calls.iter().any(|c| c.queue_ms.unwrap_or(0.0) > 0.0),
+        "2,000 requests/s with 16 in flight: some calls waited for their slot"
+    );
+    for c in &calls {
+        let expected = (c.arm == "arm-alpha-7f3").then_some(7.0);
+        assert_eq!(c.server_ms, expected, "{} {}", c.arm, c.row);
+    }
+}
+
 #[tokio::test]
 async fn progress_reaches_the_total() {
     let judge = RecordingJudge::new();

@@ -450,6 +450,7 @@ impl Arm for CommandArm {
             usage,
             recorded_latency_ms: None,
             recorded_score: None,
+            server_ms: None,
             // The child's own account of the model's reply, when it gives one.
             raw: v.get("raw").and_then(Value::as_str).map(str::to_string),
         })

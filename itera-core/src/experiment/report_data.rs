@@ -86,6 +86,9 @@ pub(super) fn build_report(
                 output: s.output_tokens,
             },
             latency_ms_mean: s.latency_ms_mean,
+            // Below 0.05 ms on average nothing waited: rounding noise is not a queue.
+            queue_ms_mean: s.queue_ms_mean.filter(|q| *q >= 0.05),
+            server_ms_mean: s.server_ms_mean,
             killed: false,
             cold: (s.cold_calls > 0).then_some(crate::report::ColdCalls {
                 calls: s.cold_calls,
@@ -144,6 +147,8 @@ pub(super) fn build_report(
             cost_per_1k_usd: None,
             tokens: Tokens::default(),
             latency_ms_mean: 0.0,
+            queue_ms_mean: None,
+            server_ms_mean: None,
             killed: true,
             cold: None,
         });

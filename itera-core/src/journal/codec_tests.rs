@@ -20,6 +20,8 @@ fn call(latency_ms: f64, score: f64, cost_usd: Option<f64>) -> Event {
         attempts: 1,
         errors: Vec::new(),
         latency_ms,
+        queue_ms: None,
+        server_ms: None,
         outcome: CallOutcome::Scored {
             output: serde_json::json!("yes"),
             raw: None,

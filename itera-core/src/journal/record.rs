@@ -321,8 +321,18 @@ pub struct CallRecord {
     /// The error of every failed attempt, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<String>,
-    /// Latency of the last attempt in ms (measured by the runner, or recorded by a replay).
+    /// Latency of the last attempt in ms: from sending the call to its reply, as the runner
+    /// measured it (or as a replay recorded it). It holds the network and any queueing inside
+    /// the endpoint (a one-slot server serves one call at a time), never itera's own queue.
     pub latency_ms: f64,
+    /// Time the call waited for itera's own rate limits and adaptive slot, over all attempts, in
+    /// ms (#19); `None` for a replayed latency and in journals written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue_ms: Option<f64>,
+    /// The processing time the endpoint reported for the call (e.g. `openai-processing-ms`), in
+    /// ms, when it reported one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_ms: Option<f64>,
     /// Scored or failed.
     pub outcome: CallOutcome,
 }

@@ -82,8 +82,17 @@ pub struct ArmInfo {
     pub cost_per_1k_usd: Option<f64>,
     /// Test token totals.
     pub tokens: Tokens,
-    /// Mean latency per call on test, ms.
+    /// Mean latency per call on test, ms: send → reply, with the network and any queueing inside
+    /// the endpoint, without itera's own queue.
     pub latency_ms_mean: f64,
+    /// Mean wait per call in itera's own queue (rate limits, adaptive slot) on test, ms; absent
+    /// when no call waited (#19).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue_ms_mean: Option<f64>,
+    /// Mean processing time the endpoint reported per call on test, ms; absent when it reported
+    /// none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_ms_mean: Option<f64>,
     /// Killed by the gate (never ran on test).
     pub killed: bool,
     /// The cold calls on test — they wrote the provider's prompt cache and read none of it —

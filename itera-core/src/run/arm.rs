@@ -68,6 +68,10 @@ pub struct ArmOutput {
     /// the output, bounded to [`RAW_REPLY_MAX_BYTES`], so an empty or odd answer can be explained).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub raw: Option<String>,
+    /// The processing time the serving side reported for this call, in ms (e.g. the
+    /// `openai-processing-ms` header), journaled apart from the latency the runner measures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_ms: Option<f64>,
 }
 
 /// The longest raw reply journaled with a call; a longer one is cut at a character boundary and
@@ -83,6 +87,7 @@ impl ArmOutput {
             recorded_latency_ms: None,
             recorded_score: None,
             raw: None,
+            server_ms: None,
         }
     }
 
@@ -98,6 +103,14 @@ impl ArmOutput {
     #[must_use]
     pub fn with_raw(mut self, reply: impl Into<String>) -> ArmOutput {
         self.raw = Some(reply.into());
+        self
+    }
+
+    /// Sets the processing time the serving side reported for this call, in ms (journaled apart
+    /// from the send → reply latency the runner measures, which also holds network and queueing).
+    #[must_use]
+    pub fn with_server_ms(mut self, ms: f64) -> ArmOutput {
+        self.server_ms = Some(ms);
         self
     }
 

@@ -21,6 +21,10 @@ pub(crate) struct Cell {
     pub input_tokens: Option<u64>,
     pub output_tokens: Option<u64>,
     pub latency_ms: f64,
+    /// Itera's own queue wait before the call was sent (#19), when measured.
+    pub queue_ms: Option<f64>,
+    /// The processing time the endpoint reported, when it did.
+    pub server_ms: Option<f64>,
     /// A cold call (G28): it wrote the provider's prompt cache and read nothing from it.
     pub cold: bool,
 }
@@ -59,8 +63,15 @@ pub struct ArmSummary {
     /// The known cost of the cold calls, USD (included in `cost_usd`, not in the steady state).
     #[serde(default, skip_serializing_if = "is_zero_f")]
     pub cold_cost_usd: f64,
-    /// Mean latency per call in ms.
+    /// Mean latency per call in ms: send → reply (network and queueing inside the endpoint
+    /// included, itera's own queue excluded).
     pub latency_ms_mean: f64,
+    /// Mean wait in itera's own queue (rate limits, adaptive slot) per call that measured it, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue_ms_mean: Option<f64>,
+    /// Mean processing time the endpoint reported, over the calls that reported one, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_ms_mean: Option<f64>,
 }
 
 /// Scores of one part.
@@ -195,6 +206,8 @@ impl ScoreCube {
                 input_tokens: usage.input_tokens,
                 output_tokens: usage.output_tokens,
                 latency_ms: rec.latency_ms,
+                queue_ms: rec.queue_ms,
+                server_ms: rec.server_ms,
                 cold: usage.cache_write_tokens.unwrap_or(0) > 0
                     && usage.cache_read_tokens.unwrap_or(0) == 0,
             },
@@ -202,6 +215,7 @@ impl ScoreCube {
                 filled: true,
                 failed: true,
                 latency_ms: rec.latency_ms,
+                queue_ms: rec.queue_ms,
                 ..Cell::default()
             },
         };
@@ -349,8 +363,11 @@ impl ScoreCube {
             cold_calls: 0,
             cold_cost_usd: 0.0,
             latency_ms_mean: 0.0,
+            queue_ms_mean: None,
+            server_ms_mean: None,
         };
         let (mut calls, mut priced, mut latency) = (0usize, 0usize, 0.0);
+        let (mut queued, mut served) = (Mean::default(), Mean::default());
         let (mut warm_priced, mut warm_cost) = (0usize, 0.0);
         for cell in self.cells.index_axis(ndarray::Axis(0), arm).iter() {
             if !cell.filled {
@@ -358,6 +375,8 @@ impl ScoreCube {
             }
             calls += 1;
             latency += cell.latency_ms;
+            queued.add(cell.queue_ms);
+            served.add(cell.server_ms);
             s.failed_calls += usize::from(cell.failed);
             s.input_tokens += cell.input_tokens.unwrap_or(0);
             s.output_tokens += cell.output_tokens.unwrap_or(0);
@@ -376,6 +395,8 @@ impl ScoreCube {
         if calls > 0 {
             s.latency_ms_mean = latency / calls as f64;
         }
+        s.queue_ms_mean = queued.get();
+        s.server_ms_mean = served.get();
         // Steady state (G28): the cold calls that paid for writing the cache are shown apart;
         // with no warm call at all (the cache never hit) every call is the steady state. Test:
         // anthropic_cache_tokens_are_priced_at_cache_rates_in_data_json.
@@ -420,4 +441,24 @@ fn sample_sd(xs: &[f64]) -> f64 {
     }
     let m = xs.iter().sum::<f64>() / xs.len() as f64;
     (xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (xs.len() - 1) as f64).sqrt()
+}
+
+/// A mean over the values present.
+#[derive(Default)]
+struct Mean {
+    sum: f64,
+    n: usize,
+}
+
+impl Mean {
+    fn add(&mut self, v: Option<f64>) {
+        if let Some(v) = v {
+            self.sum += v;
+            self.n += 1;
+        }
+    }
+
+    fn get(&self) -> Option<f64> {
+        (self.n > 0).then(|| self.sum / self.n as f64)
+    }
 }

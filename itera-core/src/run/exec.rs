@@ -140,7 +140,11 @@ pub(crate) struct Attempted<T> {
     pub result: Result<T, String>,
     pub attempts: u32,
     pub errors: Vec<String>,
+    /// Send → reply of the last attempt, in ms.
     pub latency_ms: f64,
+    /// Time spent waiting for itera's own rate limits and adaptive slot, over all attempts, in
+    /// ms: queueing on this side of the wire, never counted as latency (#19).
+    pub queue_ms: f64,
 }
 
 enum Try<T> {
@@ -299,8 +303,10 @@ where
     let mut errors = Vec::new();
     let attempts_allowed = opts.max_attempts.max(1);
     let mut attempt = 0;
+    let mut queue_ms = 0.0;
     loop {
         attempt += 1;
+        let queued = Instant::now();
         if let Some(l) = limits {
             l.acquire().await;
         }
@@ -309,6 +315,7 @@ where
             Some(a) => Some(a.acquire().await),
             None => None,
         };
+        queue_ms += queued.elapsed().as_secs_f64() * 1e3;
         if let Some(t) = ticket {
             t.attempt(attempt);
         }
@@ -330,6 +337,7 @@ where
                     attempts: attempt,
                     errors,
                     latency_ms,
+                    queue_ms,
                 };
             }
             Try::Fatal(m) => {
@@ -339,6 +347,7 @@ where
                     attempts: attempt,
                     errors,
                     latency_ms,
+                    queue_ms,
                 };
             }
             Try::Retry(m, hint) | Try::Overloaded(m, hint) => (m, hint),
@@ -350,6 +359,7 @@ where
                 attempts: attempt,
                 errors,
                 latency_ms,
+                queue_ms,
             };
         }
         tokio::time::sleep(backoff(opts, attempt, hint, &mut rng)).await;
@@ -488,6 +498,54 @@ mod tests {
         l.record_tokens(u64::MAX);
         let acquired = tokio::time::timeout(Duration::from_millis(200), l.acquire()).await;
         assert!(acquired.is_err(), "the window is full: acquire waits");
+    }
+
+    struct Instant0;
+
+    #[async_trait::async_trait]
+    impl Arm for Instant0 {
+        fn id(&self) -> &str {
+            "instant"
+        }
+        fn spec(&self) -> String {
+            "answers at once".into()
+        }
+        async fn call(&self, _input: &Value, _ctx: &CallCtx) -> Result<ArmOutput, ArmError> {
+            Ok(ArmOutput::text("yes"))
+        }
+    }
+
+    /// #19: a call that waited for itera's own rate limit once reported that wait as its
+    /// latency. The wait is measured apart (`queue_ms`); the latency is send → reply only.
+    #[tokio::test]
+    async fn a_rate_limited_call_reports_its_queue_wait_apart_from_its_latency() {
+        let opts = RunOptions {
+            requests_per_second: Some(5.0),
+            ..RunOptions::default()
+        };
+        let limits = Limits::new(&opts);
+        let ctx = CallCtx {
+            row_id: crate::data::row::RowId::from("r1"),
+            trial: 0,
+            seed: 1,
+        };
+        let first = call_arm(&Instant0, &Value::Null, &ctx, &opts, &limits, None).await;
+        let second = call_arm(&Instant0, &Value::Null, &ctx, &opts, &limits, None).await;
+        assert!(
+            first.queue_ms < 50.0,
+            "first call queued {} ms",
+            first.queue_ms
+        );
+        assert!(
+            second.queue_ms >= 150.0,
+            "the second call waits ~200 ms for its slot, measured {} ms",
+            second.queue_ms
+        );
+        assert!(
+            second.latency_ms < 100.0,
+            "the wait is not latency: {} ms",
+            second.latency_ms
+        );
     }
 
     struct NanCost;

@@ -433,12 +433,17 @@ async fn one_call(
     let mut errors = called.errors;
     let mut attempts = called.attempts;
     let mut latency_ms = called.latency_ms;
+    // Rounded to 0.1 ms: the journal carries timings, not clock noise.
+    let mut queue_ms = Some((called.queue_ms * 10.0).round() / 10.0);
+    let mut server_ms = None;
     let outcome = match called.result {
         Err(error) => CallOutcome::Failed { error },
         Ok(mut out) => {
             if let Some(l) = out.recorded_latency_ms {
                 latency_ms = l;
+                queue_ms = None;
             }
+            server_ms = out.server_ms;
             let view = JudgeView {
                 input: &row.input,
                 expected: row.expected.as_ref(),
@@ -525,6 +530,8 @@ async fn one_call(
         attempts,
         errors,
         latency_ms,
+        queue_ms,
+        server_ms,
         outcome,
     };
     job.store.append(Event::Call(rec.clone()))?;

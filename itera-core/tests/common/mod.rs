@@ -54,6 +54,8 @@ pub struct TestArm {
     pub spec_text: Option<String>,
     /// Rows this arm always answers correctly.
     pub boost: std::collections::HashSet<String>,
+    /// Processing time the arm reports as its server's (`ArmOutput::with_server_ms`).
+    pub server_ms: Option<f64>,
 }
 
 impl TestArm {
@@ -71,6 +73,7 @@ impl TestArm {
             fixed_output: None,
             spec_text: None,
             boost: Default::default(),
+            server_ms: None,
         }
     }
     pub fn faulty(mut self, share: f64, faults: &[Fault]) -> TestArm {
@@ -153,6 +156,9 @@ impl Arm for TestArm {
             None => "wrong".to_string(),
         };
         let mut out = ArmOutput::text(output);
+        if let Some(ms) = self.server_ms {
+            out = out.with_server_ms(ms);
+        }
         if self.reports_tokens {
             out.usage.input_tokens = Some(100);
             out.usage.output_tokens = Some(10);

@@ -367,6 +367,7 @@ impl Arm for AnthropicArm {
             usage: msg.usage,
             recorded_latency_ms: None,
             recorded_score: None,
+            server_ms: None,
             raw: Some(msg.text),
         })
     }

@@ -12,6 +12,8 @@ use serde_json::Value;
 pub(crate) struct Completion {
     pub(crate) content: String,
     pub(crate) usage: Usage,
+    /// The processing time the server reported (`openai-processing-ms`), when it did.
+    pub(crate) server_ms: Option<f64>,
 }
 
 pub(crate) fn snippet(text: &str) -> String {
@@ -45,6 +47,7 @@ pub(super) fn parse_completion(text: &str) -> Result<Completion, String> {
             cost_usd: None,
             truncated: false,
         },
+        server_ms: None,
     })
 }
 

@@ -120,6 +120,20 @@ impl Endpoint {
         auth: Auth,
         headers: &[(&'static str, &str)],
     ) -> Result<String, ChatError> {
+        self.post_timed(body, auth, headers)
+            .await
+            .map(|(text, _)| text)
+    }
+
+    /// [`post`](Self::post), with the processing time the server reports for a 2xx answer
+    /// (`openai-processing-ms`, sent by OpenAI and llama-cpp-python): its own clock, which on a
+    /// one-slot server includes the time the request waited there (#19).
+    pub(crate) async fn post_timed(
+        &self,
+        body: &Value,
+        auth: Auth,
+        headers: &[(&'static str, &str)],
+    ) -> Result<(String, Option<f64>), ChatError> {
         let mut req = self.http.post(&self.url).json(body);
         for (k, v) in headers {
             req = req.header(*k, *v);
@@ -159,6 +173,12 @@ impl Endpoint {
             .and_then(|v| v.trim().parse::<f64>().ok())
             .filter(|s| s.is_finite() && *s >= 0.0)
             .map(|s| Duration::from_secs_f64(s.min(3600.0)));
+        let server_ms = resp
+            .headers()
+            .get("openai-processing-ms")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|ms| ms.is_finite() && *ms >= 0.0);
         let text = match resp.text().await {
             Ok(t) => t,
             Err(e) => {
@@ -193,7 +213,7 @@ impl Endpoint {
                 ChatError::Fatal(message)
             });
         }
-        Ok(text)
+        Ok((text, server_ms))
     }
 }
 
@@ -327,14 +347,16 @@ impl ChatClient {
         seed: Option<u64>,
     ) -> Result<Completion, ChatError> {
         let body = self.body(system, user, seed);
-        let text = self.endpoint.post(&body, Auth::Bearer, &[]).await?;
-        parse_completion(&text).map_err(|why| {
+        let (text, server_ms) = self.endpoint.post_timed(&body, Auth::Bearer, &[]).await?;
+        let mut done = parse_completion(&text).map_err(|why| {
             ChatError::Fatal(self.endpoint.scrub(format!(
                 "POST {}: the response is not a chat completion ({why}): {}",
                 self.endpoint.shown_url(),
                 snippet(&text)
             )))
-        })
+        })?;
+        done.server_ms = server_ms;
+        Ok(done)
     }
 }
 

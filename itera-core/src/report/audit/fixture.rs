@@ -55,6 +55,8 @@ pub(crate) fn call(
         attempts: 1,
         errors: Vec::new(),
         latency_ms: 100.0,
+        queue_ms: None,
+        server_ms: None,
         outcome: CallOutcome::Scored {
             output: serde_json::json!("out"),
             raw: None,

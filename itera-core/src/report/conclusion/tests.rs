@@ -80,6 +80,8 @@ fn report(v: &Verdict) -> ReportData {
             output: 12_000,
         },
         latency_ms_mean: if baseline { 810.0 } else { 905.0 },
+        queue_ms_mean: None,
+        server_ms_mean: None,
         killed: false,
         cold: None,
     };
@@ -350,4 +352,30 @@ fn the_cost_table_calls_token_totals_totals() {
         sentence.contains("token counts are totals"),
         "the cost table's sentence: {sentence}"
     );
+}
+
+/// #19: "Mean latency" once said nothing of what it held; a one-slot server's queue looked like
+/// a slow model. The cost section says which latency it shows, and each arm's own queue wait and
+/// the endpoint's reported processing time, when known, apart.
+#[test]
+fn the_cost_section_says_which_latency_it_shows_and_the_queue_apart() {
+    let (mut r, v) = narrow();
+    r.arms[0].queue_ms_mean = Some(12.4);
+    r.arms[0].server_ms_mean = Some(640.0);
+    let (a, l) = audit_and_ledger();
+    let md = conclusion_markdown(&r, &v, &a, &l, true);
+    let cost = &md[md.find("## Cost").unwrap()..md.find("## What to test next").unwrap()];
+    assert!(
+        cost.contains("from sending a call to its reply")
+            && cost.contains("queueing inside the endpoint are in it"),
+        "{cost}"
+    );
+    let id = &r.arms[0].id;
+    assert!(
+        cost.contains(&format!(
+            "- {id}: waited 12 ms per call in itera's queue (rate limits, adaptive concurrency); the endpoint reported 640 ms of processing per call."
+        )),
+        "{cost}"
+    );
+    assert!(!cost.contains(&format!("- {}:", r.arms[1].id)), "{cost}");
 }

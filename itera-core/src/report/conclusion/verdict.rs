@@ -167,6 +167,31 @@ pub(super) fn severity(md: &mut String, r: &ReportData, v: &Verdict) {
     }
 }
 
+/// Says which latency the table shows (#19): send → reply, so a one-slot server's queue is in
+/// it; itera's own queue wait and the endpoint's reported processing time, when known, apart.
+fn latency_note(md: &mut String, r: &ReportData) {
+    let _ = writeln!(
+        md,
+        "\nMean latency is the time from sending a call to its reply: the network and any queueing inside the endpoint are in it (a server with fewer slots than calls in flight makes it longer than the service time); itera's own queue wait is not."
+    );
+    for a in r.arms.iter().filter(|a| !a.killed) {
+        let mut parts = Vec::new();
+        if let Some(q) = a.queue_ms_mean {
+            parts.push(format!(
+                "waited {q:.0} ms per call in itera's queue (rate limits, adaptive concurrency)"
+            ));
+        }
+        if let Some(p) = a.server_ms_mean {
+            parts.push(format!(
+                "the endpoint reported {p:.0} ms of processing per call"
+            ));
+        }
+        if !parts.is_empty() {
+            let _ = writeln!(md, "- {}: {}.", cell(&a.id), parts.join("; "));
+        }
+    }
+}
+
 pub(super) fn cost(md: &mut String, r: &ReportData, charts: bool) {
     let _ = writeln!(md, "## Cost\n");
     let _ = writeln!(
@@ -192,6 +217,7 @@ pub(super) fn cost(md: &mut String, r: &ReportData, charts: bool) {
             }
         );
     }
+    latency_note(md, r);
     // Cold calls — they wrote the prompt cache and read none of it — are shown apart from the
     // steady-state cost above (G28).
     for a in &r.arms {
