@@ -349,6 +349,8 @@ pub fn check_frame(store: &Store, frame: &Frame, file: &Path) -> Result<(), CliE
         return Ok(());
     };
     let given = itera_core::hash::hash_value(frame).map_err(|e| CliError::run(e.to_string()))?;
+    // G7: enforced here (the CLI names the file); removing this check fails
+    // itera-cli/tests/guards_enforced.rs::drifted_threshold_rerun_in_the_same_directory_exits_2_naming_the_file
     if reg.frame_hash != given {
         return Err(CliError::bad(format!(
             "{}: its frame (question, arms, metric, threshold, rules) differs from the one registered in {} (G7): restore the file, or start a new experiment in a new directory",

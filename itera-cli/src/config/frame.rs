@@ -222,6 +222,8 @@ impl Loaded {
             o.heartbeat = Duration::from_secs_f64(h);
         }
         if let Some(n) = r.cross_judge_rows {
+            // G29: enforced here; removing this check fails itera-cli/tests/bad_input.rs::
+            // every_bad_input_in_the_corpus_exits_2_naming_the_file_line_or_key (cross-judge-rows-too-few.toml)
             if !(5..=100_000).contains(&n) {
                 return Err(self.error(
                     "run.cross_judge_rows",

@@ -214,6 +214,7 @@ pub(crate) fn judge_arm(rules: &Rules, ev: &ArmEvidence) -> ArmVerdict {
         severity_disagreement: false,
         evidence: ev.clone(),
     };
+    // G35: enforced here; removing this check fails tests/verdict_rules.rs::an_arm_killed_by_the_gate_is_killed
     if ev.killed_by_gate {
         checks.push(RuleCheck {
             rule: "gate".into(),
@@ -294,6 +295,7 @@ pub(crate) fn judge_arm(rules: &Rules, ev: &ArmEvidence) -> ArmVerdict {
                 })
                 .flatten(),
         };
+        // G41: enforced here; removing this check fails tests/verdict_rules.rs::a_harmed_slice_is_called_regressed
         if included(rules.slice_rule, state) {
             v.passing_slices.push(sl.slice.clone());
         } else {

@@ -55,6 +55,7 @@ pub fn slice_state(effect: Option<&EffectSize>, floor: f64) -> SliceState {
         Some(e) if e.ci_low >= floor => SliceState::Safe,
         // Harm needs the whole CI below 0; `ci_high == 0` is unknown
         // (decide::slices::tests::ci_high_exactly_zero_is_unknown_not_harmed).
+        // G41: removing the harmed state fails tests/verdict_rules.rs::a_harmed_slice_is_called_regressed.
         Some(e) if e.ci_high < 0.0 => SliceState::Harmed,
         _ => SliceState::Unknown,
     }

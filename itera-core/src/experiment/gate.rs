@@ -268,12 +268,17 @@ fn review(
     // A registered arm was fixed before any row was sampled (G1, G12): it cannot encode dev rows
     // by iteration, so unless declared otherwise it is a universal change and only the leak
     // detector applies to it. An unclassified iteration is a hardcode.
+    // G35: "can't tell" is a hardcode; defaulting an iteration to universal fails
+    // tests/sprints.rs::an_unclassified_iteration_counts_as_a_hardcode
     let default = if version == 0 {
         ChangeClass::Universal
     } else {
         ChangeClass::Hardcode
     };
     let memorizing = seen_unseen.as_ref().is_some_and(|s| s.memorization);
+    // G35: enforced here (evidence overrides the label); removing it fails tests/integrity_gate.rs::
+    // a_minority_hardcode_blocks_the_gate_and_is_never_locked and tests/sprints.rs::
+    // gains_only_on_revealed_rows_are_flagged_as_memorization
     let class = if !leaks.is_empty() || memorizing {
         ChangeClass::Hardcode
     } else {

@@ -213,6 +213,7 @@ fn revert_inner(
     if ledger.concluded {
         return Err(SprintError::Concluded.into());
     }
+    // G35: a killed arm is not revived by a revert; removing this check fails tests/guards_enforced.rs::a_killed_arm_cannot_be_reverted_back_to_life
     if ledger.killed.contains(arm) {
         return Err(SprintError::ArmClosed {
             arm: arm.to_string(),
@@ -485,6 +486,7 @@ fn record_iteration(
     if ledger.concluded {
         return Err(SprintError::Concluded.into());
     }
+    // G35: enforced here; removing this check fails tests/guards_enforced.rs::a_killed_arm_cannot_be_iterated_back_to_life
     if ledger.killed.contains(arm) {
         return Err(SprintError::ArmClosed {
             arm: arm.to_string(),
@@ -492,6 +494,7 @@ fn record_iteration(
         }
         .into());
     }
+    // G37: enforced here; removing this check fails tests/guards_enforced.rs::a_locked_arm_cannot_be_iterated_past_its_lock
     if ledger.locked.contains(arm) {
         return Err(SprintError::ArmClosed {
             arm: arm.to_string(),

@@ -225,6 +225,7 @@ impl Experiment<Draft> {
             Err(e) => return Err(self.reject(e)),
         };
         let resumed = match existing {
+            // G7: enforced here; removing this check fails tests/foundation.rs::directory_round_trip_resumes_and_refuses_a_different_frame
             Some(reg) if reg.frame_hash == frame_hash => true,
             Some(reg) => {
                 let location = location();
@@ -348,6 +349,7 @@ fn record_split(
     });
     match recorded {
         Some((data_hash, commitment)) => {
+            // G7: enforced here; removing this check fails tests/foundation.rs::directory_round_trip_resumes_and_refuses_a_different_frame
             if data_hash != plan.data_hash || commitment != plan.test_commitment {
                 return Err(SplitError::DataChanged {
                     expected: data_hash,

@@ -113,6 +113,9 @@ fn latest_passed<'a>(ledger: &'a Ledger, arm: &str) -> Option<&'a VersionRecord>
         .versions
         .iter()
         .filter(|v| v.key.arm == arm && v.key.version <= passed)
+        // G37: enforced here; locking another than the latest fails
+        // tests/sprints.rs::the_latest_gate_passed_version_is_locked_not_the_best. (The `<= passed`
+        // filter above is a backstop no test reaches: a gate reviews every version before sealing.)
         .max_by_key(|v| v.key.version)
 }
 

@@ -209,6 +209,7 @@ async fn conclude(
     let registration = store.registration()?;
     let frame_hash = hash::hash_value(frame)
         .map_err(|e| crate::journal::store::StoreError::Encode(e.to_string()))?;
+    // G7 backstop, reached by no test: the store refuses an edited registration first (removing this check fails none).
     if let Some(reg) = &registration
         && reg.frame_hash != frame_hash
     {
@@ -219,12 +220,14 @@ async fn conclude(
         .into());
     }
     let entries = store.entries()?;
+    // G15, G46: enforced here; removing this check fails tests/verdict.rs::a_second_verdict_on_the_same_directory_is_refused
     if let Some(e) = entries
         .iter()
         .find(|e| matches!(e.event, Event::VerdictReached { .. }))
     {
         return Err(VerdictError::AlreadyConcluded { at: e.at.clone() }.into());
     }
+    // G7: enforced here; removing this check fails tests/verdict.rs::tampering_between_seal_and_verdict_is_refused
     if let Some(rows) = reread {
         let found = RowSet::new(rows)?.content_hash().to_string();
         if found != plan.data_hash {
@@ -243,6 +246,7 @@ async fn conclude(
     });
     let commitment = hash::hash_seq(&plan.test)
         .map_err(|e| crate::journal::store::StoreError::Encode(e.to_string()))?;
+    // G15: enforced here; removing this check fails tests/guards_enforced.rs::split_line_rewritten_to_another_test_commitment_is_refused_at_the_verdict
     if recorded_commitment.as_deref() != Some(commitment.as_str())
         || commitment != plan.test_commitment
     {
@@ -485,6 +489,7 @@ pub(crate) fn check_registered_judge(frame: &Frame, judge: &dyn Judge) -> Result
     let hash_of = |r: Option<&str>| r.map(|r| hash::sha256_hex(r.as_bytes()));
     let registered_rubric = hash_of(frame.metric.rubric.as_deref());
     let given_rubric = hash_of(judge.rubric());
+    // G8: enforced here; removing this check fails tests/integrity.rs::wrong_judge_confident_verdict_is_refused_at_pilot
     if judge.id() != frame.metric.scorer || given_rubric != registered_rubric {
         let show = |id: &str, r: &Option<String>| match r {
             Some(h) => format!("'{id}' with rubric sha256 {}", &h[..12.min(h.len())]),
@@ -500,6 +505,7 @@ pub(crate) fn check_registered_judge(frame: &Frame, judge: &dyn Judge) -> Result
 
 fn check_judge(entries: &[crate::journal::event::Entry], judge: &dyn Judge) -> Result<(), Error> {
     let rubric = judge.rubric().map(|r| hash::sha256_hex(r.as_bytes()));
+    // G8: enforced here; removing this check fails tests/guards_enforced.rs::manifest_rewritten_to_another_judge_is_refused_at_the_verdict
     if let Some((j, r)) = entries.iter().find_map(|e| match &e.event {
         Event::Manifest {
             judge, rubric_hash, ..

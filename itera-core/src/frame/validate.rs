@@ -169,6 +169,8 @@ impl Frame {
                 )));
             }
         }
+        // G25: enforced here; removing this check fails
+        // tests/runner.rs::one_trial_needs_declared_determinism_and_then_has_zero_noise
         if self.trials == 0 || (self.trials < 3 && !self.deterministic) {
             return Err(FrameError::TooFewTrials(self.trials));
         }

@@ -108,6 +108,8 @@ pub(crate) fn decide(changes: &[ChangeReview], saturated: bool) -> (GateOutcome,
             ),
         );
     }
+    // G35: enforced here; removing this check fails
+    // tests/integrity_gate.rs::a_minority_hardcode_blocks_the_gate_and_is_never_locked
     if hard > 0 {
         return (
             GateOutcome::Blocked,

@@ -485,6 +485,7 @@ impl Store {
             .read_file(REGISTRATION_FILE)?
             .ok_or_else(|| missing(REGISTRATION_FILE))?;
         let found_reg = hash::sha256_hex(&reg_bytes);
+        // G7: enforced here and in the two checks below; removing the three fails tests/foundation.rs::any_edited_byte_is_refused and tests/verdict.rs::tampering_between_seal_and_verdict_is_refused
         if found_reg != reg_hash {
             return Err(StoreError::FrameEdited {
                 file: REGISTRATION_FILE.into(),

@@ -107,6 +107,8 @@ pub(crate) fn agreement(agree: usize, disagree: usize, directions: &[[i8; 2]]) -
 /// for the first. Tests that fail without it: `attack_identical_arms_pass_the_cross_judge_on_ties`
 /// (tests/integrity_judge.rs), `attack_cross_judge_low_agreement_audited_as_pass` (audit).
 pub(crate) fn passes(agree: usize, disagree: usize) -> bool {
+    // G29: enforced here; removing this rule also fails
+    // tests/integrity_judge.rs::a_second_judge_that_sees_only_ties_or_fails_does_not_pass
     let decisive = agree + disagree;
     decisive >= CROSS_JUDGE_MIN_ROWS
         && agree as f64 >= CROSS_JUDGE_MIN_AGREEMENT * decisive as f64 - 1e-9
@@ -128,11 +130,15 @@ pub(crate) fn require(
     judge: &dyn Judge,
     opts: &RunOptions,
 ) -> Result<(), RunError> {
+    // G29: enforced here; removing this check fails
+    // tests/integrity_judge.rs::an_llm_judge_without_a_family_is_refused_before_any_call
     if judge.is_llm() && judge.family().is_none_or(|f| f.trim().is_empty()) {
         return Err(RunError::JudgeFamilyMissing {
             judge: judge.id().to_string(),
         });
     }
+    // G29: enforced here; removing this check fails
+    // tests/guards_enforced.rs::cross_judge_rows_below_five_is_refused_before_any_call
     if opts.cross_judge_rows < CROSS_JUDGE_MIN_ROWS {
         return Err(RunError::CrossJudgeRowsTooFew {
             rows: opts.cross_judge_rows,
@@ -140,6 +146,8 @@ pub(crate) fn require(
     }
     if let Some(second) = &opts.second_judge {
         let other = second.family().filter(|f| !f.trim().is_empty());
+        // G29: enforced here; removing this check fails
+        // tests/integrity_judge.rs::a_second_judge_of_the_judges_family_is_refused
         if other.is_none() || other == judge.family() {
             return Err(RunError::SecondJudgeFamily {
                 judge: judge.id().to_string(),
@@ -153,6 +161,8 @@ pub(crate) fn require(
     let Some(family) = judge.family() else {
         return Ok(());
     };
+    // G29: enforced here; removing this check fails tests/runner.rs::
+    // an_llm_judge_of_an_arms_family_needs_a_second_opinion (and the test named above)
     if let Some(arm) = roster.arms.iter().find(|a| a.family() == Some(family)) {
         return Err(RunError::CrossJudgeRequired {
             judge: judge.id().to_string(),

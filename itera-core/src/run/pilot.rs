@@ -42,6 +42,7 @@ pub(crate) fn manifest(
     })?;
     match recorded {
         Some((j, r, recorded_arms)) => {
+            // G8: enforced here; removing this check fails tests/guards_enforced.rs::manifest_rewritten_to_another_judge_is_refused_on_resume
             if j != judge_id || r != rubric_hash {
                 return Err(RunError::JudgeChanged {
                     recorded: format!("{j} rubric {r:?}"),
@@ -193,6 +194,7 @@ pub(crate) async fn pilot(
             Ok(o) => o,
             Err(e) => return Err(fail("output", format!("the call failed: {e}"))),
         };
+        // G22: enforced here; removing this check fails tests/runner.rs::the_pilot_refuses_placeholders_missing_usage_and_bad_scores
         if let Some(why) = looks_like_placeholder(&out.output) {
             return Err(fail("output", why));
         }

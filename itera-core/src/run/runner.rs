@@ -292,6 +292,8 @@ fn replay(job: &PartJob<'_>) -> Result<ScoreCube, RunError> {
         ) else {
             return;
         };
+        // G8: a score under another judge or rubric is rejected, not averaged in; removing this check fails
+        // tests/guards_enforced.rs::a_dev_score_rewritten_under_another_rubric_is_rejected_on_resume
         if let CallOutcome::Scored {
             judge, rubric_hash, ..
         } = &rec.outcome
