@@ -194,6 +194,16 @@ impl Frame {
             if !ids.contains(&arm.as_str()) {
                 return Err(FrameError::UnknownPriceArm(arm.clone()));
             }
+            // A batch discount is a fraction of the price in [0, 1) (issue #18 item 2).
+            if let Some(d) = price.batch_discount
+                && !(d.is_finite() && (0.0..1.0).contains(&d))
+            {
+                return Err(FrameError::OutOfRange {
+                    field: "prices.batch_discount",
+                    value: d,
+                    why: "a batch discount is the fraction taken off the price, in [0, 1) (0.5 = half price)",
+                });
+            }
             let cache = [
                 price.cache_read_per_mtok_usd,
                 price.cache_write_per_mtok_usd,

@@ -100,6 +100,15 @@ pub struct ArmKey {
     pub spec_hash: String,
 }
 
+/// One request of a provider batch: the (row, trial) it answers (issue #18 item 2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchItem {
+    /// The row.
+    pub row: crate::data::row::RowId,
+    /// The trial.
+    pub trial: u32,
+}
+
 // ---- the gate (G35) ----
 
 /// How a change generalizes (G35).
