@@ -248,7 +248,7 @@ impl OpenAiBatch {
     }
 }
 
-/// The `openai` arm's batch API: its own templates and extraction around [`OpenAiBatch`].
+/// The `openai` arm's batch API: its own templates and extraction around the OpenAI Batch client.
 #[async_trait]
 impl BatchApi for super::OpenAiArm {
     fn provider(&self) -> &str {
