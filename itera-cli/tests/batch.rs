@@ -230,6 +230,17 @@ fn full_run(provider: Provider) {
         .map(|e| row(e))
         .collect();
     assert!(!retried.is_empty());
+    // What the provider said about a failed item is journaled with its batch, not lost.
+    let said: Vec<&Value> = ev
+        .iter()
+        .filter(|e| e["event"] == "batch-done")
+        .flat_map(|e| e["errors"].as_array().into_iter().flatten())
+        .collect();
+    assert!(
+        said.iter()
+            .any(|m| m.as_str().unwrap_or("").contains("boom")),
+        "batch-done carries no item error: {said:?}"
+    );
     let direct: Vec<usize> = mock.direct_rows.lock().unwrap().clone();
     for r in &retried {
         assert!(direct.contains(r), "row {r} was not called directly");

@@ -130,6 +130,10 @@ pub enum Event {
         succeeded: usize,
         /// Items that failed or came back without a result (called again one by one).
         failed: usize,
+        /// What the provider said about each failed item (`row R trial T: …`), at most
+        /// [`BATCH_ERRORS_KEPT`](crate::journal::record::BATCH_ERRORS_KEPT) of them.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        errors: Vec<String>,
     },
     /// The baseline's dev score, recorded before any arm is compared.
     #[non_exhaustive]

@@ -219,13 +219,14 @@ pub(crate) async fn batch_phase(
             let results = with_retries(job, || api.results(&o.batch_id))
                 .await
                 .map_err(|e| batch_error(job, o.a, &e))?;
-            let (succeeded, failed) =
+            let (succeeded, failed, errors) =
                 journal_results(job, cube, &o, results, &judge_slots, watch).await?;
             job.store.append(Event::BatchDone {
                 batch_id: o.batch_id.clone(),
                 status,
                 succeeded,
                 failed,
+                errors,
             })?;
             counts.done += 1;
         }
@@ -237,7 +238,9 @@ pub(crate) async fn batch_phase(
 }
 
 /// Judges and journals the successful results of an ended batch (each once, and only for a cell
-/// not already settled); returns (journaled, failed or missing).
+/// not already settled); returns (journaled, failed or missing, what the provider said about the
+/// failed ones — journaled in `batch-done`, so no error text is lost; test:
+/// `openai_batch_experiment_reaches_a_verdict_with_the_discount_priced` in itera-cli/tests/batch.rs).
 async fn journal_results(
     job: &PartJob<'_>,
     cube: &mut ScoreCube,
@@ -245,9 +248,10 @@ async fn journal_results(
     results: Vec<crate::run::batch::BatchResult>,
     judge_slots: &tokio::sync::Semaphore,
     watch: &Watch,
-) -> Result<(usize, usize), RunError> {
+) -> Result<(usize, usize, Vec<String>), RunError> {
     let latency_ms = o.since.elapsed().as_secs_f64() * 1e3;
     let mut seen = BTreeSet::new();
+    let mut errors = Vec::new();
     let mut good: Vec<(usize, u32, ArmOutput)> = Vec::new();
     for (cid, result) in results {
         let Some(i) = crate::run::batch::custom_index(&cid) else {
@@ -259,10 +263,13 @@ async fn journal_results(
         if !seen.insert(i) {
             continue;
         }
-        if let Ok(out) = result
-            && !cube.is_settled(o.a, r, t as usize)
-        {
-            good.push((r, t, out));
+        match result {
+            Ok(out) if !cube.is_settled(o.a, r, t as usize) => good.push((r, t, out)),
+            Ok(_) => {}
+            Err(why) if errors.len() < crate::journal::record::BATCH_ERRORS_KEPT => {
+                errors.push(format!("row {} trial {t}: {why}", job.rows[r].id));
+            }
+            Err(_) => {}
         }
     }
     let total = o.items.iter().flatten().count();
@@ -292,7 +299,7 @@ async fn journal_results(
         cube.record(a, r, &rec);
         journaled += 1;
     }
-    Ok((journaled, total.saturating_sub(journaled)))
+    Ok((journaled, total.saturating_sub(journaled), errors))
 }
 
 /// Runs a batch API request with the run's retries on retryable and load errors.
