@@ -140,6 +140,13 @@ command = { program = "python3", args = ["arm.py", "--prompt", "v2.txt"], files 
 #   user = "Memo: {memo}", max_tokens = 16, temperature = 0.0, stop_sequences = ["\n"] }
 #   # Anthropic Messages; base_url defaults to https://api.anthropic.com/v1, anthropic_version
 #   # to "2023-06-01"; also system_file, user_file, extract, family (default "claude"), timeout_s
+# Batch execution, on an openai or anthropic arm: execution = "batch" sends a phase's pending
+#   calls through the provider's batch API (OpenAI Batch: /files + /batches; Anthropic Message
+#   Batches: /messages/batches) instead of one request each; batch_poll_s = 30.0 (seconds between
+#   polls), batch_max_requests = 50000 (per batch; the provider's limit is the default). Each
+#   batch is journaled when accepted, so a killed run resumes polling it and never submits it
+#   twice; failed items are called directly. Priced at the price's batch_discount = 0.5 (the
+#   fraction off; default the providers' published 50%). execution = "direct" is the default.
 "#;
 
 #[cfg(test)]
@@ -169,6 +176,14 @@ mod tests {
         let p = file.arms[3].price.expect("price");
         assert_eq!(p.cache_read_per_mtok_usd, Some(0.1));
         assert_eq!(p.cache_write_per_mtok_usd, Some(1.25));
+        // Batch execution (issue #18 item 2) is shown on an arm of each provider.
+        let batched = file.arms[2].openai.as_ref().expect("openai");
+        assert_eq!(
+            batched.execution,
+            itera_core::builtin::http::Execution::Batch
+        );
+        assert_eq!(a.execution, itera_core::builtin::http::Execution::Batch);
+        assert_eq!(file.arms[2].price.expect("price").batch_discount, Some(0.5));
     }
 
     #[test]
@@ -259,6 +274,10 @@ mod tests {
             "cwd",
             "files",
             "reports",
+            "execution",
+            "batch_poll_s",
+            "batch_max_requests",
+            "batch_discount",
         ] {
             assert!(
                 TEMPLATE.contains(&format!("{key} ="))

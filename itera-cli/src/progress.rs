@@ -52,10 +52,16 @@ pub fn bars(enabled: bool) -> Option<ProgressFn> {
                 human(w.in_attempt),
                 human(w.timeout)
             ),
-            None => format!(
-                "{} errors, {} failed, ${:.4}",
-                p.errors, p.failed_calls, p.cost_usd
-            ),
+            None => match p.batches {
+                Some(b) => format!(
+                    "batches {} submitted, {} in progress, {} done",
+                    b.submitted, b.in_progress, b.done
+                ),
+                None => format!(
+                    "{} errors, {} failed, ${:.4}",
+                    p.errors, p.failed_calls, p.cost_usd
+                ),
+            },
         });
         if p.done >= p.total {
             bar.finish();
@@ -105,8 +111,15 @@ pub(crate) fn line(p: &Progress, eta: Option<Duration>) -> String {
         (false, Some(d)) => format!("ETA {}", human(d)),
         (false, None) => "ETA ?".to_string(),
     };
+    let batches = match p.batches {
+        Some(b) => format!(
+            " · batches {} submitted, {} in progress, {} done",
+            b.submitted, b.in_progress, b.done
+        ),
+        None => String::new(),
+    };
     format!(
-        "itera: {}: {}/{} calls · {} failed attempts, {} failed calls · ${:.4} · {}",
+        "itera: {}: {}/{} calls · {} failed attempts, {} failed calls · ${:.4}{batches} · {}",
         p.phase, p.done, p.total, p.errors, p.failed_calls, p.cost_usd, eta
     )
 }

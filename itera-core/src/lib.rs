@@ -197,6 +197,7 @@ pub use journal::event::{ArmNoise, CallOutcome, CallRecord, ChainError, Entry, E
 pub use journal::store::{Registration, Store, StoreError};
 pub use report::rewrite_conclusion;
 pub use run::arm::{Arm, ArmError, ArmOutput, CallCtx, Reports, Usage};
+pub use run::batch::{BatchApi, BatchCounts, BatchRequest, BatchResult, BatchStatus};
 pub use run::crossjudge::CrossJudgeReport;
 pub use run::cube::{ArmKey, ArmSummary, Paired, ScoreCube};
 pub use run::exec::{Progress, ProgressFn, RunOptions, Waiting};

@@ -57,6 +57,7 @@ impl Loaded {
                         output_per_mtok_usd: p.output_per_mtok_usd,
                         cache_read_per_mtok_usd: p.cache_read_per_mtok_usd,
                         cache_write_per_mtok_usd: p.cache_write_per_mtok_usd,
+                        batch_discount: p.batch_discount,
                     },
                 );
             }

@@ -261,6 +261,10 @@ pub struct PriceSection {
     /// USD per million prompt tokens written to a provider cache (default: the input rate).
     #[serde(default)]
     pub cache_write_per_mtok_usd: Option<f64>,
+    /// The fraction off the price of a call made through a provider's batch API, in [0, 1)
+    /// (default: the provider's published discount, 0.5).
+    #[serde(default)]
+    pub batch_discount: Option<f64>,
 }
 
 /// `[[arms]]`.

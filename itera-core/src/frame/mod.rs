@@ -234,6 +234,11 @@ pub struct Price {
     /// US dollars per million prompt tokens written to a provider cache (default: the input rate).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_write_per_mtok_usd: Option<f64>,
+    /// The fraction taken off the token price of a call made through a provider's batch API
+    /// (in [0, 1); e.g. 0.5 for half price). Unset: the API's published discount (0.5 for
+    /// OpenAI Batch and Anthropic Message Batches). Skipped when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_discount: Option<f64>,
 }
 
 impl Price {
@@ -244,6 +249,7 @@ impl Price {
             output_per_mtok_usd,
             cache_read_per_mtok_usd: None,
             cache_write_per_mtok_usd: None,
+            batch_discount: None,
         }
     }
 

@@ -196,6 +196,17 @@ impl Frame {
             if !ids.contains(&arm.as_str()) {
                 return Err(FrameError::UnknownPriceArm(arm.clone()));
             }
+            // A batch discount is a fraction of the price in [0, 1) (issue #18 item 2; test:
+            // a_batch_discount_outside_0_1_is_refused).
+            if let Some(d) = price.batch_discount
+                && !(d.is_finite() && (0.0..1.0).contains(&d))
+            {
+                return Err(FrameError::OutOfRange {
+                    field: "prices.batch_discount",
+                    value: d,
+                    why: "a batch discount is the fraction taken off the price, in [0, 1) (0.5 = half price)",
+                });
+            }
             let cache = [
                 price.cache_read_per_mtok_usd,
                 price.cache_write_per_mtok_usd,
@@ -337,6 +348,36 @@ mod tests {
 
     /// Item 5: a finite but huge price made tokens × price infinite, and the cost was written to
     /// the journal as `null`. Prices and failure-mode weights are bounded.
+    #[test]
+    fn a_batch_discount_outside_0_1_is_refused() {
+        // Issue #18 item 2: a discount of 1 or more would price batch calls at zero or below.
+        for d in [1.0, 1.5, -0.1, f64::NAN] {
+            let mut f = frame();
+            f.prices.insert(
+                "v2".into(),
+                Price {
+                    batch_discount: Some(d),
+                    ..Price::new(1.0, 1.0)
+                },
+            );
+            let e = f
+                .validate()
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(e.contains("batch_discount"), "{d}: {e}");
+        }
+        let mut f = frame();
+        f.prices.insert(
+            "v2".into(),
+            Price {
+                batch_discount: Some(0.5),
+                ..Price::new(1.0, 1.0)
+            },
+        );
+        assert!(f.validate().is_ok());
+    }
+
     #[test]
     fn a_price_that_overflows_a_cost_is_refused() {
         let mut f = frame();

@@ -98,6 +98,43 @@ pub enum Event {
     },
     /// One call.
     Call(CallRecord),
+    /// A provider accepted a batch of calls (issue #18 item 2): journaled the moment it is
+    /// accepted, before any poll, so a resumed run polls it instead of submitting again. Its
+    /// results are journaled as ordinary [`Event::Call`] records.
+    #[non_exhaustive]
+    BatchSubmitted {
+        /// The arm.
+        arm: String,
+        /// Arm version.
+        version: u32,
+        /// SHA-256 of the version's spec.
+        spec_hash: String,
+        /// The part being scored.
+        part: crate::data::split::Part,
+        /// The provider's API (`"openai"`, `"anthropic"`).
+        provider: String,
+        /// The provider's batch id (not a secret).
+        batch_id: String,
+        /// The (row, trial) of each request, in order: request `i` carries custom id `r{i}`.
+        items: Vec<crate::journal::record::BatchItem>,
+    },
+    /// A submitted batch ended and its results were journaled; the failed or missing items go
+    /// through the ordinary per-call path.
+    #[non_exhaustive]
+    BatchDone {
+        /// The provider's batch id.
+        batch_id: String,
+        /// The provider's final status (`"completed"`, `"ended"`, `"expired"`, …).
+        status: String,
+        /// Items whose result was journaled as a call.
+        succeeded: usize,
+        /// Items that failed or came back without a result (called again one by one).
+        failed: usize,
+        /// What the provider said about each failed item (`row R trial T: …`), at most
+        /// [`BATCH_ERRORS_KEPT`](crate::journal::record::BATCH_ERRORS_KEPT) of them.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        errors: Vec<String>,
+    },
     /// The baseline's dev score, recorded before any arm is compared.
     #[non_exhaustive]
     BaselineScored {
@@ -284,6 +321,8 @@ impl Event {
             Event::PilotFailed { .. } => "pilot-failed",
             Event::PilotPassed { .. } => "pilot-passed",
             Event::Call(_) => "call",
+            Event::BatchSubmitted { .. } => "batch-submitted",
+            Event::BatchDone { .. } => "batch-done",
             Event::BaselineScored { .. } => "baseline-scored",
             Event::DevScored { .. } => "dev-scored",
             Event::CrossJudge { .. } => "cross-judge",

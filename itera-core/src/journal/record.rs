@@ -100,6 +100,18 @@ pub struct ArmKey {
     pub spec_hash: String,
 }
 
+/// The most item errors a `batch-done` event keeps (the rest are counted in `failed`).
+pub const BATCH_ERRORS_KEPT: usize = 50;
+
+/// One request of a provider batch: the (row, trial) it answers (issue #18 item 2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchItem {
+    /// The row.
+    pub row: crate::data::row::RowId,
+    /// The trial.
+    pub trial: u32,
+}
+
 // ---- the gate (G35) ----
 
 /// How a change generalizes (G35).

@@ -213,6 +213,12 @@ pub trait Arm: Send + Sync {
     fn allows_empty_output(&self) -> bool {
         false
     }
+    /// The provider batch API this arm sends its calls through, when it is configured for
+    /// batch execution (issue #18 item 2; the built-in `openai` and `anthropic` arms with
+    /// `execution = "batch"`). `None` (the default): every call goes through [`Arm::call`].
+    fn batch(&self) -> Option<&dyn crate::run::batch::BatchApi> {
+        None
+    }
     /// Answers one row.
     async fn call(&self, input: &Value, ctx: &CallCtx) -> Result<ArmOutput, ArmError>;
 }

@@ -37,6 +37,9 @@ pub struct Progress {
     /// On a heartbeat (no call finished for [`RunOptions::heartbeat`]): the call waiting
     /// longest, named; `None` on the report of a finished call.
     pub waiting: Option<Waiting>,
+    /// In a phase with arms executed through a provider's batch API: batches submitted, in
+    /// progress and done (issue #18 item 2); `None` otherwise.
+    pub batches: Option<crate::run::batch::BatchCounts>,
 }
 
 /// A progress callback.

@@ -11,6 +11,8 @@
 
 pub mod adaptive;
 pub mod arm;
+pub mod batch;
+pub(crate) mod batch_run;
 pub(crate) mod crossjudge;
 pub(crate) mod cube;
 pub(crate) mod effect;
@@ -21,4 +23,5 @@ pub mod judges;
 pub(crate) mod modes;
 pub(crate) mod pilot;
 pub(crate) mod runner;
+pub(crate) mod settle;
 pub(crate) mod watch;

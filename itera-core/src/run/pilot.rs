@@ -182,6 +182,7 @@ pub(crate) async fn pilot(
                 cost_usd: 0.0,
                 elapsed: at.elapsed(),
                 waiting: None,
+                batches: None,
             }
         };
         // A hung pilot call is named while it waits (#14 item 8; test:

@@ -12,16 +12,15 @@ use crate::data::row::{Row, RowId};
 use crate::data::split::Part;
 use crate::frame::Frame;
 use crate::hash;
-use crate::journal::event::{ArmNoise, CallOutcome, CallRecord, Event};
+use crate::journal::event::{ArmNoise, CallOutcome, Event};
 use crate::journal::store::{Store, StoreError};
-use crate::run::arm::{Arm, CallCtx};
+use crate::run::arm::Arm;
 use crate::run::cube::{ArmKey, ScoreCube};
-use crate::run::exec::{self, Limits, Progress, RunOptions};
-use crate::run::journaled::{journaled_raw, judge_call};
-use crate::run::judge::{Judge, JudgeView};
+use crate::run::exec::{Limits, Progress, RunOptions};
+use crate::run::judge::Judge;
 use crate::run::watch::{Watch, with_heartbeat};
 use futures::StreamExt;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 pub(crate) use crate::run::pilot::{manifest, pilot};
@@ -144,6 +143,16 @@ pub enum RunError {
         arm: String,
         /// The part.
         part: Part,
+    },
+    /// A provider's batch API refused or failed a request after the retries (issue #18 item 2).
+    #[error(
+        "arm '{arm}': the provider's batch API failed: {why}; run again to resume — a batch already submitted is polled, never submitted twice (or set execution = \"direct\" on the arm)"
+    )]
+    Batch {
+        /// The arm.
+        arm: String,
+        /// What the provider said.
+        why: String,
     },
     /// The store failed.
     #[error(transparent)]
@@ -292,8 +301,6 @@ fn replay(job: &PartJob<'_>) -> Result<ScoreCube, RunError> {
         ) else {
             return;
         };
-        // G8: a score under another judge or rubric is rejected, not averaged in; removing this check fails
-        // tests/guards_enforced.rs::a_dev_score_rewritten_under_another_rubric_is_rejected_on_resume
         if let CallOutcome::Scored {
             judge, rubric_hash, ..
         } = &rec.outcome
@@ -323,6 +330,10 @@ pub(crate) async fn score_part(
     let trials = job.frame.trials as usize;
     let limits = Limits::new(job.opts);
     let judge_slots = tokio::sync::Semaphore::new(job.opts.judge_concurrency.max(1));
+    let watch = Watch::default();
+    // Arms executed through a provider's batch API go first (issue #18 item 2); what their
+    // batches did not settle is called below like any other call.
+    crate::run::batch_run::batch_phase(job, phase, &mut cube, &watch).await?;
     let total = cube.arms().len() * job.rows.len() * trials;
     // What is called: every cell not in the journal, and — on a resume — every call that failed
     // after its retries (never a scored one: no second draw of a success, G25). Enforced here;
@@ -341,9 +352,9 @@ pub(crate) async fn score_part(
         cost_usd: 0.0,
         elapsed: std::time::Duration::ZERO,
         waiting: None,
+        batches: None,
     };
     let started = Instant::now();
-    let watch = Watch::default();
     // The baseline's dev score is journaled as soon as its last call lands, before anything is
     // compared. Its calls are started first, but arms' calls start while its last ones are in
     // flight: one stream, so the boundary costs no idle wave.
@@ -358,7 +369,9 @@ pub(crate) async fn score_part(
     }
     let mut baseline_missing = keys.iter().filter(|k| k.0 == 0).count();
     let mut calls = futures::stream::iter(keys)
-        .map(|(a, r, t)| one_call(job, a, r, t as u32, &limits, &judge_slots, &watch))
+        .map(|(a, r, t)| {
+            crate::run::settle::one_call(job, a, r, t as u32, &limits, &judge_slots, &watch)
+        })
         .buffer_unordered(job.opts.arm_concurrency.max(1));
     loop {
         if !baseline_recorded && baseline_missing == 0 {
@@ -410,134 +423,6 @@ pub(crate) async fn score_part(
         }
     }
     Ok(cube)
-}
-
-/// One (arm, row, trial): call, judge, journal. Returns the record once it is journaled.
-async fn one_call(
-    job: &PartJob<'_>,
-    a: usize,
-    r: usize,
-    trial: u32,
-    limits: &Limits,
-    judge_slots: &tokio::sync::Semaphore,
-    watch: &Watch,
-) -> Result<(usize, usize, CallRecord), RunError> {
-    let arm = job.roster.arms[a];
-    let spec_hash = &job.roster.hashes[a];
-    let row = &job.rows[r];
-    let ctx = CallCtx {
-        row_id: row.id.clone(),
-        trial,
-        seed: call_seed(job.frame.seed, spec_hash, &row.id, trial),
-    };
-    let ticket = watch.enter(arm.id(), row.id.as_str(), trial);
-    let called = exec::call_arm(arm, &row.input, &ctx, job.opts, limits, Some(&ticket)).await;
-    let mut errors = called.errors;
-    let mut attempts = called.attempts;
-    let mut latency_ms = called.latency_ms;
-    // Rounded to 0.1 ms: the journal carries timings, not clock noise.
-    let mut queue_ms = Some((called.queue_ms * 10.0).round() / 10.0);
-    let mut server_ms = None;
-    let outcome = match called.result {
-        Err(error) => CallOutcome::Failed { error },
-        Ok(mut out) => {
-            if let Some(l) = out.recorded_latency_ms {
-                latency_ms = l;
-                queue_ms = None;
-            }
-            server_ms = out.server_ms;
-            let view = JudgeView {
-                input: &row.input,
-                expected: row.expected.as_ref(),
-            };
-            let judged = {
-                let _slot = judge_slots.acquire().await;
-                exec::call_judge(
-                    job.judge,
-                    view,
-                    &out.output,
-                    ctx.seed,
-                    job.opts,
-                    Some(&ticket),
-                )
-                .await
-            };
-            attempts += judged.attempts.saturating_sub(1);
-            errors.extend(judged.errors);
-            let (judge_attempts, judge_latency) = (judged.attempts, judged.latency_ms);
-            match judged.result {
-                Err(error) => CallOutcome::Failed { error },
-                Ok(j) => {
-                    let taxonomy: BTreeSet<&str> = job
-                        .frame
-                        .failure_modes
-                        .iter()
-                        .map(|m| m.id.as_str())
-                        .collect();
-                    // R4: registered rules assign categories the judge did not (modes.rs).
-                    let assigned = crate::run::modes::with_rule_modes(
-                        job.frame,
-                        &out.output,
-                        j.score,
-                        j.failure_modes,
-                    );
-                    let assigned = crate::run::modes::with_truncation(
-                        job.frame,
-                        out.usage.truncated,
-                        j.score,
-                        assigned,
-                    );
-                    let (known, deferred): (Vec<String>, Vec<String>) = assigned
-                        .into_iter()
-                        .partition(|m| taxonomy.contains(m.as_str()));
-                    let cost_usd = out.usage.cost_usd.or_else(|| {
-                        // Cache tokens at their own rates (G28; test:
-                        // anthropic_cache_tokens_are_priced_at_cache_rates_in_data_json).
-                        let u = &out.usage;
-                        Some(job.frame.prices.get(arm.id())?.cost_with_cache(
-                            u.input_tokens?,
-                            u.output_tokens?,
-                            u.cache_read_tokens.unwrap_or(0),
-                            u.cache_write_tokens.unwrap_or(0),
-                        ))
-                    });
-                    let raw = journaled_raw(out.raw.take(), &out.output);
-                    // An LLM judge's call is journaled like the arm's (issue #13 hole 10).
-                    let judge_call = crate::run::crossjudge::is_llm_judge(job.judge).then(|| {
-                        judge_call(job.judge, j.raw, j.usage, judge_attempts, judge_latency)
-                    });
-                    CallOutcome::Scored {
-                        output: out.output,
-                        raw,
-                        score: j.score,
-                        failure_modes: known,
-                        deferred_findings: deferred,
-                        judge: job.judge.id().to_string(),
-                        rubric_hash: job.judge.rubric().map(|r| hash::sha256_hex(r.as_bytes())),
-                        usage: out.usage,
-                        cost_usd,
-                        judge_call,
-                    }
-                }
-            }
-        }
-    };
-    let rec = CallRecord {
-        arm: arm.id().to_string(),
-        version: job.roster.versions[a],
-        spec_hash: spec_hash.clone(),
-        row: row.id.clone(),
-        part: job.part,
-        trial,
-        attempts,
-        errors,
-        latency_ms,
-        queue_ms,
-        server_ms,
-        outcome,
-    };
-    job.store.append(Event::Call(rec.clone()))?;
-    Ok((a, r, rec))
 }
 
 /// The noise floor of every arm version in a cube (G26): σ = SD of the aggregate across trials.

@@ -27,14 +27,18 @@
 //! "max_tokens"`) is kept and scored, marked `truncated` in its journaled usage, and tagged with
 //! the registered failure mode `truncated` when the taxonomy has one and the call failed.
 
+mod batch;
 mod wire;
+
+pub use batch::{ANTHROPIC_MAX_BYTES, ANTHROPIC_MAX_REQUESTS};
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests;
 
 use crate::builtin::http::{
-    Auth, Endpoint, EnvLookup, Extract, Extractor, Template, indent, process_env, template_source,
+    Auth, BatchSettings, Endpoint, EnvLookup, Execution, Extract, Extractor, Template, indent,
+    process_env, template_source,
 };
 use crate::run::arm::{Arm, ArmError, ArmOutput, CallCtx, Reports};
 use async_trait::async_trait;
@@ -122,6 +126,17 @@ pub struct AnthropicArmConfig {
     /// The time-out of one HTTP call in seconds (default 60).
     #[serde(default)]
     pub timeout_s: Option<f64>,
+    /// `"direct"` (default: one request per call) or `"batch"`: a phase's pending calls go
+    /// through the Message Batches API (`/messages/batches`), at the batch discount. Not part of
+    /// the version.
+    #[serde(default)]
+    pub execution: Execution,
+    /// With `execution = "batch"`: seconds between two polls of a batch (default 30).
+    #[serde(default)]
+    pub batch_poll_s: Option<f64>,
+    /// With `execution = "batch"`: most requests per batch (default and ceiling 100,000).
+    #[serde(default)]
+    pub batch_max_requests: Option<usize>,
 }
 
 fn default_base_url() -> String {
@@ -150,6 +165,8 @@ pub struct AnthropicArm {
     user: Template,
     extract: Extractor,
     endpoint: Endpoint,
+    /// The Message Batches endpoint and settings, with `execution = "batch"`.
+    batch: Option<(Endpoint, BatchSettings)>,
 }
 
 impl AnthropicArm {
@@ -233,7 +250,26 @@ impl AnthropicArm {
             cfg.timeout_s,
             env,
         )?;
+        let batch = match cfg.execution {
+            Execution::Direct => None,
+            Execution::Batch => Some((
+                Endpoint::new(
+                    &cfg.base_url,
+                    "messages/batches",
+                    cfg.api_key_env.as_deref(),
+                    cfg.timeout_s,
+                    env,
+                )?,
+                BatchSettings::new(
+                    cfg.batch_poll_s,
+                    cfg.batch_max_requests,
+                    ANTHROPIC_MAX_REQUESTS,
+                    ANTHROPIC_MAX_BYTES,
+                )?,
+            )),
+        };
         let mut arm = AnthropicArm {
+            batch,
             id: id.to_string(),
             spec: String::new(),
             family,
@@ -252,6 +288,24 @@ impl AnthropicArm {
         };
         arm.spec = arm.spec_text(cfg.extract.as_ref());
         Ok(arm)
+    }
+
+    /// The Messages request body of one row (the same for a direct and a batched call).
+    fn body(&self, input: &Value) -> Result<Value, ArmError> {
+        let (system, user) = self.render(input).map_err(ArmError::Fatal)?;
+        Ok(wire::body(
+            &self.model,
+            self.max_tokens,
+            self.temperature,
+            &self.stop_sequences,
+            &wire::Prompt {
+                system: system.as_deref(),
+                cache_system: self.cache_system,
+                prefix: self.prefix.as_deref(),
+                cache_prefix: self.cache_prefix,
+                user: &user,
+            },
+        ))
     }
 
     /// Checks that the templates render over this row input (every placeholder names a key).
@@ -329,21 +383,14 @@ impl Arm for AnthropicArm {
         }
     }
 
+    fn batch(&self) -> Option<&dyn crate::run::batch::BatchApi> {
+        self.batch
+            .as_ref()
+            .map(|_| self as &dyn crate::run::batch::BatchApi)
+    }
+
     async fn call(&self, input: &Value, _ctx: &CallCtx) -> Result<ArmOutput, ArmError> {
-        let (system, user) = self.render(input).map_err(ArmError::Fatal)?;
-        let body = wire::body(
-            &self.model,
-            self.max_tokens,
-            self.temperature,
-            &self.stop_sequences,
-            &wire::Prompt {
-                system: system.as_deref(),
-                cache_system: self.cache_system,
-                prefix: self.prefix.as_deref(),
-                cache_prefix: self.cache_prefix,
-                user: &user,
-            },
-        );
+        let body = self.body(input)?;
         let text = self
             .endpoint
             .post(

@@ -35,6 +35,7 @@
 //! [`ArmError::Retryable`] (both with the `Retry-After` header's seconds as `retry_after`); any other non-2xx status and a response that
 //! is not a chat completion are [`ArmError::Fatal`].
 
+mod batch;
 mod request;
 mod response;
 mod retry;
@@ -48,6 +49,8 @@ pub(crate) mod mock;
 #[allow(clippy::unwrap_used)]
 mod tests;
 
+pub(crate) use batch::BatchSettings;
+pub use batch::{Execution, OPENAI_MAX_BYTES, OPENAI_MAX_REQUESTS};
 pub(crate) use request::value_text;
 pub use request::{EnvLookup, Template, process_env};
 pub(crate) use response::{Extractor, snippet};
@@ -133,6 +136,17 @@ pub struct OpenAiArmConfig {
     /// The time-out of one HTTP call in seconds (default [`DEFAULT_TIMEOUT_S`]).
     #[serde(default)]
     pub timeout_s: Option<f64>,
+    /// `"direct"` (default: one request per call) or `"batch"`: a phase's pending calls go
+    /// through the OpenAI Batch API (`/files` + `/batches`), at the batch discount. Not part of
+    /// the version: the same model is asked the same thing.
+    #[serde(default)]
+    pub execution: Execution,
+    /// With `execution = "batch"`: seconds between two polls of a batch (default 30).
+    #[serde(default)]
+    pub batch_poll_s: Option<f64>,
+    /// With `execution = "batch"`: most requests per batch (default and ceiling 50,000).
+    #[serde(default)]
+    pub batch_max_requests: Option<usize>,
 }
 
 /// An [`Arm`] that asks a chat model behind an OpenAI-compatible endpoint.
@@ -163,6 +177,7 @@ pub struct OpenAiArm {
     user: Template,
     extract: Extractor,
     client: ChatClient,
+    batch: Option<batch::OpenAiBatch>,
 }
 
 pub(crate) fn template_source(
@@ -253,7 +268,25 @@ impl OpenAiArm {
             env,
         )?;
         let spec = spec_text(cfg, system.as_ref(), &user, client.extra());
+        let batch = match cfg.execution {
+            Execution::Direct => None,
+            Execution::Batch => Some(batch::OpenAiBatch::new(
+                id,
+                &client,
+                &cfg.base_url,
+                cfg.api_key_env.as_deref(),
+                cfg.timeout_s,
+                BatchSettings::new(
+                    cfg.batch_poll_s,
+                    cfg.batch_max_requests,
+                    OPENAI_MAX_REQUESTS,
+                    OPENAI_MAX_BYTES,
+                )?,
+                env,
+            )?),
+        };
         Ok(OpenAiArm {
+            batch,
             id: id.to_string(),
             spec,
             family: cfg.family.clone(),
@@ -355,6 +388,12 @@ impl Arm for OpenAiArm {
             cost: false,
             latency: false,
         }
+    }
+
+    fn batch(&self) -> Option<&dyn crate::run::batch::BatchApi> {
+        self.batch
+            .as_ref()
+            .map(|_| self as &dyn crate::run::batch::BatchApi)
     }
 
     async fn call(&self, input: &Value, ctx: &CallCtx) -> Result<ArmOutput, ArmError> {

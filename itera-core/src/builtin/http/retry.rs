@@ -92,6 +92,11 @@ impl Endpoint {
         })
     }
 
+    /// The URL requests go to (`${VAR}` expanded): never shown in a message.
+    pub(crate) fn url(&self) -> &str {
+        &self.url
+    }
+
     /// The URL as the file spells it (for messages).
     pub(crate) fn shown_url(&self) -> &str {
         &self.shown_url
@@ -134,7 +139,65 @@ impl Endpoint {
         auth: Auth,
         headers: &[(&'static str, &str)],
     ) -> Result<(String, Option<f64>), ChatError> {
-        let mut req = self.http.post(&self.url).json(body);
+        let req = self.http.post(&self.url).json(body);
+        self.send_timed(req, "POST", "", auth, headers).await
+    }
+
+    /// GETs `{url}/{suffix}` (a provider batch's status or results), classified like
+    /// [`Endpoint::post`].
+    pub(crate) async fn get(
+        &self,
+        suffix: &str,
+        auth: Auth,
+        headers: &[(&'static str, &str)],
+    ) -> Result<String, ChatError> {
+        let req = self.http.get(format!("{}/{suffix}", self.url));
+        self.send(req, "GET", suffix, auth, headers).await
+    }
+
+    /// POSTs a raw body of this content type (a multipart file upload), classified like
+    /// [`Endpoint::post`].
+    pub(crate) async fn post_bytes(
+        &self,
+        content_type: &str,
+        bytes: Vec<u8>,
+        auth: Auth,
+        headers: &[(&'static str, &str)],
+    ) -> Result<String, ChatError> {
+        let req = self
+            .http
+            .post(&self.url)
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .body(bytes);
+        self.send(req, "POST", "", auth, headers).await
+    }
+
+    async fn send(
+        &self,
+        req: reqwest::RequestBuilder,
+        verb: &str,
+        suffix: &str,
+        auth: Auth,
+        headers: &[(&'static str, &str)],
+    ) -> Result<String, ChatError> {
+        self.send_timed(req, verb, suffix, auth, headers)
+            .await
+            .map(|(text, _)| text)
+    }
+
+    async fn send_timed(
+        &self,
+        mut req: reqwest::RequestBuilder,
+        verb: &str,
+        suffix: &str,
+        auth: Auth,
+        headers: &[(&'static str, &str)],
+    ) -> Result<(String, Option<f64>), ChatError> {
+        let shown = if suffix.is_empty() {
+            self.shown_url.clone()
+        } else {
+            format!("{}/{suffix}", self.shown_url)
+        };
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
@@ -156,8 +219,7 @@ impl Endpoint {
                 };
                 return Err(ChatError::Retryable {
                     message: self.scrub(format!(
-                        "POST {} {kind}: {}",
-                        self.shown_url,
+                        "{verb} {shown} {kind}: {}",
                         error_chain(&e.without_url())
                     )),
                     retry_after: None,
@@ -184,8 +246,7 @@ impl Endpoint {
             Err(e) => {
                 return Err(ChatError::Retryable {
                     message: self.scrub(format!(
-                        "POST {}: reading the response failed: {}",
-                        self.shown_url,
+                        "{verb} {shown}: reading the response failed: {}",
                         error_chain(&e.without_url())
                     )),
                     retry_after,
@@ -195,8 +256,7 @@ impl Endpoint {
         };
         if !status.is_success() {
             let message = self.scrub(format!(
-                "POST {} answered HTTP {}: {}",
-                self.shown_url,
+                "{verb} {shown} answered HTTP {}: {}",
                 status.as_u16(),
                 provider_message(&text)
             ));
