@@ -16,7 +16,10 @@
 //! number of cells of the dev cube, all made by that transition (the directory is new). The peak
 //! RSS is read right after it. `ratio_vs_measured_latency` divides by the latency the runner
 //! measured for the arm's own sleep (tokio's 1 ms timer rounds a 20 ms sleep up to ~21.4 ms).
-//! The phase boundary goes to stderr.
+//! `--timer thread` makes the arm sleep on a blocking-pool thread (exactly L to ~0.1 ms) instead
+//! of tokio's timer, whose 1 ms ticks round a 20 ms sleep up to ~21 ms: with it the ratio to
+//! N·L/C measures the runner alone. The phase boundary goes to stderr. `--store memory` scores into the in-memory store instead
+//! of a directory (the peak-RSS-in-N measurement: `--latency-ms 0 --trials 1 --calls 1000000`).
 
 use async_trait::async_trait;
 use itera_core::{
@@ -31,6 +34,9 @@ use std::time::{Duration, Instant};
 struct Sleepy {
     id: &'static str,
     latency: Duration,
+    /// Sleep on a blocking-pool thread (`std::thread::sleep`, ~0.1 ms slack) instead of tokio's
+    /// timer, which rounds every deadline up to its next 1 ms tick (a 20 ms sleep takes ~21 ms).
+    precise: bool,
 }
 
 #[async_trait]
@@ -48,7 +54,14 @@ impl Arm for Sleepy {
         }
     }
     async fn call(&self, input: &Value, ctx: &CallCtx) -> Result<ArmOutput, ArmError> {
-        tokio::time::sleep(self.latency).await;
+        if self.precise {
+            let d = self.latency;
+            tokio::task::spawn_blocking(move || std::thread::sleep(d))
+                .await
+                .map_err(|e| ArmError::Fatal(format!("sleeper thread: {e}")))?;
+        } else {
+            tokio::time::sleep(self.latency).await;
+        }
         let wrong = ctx.seed.is_multiple_of(7);
         let answer = if wrong {
             "wrong"
@@ -114,6 +127,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let latency = Duration::from_millis(arg(&args, "--latency-ms", 20)?);
     // 3 trials per (arm, row): the method's default for non-deterministic arms (G25).
     let trials = arg(&args, "--trials", 3)? as usize;
+    // `--timer thread`: the arm's latency is a thread sleep of exactly L (to ~0.1 ms), so the
+    // ratio to N·L/C measures the runner, not tokio's 1 ms timer granularity.
+    let precise = args
+        .windows(2)
+        .any(|w| w[0] == "--timer" && w[1] == "thread");
     if calls < 100 || concurrency == 0 || trials == 0 {
         return Err("--calls must be at least 100, --concurrency and --trials at least 1".into());
     }
@@ -148,18 +166,29 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Box::new(Sleepy {
             id: "base",
             latency,
+            precise,
         }),
         Box::new(Sleepy {
             id: "candidate",
             latency,
+            precise,
         }),
     ];
 
     // The progress callback notes when the baseline's last call and the arm's first call ended.
     let marks = Arc::new(Mutex::new([None::<Instant>; 3]));
     let dir = tempfile::tempdir()?;
+    // `--store memory`: the in-memory store (no file I/O), for the memory-in-N measurement.
+    let in_memory = args
+        .windows(2)
+        .any(|w| w[0] == "--store" && w[1] == "memory");
+    let store = if in_memory {
+        Store::in_memory()
+    } else {
+        Store::dir(dir.path())?
+    };
     let exp = Experiment::new(frame)?
-        .register(Store::dir(dir.path())?)
+        .register(store)
         .map_err(|r| r.error)?
         .split_rows(rows)
         .map_err(|r| r.error)?;
@@ -228,7 +257,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         rss_before,
         rss_after,
         measured.join(", "),
-        std::fs::metadata(dir.path().join("journal.jsonl"))?.len() as f64 / 1e6,
+        std::fs::metadata(dir.path().join("journal.jsonl")).map_or(0, |m| m.len()) as f64 / 1e6,
     );
     println!(
         "{}",
@@ -241,6 +270,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "ratio": (actual / ideal * 1e4).round() / 1e4,
             "ratio_vs_measured_latency": (actual / (made as f64 * mean_latency_s / concurrency as f64) * 1e4).round() / 1e4,
             "peak_rss_mb": (peak * 10.0).round() / 10.0,
+            "store": if in_memory { "memory" } else { "dir" },
+            "timer": if precise { "thread" } else { "tokio" },
         })
     );
     Ok(())

@@ -80,25 +80,30 @@ const WORD_BUFFER: usize = 1024;
 /// (`next_u64` is two consecutive words, low first), generated in bulk into a reused buffer.
 pub(super) struct Words {
     rng: ChaCha8Rng,
-    buf: Box<[u32; WORD_BUFFER]>,
+    /// The generator's bytes as `fill_bytes` writes them (little-endian words): word `i` is
+    /// `bytes[4i..4i + 4]`, read in place (no second copy into a word array).
+    buf: Box<[u8; 4 * WORD_BUFFER]>,
     pos: usize,
+}
+
+/// Word `i` of a buffer of little-endian words.
+#[inline(always)]
+fn word_at(buf: &[u8], i: usize) -> u32 {
+    let b = &buf[4 * i..4 * i + 4];
+    u32::from_le_bytes([b[0], b[1], b[2], b[3]])
 }
 
 impl Words {
     pub(super) fn new(rng: ChaCha8Rng) -> Words {
         Words {
             rng,
-            buf: Box::new([0; WORD_BUFFER]),
+            buf: Box::new([0; 4 * WORD_BUFFER]),
             pos: WORD_BUFFER,
         }
     }
 
     fn refill(&mut self) {
-        let mut bytes = [0u8; WORD_BUFFER * 4];
-        self.rng.fill_bytes(&mut bytes);
-        for (w, b) in self.buf.iter_mut().zip(bytes.chunks_exact(4)) {
-            *w = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-        }
+        self.rng.fill_bytes(&mut self.buf[..]);
         self.pos = 0;
     }
 
@@ -107,7 +112,7 @@ impl Words {
         if self.pos == WORD_BUFFER {
             self.refill();
         }
-        let w = self.buf[self.pos];
+        let w = word_at(&self.buf[..], self.pos);
         self.pos += 1;
         w
     }
@@ -152,11 +157,11 @@ fn direct_replicate(diffs: &[f64], n32: u32, words: &mut Words) -> f64 {
             let avail = ((WORD_BUFFER - words.pos) / 4).min(quads);
             let start = words.pos;
             let mut done = 0;
-            for q in words.buf[start..start + 4 * avail].chunks_exact(4) {
-                let m0 = u64::from(q[0]) * nn;
-                let m1 = u64::from(q[1]) * nn;
-                let m2 = u64::from(q[2]) * nn;
-                let m3 = u64::from(q[3]) * nn;
+            for q in words.buf[4 * start..4 * (start + 4 * avail)].chunks_exact(16) {
+                let m0 = u64::from(word_at(q, 0)) * nn;
+                let m1 = u64::from(word_at(q, 1)) * nn;
+                let m2 = u64::from(word_at(q, 2)) * nn;
+                let m3 = u64::from(word_at(q, 3)) * nn;
                 if (m0 as u32) < n32 || (m1 as u32) < n32 || (m2 as u32) < n32 || (m3 as u32) < n32
                 {
                     break;
