@@ -467,16 +467,6 @@ impl CanonicalBody {
         line.push_str(tail);
         line
     }
-
-    /// Whether `line` is exactly [`CanonicalBody::line_with`]`(hash_json)`, without building it.
-    fn is_line_with(&self, line: &str, hash_json: &str) -> bool {
-        let (head, tail) = self.text.split_at(self.split);
-        line.len() == self.text.len() + hash_json.len() + 8
-            && line.starts_with(head)
-            && line.ends_with(tail)
-            && line[head.len()..].starts_with(",\"hash\":")
-            && &line[head.len() + 8..line.len() - tail.len()] == hash_json
-    }
 }
 
 fn canonical_body(
@@ -538,17 +528,21 @@ impl Verifier {
             line: n,
             why: e.to_string(),
         })?;
-        // One canonical encoding per line (the body); the line must be that body with its own
-        // hash spliced in, byte for byte, and the hash must be the body's SHA-256. Any edited
-        // byte fails one of the two (G7; `tests::verifier_refuses_every_single_byte_edit`).
-        let unparsable = |e: serde_json::Error| ChainError::Unparsable {
-            line: n,
-            why: e.to_string(),
+        // The writer hashed the canonical body and spliced `,"hash":"…"` into it before `,"prev"`
+        // (`seal_entry`): the line without that field IS the hashed body, byte for byte. So the
+        // body's SHA-256 is taken over the line's own bytes, with no re-encoding (issue #17: the
+        // re-encoding through a JSON tree dominated every scan). Any edited byte changes the
+        // digest, or moves the fields the split expects, and fails here (G7; enforcement tested
+        // by `tests::verifier_refuses_every_single_byte_edit`). The decoded entry must carry the
+        // very hash, link and sequence number the bytes carry.
+        let Some(split) = SplitLine::of(line) else {
+            return Err(ChainError::Edited { line: n });
         };
-        let body =
-            canonical_body(entry.seq, &entry.prev, &entry.at, &entry.event).map_err(unparsable)?;
-        let hash_json = serde_json::to_string(&entry.hash).map_err(unparsable)?;
-        if !body.is_line_with(line, &hash_json) || sha256_hex(body.text.as_bytes()) != entry.hash {
+        if split.hash != entry.hash
+            || split.prev != entry.prev
+            || split.seq != entry.seq.to_string()
+            || !split.body_hashes_to(&entry.hash)
+        {
             return Err(ChainError::Edited { line: n });
         }
         if entry.prev != self.prev {
@@ -567,6 +561,68 @@ impl Verifier {
         self.prev = entry.hash.clone();
         self.next += 1;
         Ok(entry)
+    }
+}
+
+/// A journal line cut where the writer spliced its hash: `head` `,"hash":"H"` `tail`, with
+/// `tail` = `,"prev":"P","seq":N}` (top-level keys are sorted, so these are the line's last
+/// three fields). `head + tail` is the canonical body the writer hashed.
+struct SplitLine<'a> {
+    head: &'a str,
+    tail: &'a str,
+    hash: &'a str,
+    prev: &'a str,
+    seq: &'a str,
+}
+
+impl<'a> SplitLine<'a> {
+    /// Cuts `line`, or `None` when its last fields are not `"hash"`, `"prev"`, `"seq"` as the
+    /// writer lays them out (hex digests of 64 characters, a decimal sequence number).
+    fn of(line: &'a str) -> Option<SplitLine<'a>> {
+        const HASH_KEY: &str = ",\"hash\":\"";
+        const PREV_KEY: &str = ",\"prev\":\"";
+        const SEQ_KEY: &str = "\",\"seq\":";
+        let inner = line.strip_suffix('}')?;
+        let seq_at = inner.rfind(SEQ_KEY)?;
+        let seq = inner.get(seq_at + SEQ_KEY.len()..)?;
+        if seq.is_empty() || !seq.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let prev_at = seq_at.checked_sub(PREV_KEY.len() + 64)?;
+        if inner.get(prev_at..prev_at + PREV_KEY.len())? != PREV_KEY {
+            return None;
+        }
+        let prev = inner.get(prev_at + PREV_KEY.len()..seq_at)?;
+        // The hash's closing quote sits right before `,"prev"`.
+        let close = prev_at.checked_sub(1)?;
+        let hash_at = close.checked_sub(HASH_KEY.len() + 64)?;
+        if inner.get(hash_at..hash_at + HASH_KEY.len())? != HASH_KEY
+            || inner.get(close..prev_at)? != "\""
+        {
+            return None;
+        }
+        Some(SplitLine {
+            head: line.get(..hash_at)?,
+            tail: line.get(prev_at..)?,
+            hash: inner.get(hash_at + HASH_KEY.len()..close)?,
+            prev,
+            seq,
+        })
+    }
+
+    /// Whether SHA-256(`head + tail`) is `hash` (lower-case hex).
+    fn body_hashes_to(&self, hash: &str) -> bool {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(self.head.as_bytes());
+        h.update(self.tail.as_bytes());
+        let digest = h.finalize();
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let want = hash.as_bytes();
+        want.len() == 64
+            && digest.iter().enumerate().all(|(i, b)| {
+                want[2 * i] == HEX[(b >> 4) as usize] && want[2 * i + 1] == HEX[(b & 0x0f) as usize]
+            })
     }
 }
 

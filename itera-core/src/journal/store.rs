@@ -58,7 +58,13 @@ struct Inner {
     concluded: Option<String>,
     /// The spent-test ledger set with [`Store::with_spent_ledger`], if any.
     spent_ledger: Option<PathBuf>,
+    /// The `registered` event's hashes as the verified opening pass (or an append) found them,
+    /// so [`Store::registration`] checks the files without another scan of the journal.
+    registered: Option<RecordedRegistration>,
 }
+
+/// The `(frame, frame.md, registration.json)` hashes a `registered` event recorded.
+type RecordedRegistration = (String, String, String);
 
 /// An experiment's storage. Cheap to clone (shared); safe to use from many tasks.
 ///
@@ -121,6 +127,7 @@ impl Store {
             next_seq: 0,
             concluded: None,
             spent_ledger: None,
+            registered: None,
         })
     }
 
@@ -211,6 +218,7 @@ impl Store {
             next_seq: verifier.count(),
             concluded,
             spent_ledger: None,
+            registered: registered.clone(),
         });
         store.check_registration(registered)?;
         Ok(store)
@@ -321,6 +329,9 @@ impl Store {
         if matches!(entry.event, Event::VerdictReached { .. }) {
             inner.concluded = Some(entry.at.clone());
         }
+        if inner.registered.is_none() {
+            inner.registered = recorded_registration(&entry);
+        }
         Ok(entry)
     }
 
@@ -362,6 +373,8 @@ impl Store {
                 Source::Bytes(files.get(JOURNAL_FILE).cloned().unwrap_or_default())
             }
         };
+        #[cfg(test)]
+        SCANS.with(|c| c.set(c.get() + 1));
         let mut verifier = Verifier::new();
         match source {
             Source::Cached(entries) => entries.into_iter().for_each(&mut visit),
@@ -458,7 +471,28 @@ impl Store {
         self.verify_registration()
     }
 
+    /// Lines of the journal verified so far: every complete line when the store was opened,
+    /// plus those appended through it since. Cheap (no scan): `itera verify` reports it after
+    /// the opening pass has verified the whole chain.
+    pub fn verified_lines(&self) -> u64 {
+        self.lock().next_seq
+    }
+
     fn verify_registration(&self) -> Result<Option<Registration>, StoreError> {
+        // The opening pass verified the whole chain and found the `registered` event (always the
+        // first line): its hashes are kept, so the files are checked without another full scan
+        // of the journal (issue #17: a resume re-read 83 MB for this). An in-memory journal
+        // replaced wholesale since is scanned again.
+        let known = {
+            let inner = self.lock();
+            match &inner.backend {
+                Backend::Memory { cached: None, .. } => None,
+                _ => inner.registered.clone(),
+            }
+        };
+        if known.is_some() {
+            return self.check_registration(known);
+        }
         let mut recorded = None;
         self.scan(|e| {
             if recorded.is_none() {
@@ -472,7 +506,7 @@ impl Store {
     /// `registered` event (`None`: not registered yet).
     fn check_registration(
         &self,
-        recorded: Option<(String, String, String)>,
+        recorded: Option<RecordedRegistration>,
     ) -> Result<Option<Registration>, StoreError> {
         let Some((frame_hash, md_hash, reg_hash)) = recorded else {
             return Ok(None);
@@ -521,8 +555,18 @@ impl Store {
     }
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Full scans of the journal made on this thread ([`Store::scan`]; the store's tests count them).
+    pub(crate) static SCANS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+#[cfg(test)]
+#[path = "store_tests.rs"]
+mod tests;
+
 /// The `(frame, frame.md, registration.json)` hashes of a `registered` event.
-fn recorded_registration(entry: &Entry) -> Option<(String, String, String)> {
+fn recorded_registration(entry: &Entry) -> Option<RecordedRegistration> {
     match &entry.event {
         Event::Registered {
             frame_hash,
