@@ -474,6 +474,7 @@ impl Arm for ReplayArm {
             recorded_latency_ms: rec.latency_ms,
             recorded_score: rec.score,
             raw: None,
+            trace: Vec::new(),
         })
     }
 }

@@ -28,6 +28,7 @@ mod error;
 mod evidence;
 mod gate;
 mod iterate;
+mod label_audit;
 mod report_data;
 mod seal;
 mod spent;
@@ -52,6 +53,7 @@ use crate::run::exec::RunOptions;
 use crate::run::judge::Judge;
 use crate::run::runner::{self, PartJob, Roster};
 pub use error::{Error, Rejected};
+pub use label_audit::{LABEL_AUDIT_MAX_ROWS, LabelAuditError};
 pub use transitions::{
     ReadyForVerdict, ReadyToGate, ReadyToPilot, ReadyToRegister, ReadyToScore, ReadyToSeal,
     ReadyToSplit,

@@ -68,6 +68,11 @@ pub struct ArmOutput {
     /// the output, bounded to [`RAW_REPLY_MAX_BYTES`], so an empty or odd answer can be explained).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub raw: Option<String>,
+    /// Labels of the code paths this call took (e.g. `"cache-hit"`, `"fallback"`), journaled with
+    /// the call so a no-effect iteration can say whether its changed path ran on the failing rows
+    /// (G38). Empty when the arm reports none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trace: Vec<String>,
 }
 
 /// The longest raw reply journaled with a call; a longer one is cut at a character boundary and
@@ -83,6 +88,7 @@ impl ArmOutput {
             recorded_latency_ms: None,
             recorded_score: None,
             raw: None,
+            trace: Vec::new(),
         }
     }
 
@@ -98,6 +104,25 @@ impl ArmOutput {
     #[must_use]
     pub fn with_raw(mut self, reply: impl Into<String>) -> ArmOutput {
         self.raw = Some(reply.into());
+        self
+    }
+
+    /// Reports the code paths this call took, as labels (G38): journaled with the call, and read
+    /// when an iteration that declares a changed path ([`Arm::changed_paths`]) has no effect —
+    /// the outcome then says on how many failing rows that path ran.
+    ///
+    /// ```
+    /// use itera_core::prelude::*;
+    /// let out = ArmOutput::text("travel").with_trace(["retriever", "fallback"]);
+    /// assert_eq!(out.trace, vec!["retriever".to_string(), "fallback".to_string()]);
+    /// ```
+    #[must_use]
+    pub fn with_trace<I, S>(mut self, labels: I) -> ArmOutput
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.trace = labels.into_iter().map(Into::into).collect();
         self
     }
 
@@ -199,6 +224,13 @@ pub trait Arm: Send + Sync {
     /// passing for a bad one. Return `true` for an arm whose correct answer may be empty.
     fn allows_empty_output(&self) -> bool {
         false
+    }
+    /// The trace labels ([`ArmOutput::with_trace`]) of the code path this version changed, for
+    /// an iteration (G38): when the iteration has no effect, its journaled outcome says on how
+    /// many of the rows the previous version failed a call of this version took that path.
+    /// Empty by default: the outcome then says "not traced", never that the path ran.
+    fn changed_paths(&self) -> Vec<String> {
+        Vec::new()
     }
     /// Answers one row.
     async fn call(&self, input: &Value, ctx: &CallCtx) -> Result<ArmOutput, ArmError>;

@@ -510,6 +510,8 @@ async fn one_call(
                         usage: out.usage,
                         cost_usd,
                         judge_call,
+                        // The paths the arm reports it took (G38), read by a no-effect iteration.
+                        trace: out.trace,
                     }
                 }
             }

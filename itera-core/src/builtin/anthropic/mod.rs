@@ -368,6 +368,7 @@ impl Arm for AnthropicArm {
             recorded_latency_ms: None,
             recorded_score: None,
             raw: Some(msg.text),
+            trace: Vec::new(),
         })
     }
 }

@@ -370,6 +370,7 @@ impl Arm for OpenAiArm {
             recorded_latency_ms: None,
             recorded_score: None,
             raw: Some(done.content),
+            trace: Vec::new(),
         })
     }
 }
