@@ -110,6 +110,23 @@ async fn recorded_label_audit_unlocks_seal_and_the_audit_shows_agreement_with_wi
     );
 }
 
+/// The seal refused for a missing audit hands the gated experiment back; the audit is done on it
+/// and the seal goes through — no need to reopen the experiment.
+#[tokio::test]
+async fn a_seal_refused_for_g18_is_fixed_on_the_experiment_it_hands_back() {
+    let exp = scored(synthetic_frame(), 300).await;
+    let Err(rejected) = exp.gate(&[]).unwrap().seal() else {
+        panic!("seal must refuse");
+    };
+    let gated = rejected.experiment;
+    let n = gated.label_audit_sample().unwrap().len();
+    gated.record_label_audit(n, n).unwrap();
+    // Never replaced: a second record is refused.
+    let again = gated.record_label_audit(0, n).unwrap_err().to_string();
+    assert!(again.contains("never replaced"), "{again}");
+    assert!(gated.seal().is_ok());
+}
+
 /// A label audit recorded with no sample shown is a number nobody checked: refused.
 #[tokio::test]
 async fn a_label_audit_recorded_before_its_sample_was_shown_is_refused() {

@@ -7,7 +7,8 @@
 //! a synthetic-source experiment without it is refused ([`LabelAuditError::Missing`]).
 
 use crate::data::row::{Row, RowId};
-use crate::experiment::{Error, Experiment, Scored};
+use crate::experiment::{Error, Experiment, Gated, Scored};
+use crate::frame::Frame;
 use crate::journal::event::{Entry, Event};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
@@ -87,43 +88,7 @@ impl Experiment<Scored> {
     /// G17); later calls return the same rows. Then record the result with
     /// [`record_label_audit`](Self::record_label_audit).
     pub fn label_audit_sample(&self) -> Result<Vec<Row>, Error> {
-        let entries = self.store().entries()?;
-        let dev = &self.state.split.plan.dev;
-        let pick = |ids: &[RowId]| -> Vec<Row> {
-            ids.iter()
-                .filter_map(|id| dev.iter().find(|r| &r.id == id).cloned())
-                .collect()
-        };
-        if let Some(ids) = shown(&entries) {
-            return Ok(pick(&ids));
-        }
-        let cube = &self.state.dev.cube;
-        let baseline = cube
-            .arms()
-            .iter()
-            .position(|k| k.arm == self.frame.baseline.id && k.version == 0)
-            .unwrap_or(0);
-        let mut failing: Vec<RowId> = cube
-            .row_means(baseline)
-            .iter()
-            .zip(cube.rows())
-            .filter(|(m, _)| m.is_some_and(|m| m < 1.0))
-            .map(|(_, r)| r.clone())
-            .collect();
-        failing.sort();
-        // Seeded partial Fisher–Yates: the same sample on every machine (G14).
-        let mut rng = ChaCha20Rng::seed_from_u64(self.frame.seed ^ 0x6c61_6265_6c5f_6175);
-        let k = failing.len().min(LABEL_AUDIT_MAX_ROWS);
-        for i in 0..k {
-            let j = i + (rng.next_u64() % (failing.len() - i) as u64) as usize;
-            failing.swap(i, j);
-        }
-        failing.truncate(k);
-        failing.sort();
-        self.store().append(Event::LabelAuditShown {
-            rows: failing.clone(),
-        })?;
-        Ok(pick(&failing))
+        sample(&self.frame, &self.state)
     }
 
     /// Records the label audit (G18): of the `reviewed` rows of the shown sample (all of them),
@@ -132,23 +97,83 @@ impl Experiment<Scored> {
     /// experiment may be sealed only after it. Refused before the sample was shown, with a
     /// `reviewed` other than the sample's size, with `agreed > reviewed`, or a second time.
     pub fn record_label_audit(&self, agreed: usize, reviewed: usize) -> Result<(), Error> {
-        let entries = self.store().entries()?;
-        if let Some((agreed, reviewed)) = recorded(&entries) {
-            return Err(LabelAuditError::AlreadyRecorded { agreed, reviewed }.into());
-        }
-        let shown = shown(&entries).ok_or(LabelAuditError::NoSample)?;
-        if reviewed != shown.len() {
-            return Err(LabelAuditError::NotTheSample {
-                reviewed,
-                shown: shown.len(),
-            }
-            .into());
-        }
-        if agreed > reviewed {
-            return Err(LabelAuditError::AgreedAboveReviewed { agreed, reviewed }.into());
-        }
-        self.store()
-            .append(Event::LabelAudit { agreed, reviewed })?;
-        Ok(())
+        record(&self.state, agreed, reviewed)
     }
+}
+
+impl Experiment<Gated> {
+    /// [`Experiment::<Scored>::label_audit_sample`](Experiment::label_audit_sample) after the
+    /// gate: a seal refused for a missing label audit (G18) is fixed on the experiment it hands
+    /// back.
+    pub fn label_audit_sample(&self) -> Result<Vec<Row>, Error> {
+        sample(&self.frame, &self.state.scored)
+    }
+
+    /// [`Experiment::<Scored>::record_label_audit`](Experiment::record_label_audit) after the
+    /// gate; then [`seal`](Experiment::seal) again.
+    pub fn record_label_audit(&self, agreed: usize, reviewed: usize) -> Result<(), Error> {
+        record(&self.state.scored, agreed, reviewed)
+    }
+}
+
+fn sample(frame: &Frame, state: &Scored) -> Result<Vec<Row>, Error> {
+    let store = &state.split.registered.store;
+    let entries = store.entries()?;
+    let dev = &state.split.plan.dev;
+    let pick = |ids: &[RowId]| -> Vec<Row> {
+        ids.iter()
+            .filter_map(|id| dev.iter().find(|r| &r.id == id).cloned())
+            .collect()
+    };
+    if let Some(ids) = shown(&entries) {
+        return Ok(pick(&ids));
+    }
+    let cube = &state.dev.cube;
+    let baseline = cube
+        .arms()
+        .iter()
+        .position(|k| k.arm == frame.baseline.id && k.version == 0)
+        .unwrap_or(0);
+    let mut failing: Vec<RowId> = cube
+        .row_means(baseline)
+        .iter()
+        .zip(cube.rows())
+        .filter(|(m, _)| m.is_some_and(|m| m < 1.0))
+        .map(|(_, r)| r.clone())
+        .collect();
+    failing.sort();
+    // Seeded partial Fisher–Yates: the same sample on every machine (G14).
+    let mut rng = ChaCha20Rng::seed_from_u64(frame.seed ^ 0x6c61_6265_6c5f_6175);
+    let k = failing.len().min(LABEL_AUDIT_MAX_ROWS);
+    for i in 0..k {
+        let j = i + (rng.next_u64() % (failing.len() - i) as u64) as usize;
+        failing.swap(i, j);
+    }
+    failing.truncate(k);
+    failing.sort();
+    store.append(Event::LabelAuditShown {
+        rows: failing.clone(),
+    })?;
+    Ok(pick(&failing))
+}
+
+fn record(state: &Scored, agreed: usize, reviewed: usize) -> Result<(), Error> {
+    let store = &state.split.registered.store;
+    let entries = store.entries()?;
+    if let Some((agreed, reviewed)) = recorded(&entries) {
+        return Err(LabelAuditError::AlreadyRecorded { agreed, reviewed }.into());
+    }
+    let shown = shown(&entries).ok_or(LabelAuditError::NoSample)?;
+    if reviewed != shown.len() {
+        return Err(LabelAuditError::NotTheSample {
+            reviewed,
+            shown: shown.len(),
+        }
+        .into());
+    }
+    if agreed > reviewed {
+        return Err(LabelAuditError::AgreedAboveReviewed { agreed, reviewed }.into());
+    }
+    store.append(Event::LabelAudit { agreed, reviewed })?;
+    Ok(())
 }
