@@ -488,28 +488,10 @@ fn record_outcome(
     // it was not traced (tests/integrity_hole15.rs::
     // no_effect_iteration_records_whether_the_changed_path_ran_on_failing_rows fails without it).
     let path_check = if outcome == IterationVerdict::Neutral && record.reverts_to.is_none() {
-        let failing: BTreeSet<RowId> = cube
-            .row_means(prev)
-            .iter()
-            .zip(cube.rows())
-            .filter(|(m, _)| m.is_some_and(|m| m < 1.0))
-            .map(|(_, r)| r.clone())
-            .collect();
-        let mut calls = Vec::new();
-        store.scan(|e| {
-            if let Event::Call(c) = e.event
-                && c.part == Part::Dev
-                && c.arm == arm
-                && c.version == record.key.version
-            {
-                calls.push(c);
-            }
-        })?;
-        Some(crate::iterate::trace::path_check(
-            changed_paths,
-            &failing,
-            &calls,
-        ))
+        let (key, paths) = (&record.key, changed_paths);
+        Some(crate::iterate::trace::of_iteration(
+            store, cube, prev, key, paths,
+        )?)
     } else {
         None
     };

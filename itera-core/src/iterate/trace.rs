@@ -7,8 +7,42 @@
 //! path. Nothing declared, or nothing traced, reads "not traced" — never "ran".
 
 use crate::data::row::RowId;
-use crate::journal::record::{CallOutcome, CallRecord, PathCheck};
+use crate::data::split::Part;
+use crate::journal::event::Event;
+use crate::journal::record::{ArmKey, CallOutcome, CallRecord, PathCheck};
+use crate::journal::store::{Store, StoreError};
+use crate::run::cube::ScoreCube;
 use std::collections::BTreeSet;
+
+/// The path check of iteration `key` (G38): the failing rows are those where the previous
+/// version (cube index `prev`) scores below 1 on average; the calls are `key`'s dev calls in the
+/// journal.
+pub(crate) fn of_iteration(
+    store: &Store,
+    cube: &ScoreCube,
+    prev: usize,
+    key: &ArmKey,
+    paths: &[String],
+) -> Result<PathCheck, StoreError> {
+    let failing: BTreeSet<RowId> = cube
+        .row_means(prev)
+        .iter()
+        .zip(cube.rows())
+        .filter(|(m, _)| m.is_some_and(|m| m < 1.0))
+        .map(|(_, r)| r.clone())
+        .collect();
+    let mut calls = Vec::new();
+    store.scan(|e| {
+        if let Event::Call(c) = e.event
+            && c.part == Part::Dev
+            && c.arm == key.arm
+            && c.version == key.version
+        {
+            calls.push(c);
+        }
+    })?;
+    Ok(path_check(paths, &failing, &calls))
+}
 
 /// The path check of a no-effect iteration: `paths` declared by the new version, `failing` the
 /// dev rows the previous version failed, `calls` the new version's dev calls.
