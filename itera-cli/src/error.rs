@@ -15,10 +15,11 @@
 //! directory is bad input: nothing a retry fixes); `Verdict` → 2 (the test pass was refused:
 //! concluded, contaminated, changed data or judge), except another process holding the lock and
 //! an arm whose calls failed beyond the registered share (fix it and resume) → 1;
+//! `LabelAudit` → 1 for sealing a synthetic source before its label audit (G18), 2 otherwise;
 //! `Run` → 2 when the arms, judge or specs do not match the journal (fix the file), 1 otherwise
 //! (pilot failures, cross-judge).
 
-use itera_core::{Decision, Error, RunError, StoreError, VerdictError};
+use itera_core::{Decision, Error, LabelAuditError, RunError, StoreError, VerdictError};
 
 /// Exit code: ship.
 pub const SHIP: i32 = 0;
@@ -135,6 +136,9 @@ pub fn core_code(e: &Error) -> i32 {
             // G20: refused at run time, retryable with --accept-underpowered (exit 1).
             | VerdictError::Underpowered(_),
         ) => RUN_ERROR,
+        // G18: sealing a synthetic source before its label audit is refused at run time (exit
+        // 1); the fix is `itera label-audit`, then resume.
+        Error::LabelAudit(LabelAuditError::Missing) => RUN_ERROR,
         _ => BAD_INPUT,
     }
 }

@@ -41,6 +41,33 @@ fn live_llm_experiment_ends_in_a_verdict() {
     let out_dir = tmp.path().join("run");
 
     let started = Instant::now();
+    // The rows are synthetic (gen_txn.rs): sealing needs the label audit first (G18). Score dev,
+    // show the sample, and record it: gen_txn.rs writes each label from the same generator
+    // state as the row, so the source of truth confirms every shown label.
+    let itera = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_itera"))
+            .arg("--quiet")
+            .args(args)
+            .env("ITERA_LLM_BASE_URL", url.trim())
+            .output()
+            .expect("run the itera binary")
+    };
+    let (f, d) = (file.to_str().unwrap(), out_dir.to_str().unwrap());
+    let dev = itera(&["run", f, "--out", d, "--stop-after", "dev"]);
+    assert_eq!(dev.status.code(), Some(0), "{dev:?}");
+    let shown = itera(&["label-audit", d]);
+    assert_eq!(shown.status.code(), Some(0), "{shown:?}");
+    let n = String::from_utf8_lossy(&shown.stdout)
+        .lines()
+        .filter(|l| l.contains("  slice="))
+        .count();
+    let rec = itera(&[
+        "label-audit",
+        d,
+        "--record",
+        &format!("agree={n},total={n}"),
+    ]);
+    assert_eq!(rec.status.code(), Some(0), "{rec:?}");
     let out = Command::new(env!("CARGO_BIN_EXE_itera"))
         .arg("--quiet")
         .arg("run")

@@ -186,8 +186,8 @@ pub use decide::rules::{Decision, Verdict};
 pub use experiment::sprint::SprintError;
 pub use experiment::testpass::{Conclusion, FailedCalls, VerdictError};
 pub use experiment::{
-    DevResults, Draft, Error, Experiment, Gated, Piloted, Registered, Rejected, Scored, Sealed,
-    Split, State,
+    DevResults, Draft, Error, Experiment, Gated, LABEL_AUDIT_MAX_ROWS, LabelAuditError, Piloted,
+    Registered, Rejected, Scored, Sealed, Split, State,
 };
 pub use frame::{
     ArmPlan, Baseline, Effect, FailureMode, FailurePolicy, Frame, FrameBuilder, FrameError, Metric,

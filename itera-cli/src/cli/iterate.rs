@@ -1,7 +1,8 @@
 //! The subcommands that work on a scored experiment directory: `diagnose` and `reveal` (through
 //! [`scored_from_dir`], which refuses a directory without scored dev and, for anything that
 //! writes, one that has its verdict, G46), `iterate` (an edited arm becomes a new version with its
-//! hypothesis, G33) and `gate` (the generalization gate with the user's change classes, G35).
+//! hypothesis, G33), `gate` (the generalization gate with the user's change classes, G35) and
+//! `label-audit` (G18: the sample of the baseline's failing dev rows, then the reviewer's count).
 
 use crate::config::Loaded;
 use crate::error::CliError;
@@ -46,6 +47,70 @@ pub(super) async fn scored_from_dir(
     let pool = pipeline::pool(dir, &setup)?;
     let exp = pipeline::to_scored(dir, &setup, &pool).await?;
     Ok((exp, setup, pool))
+}
+
+/// `itera label-audit DIR [--record agree=K,total=N]` (G18): without `--record`, prints the
+/// sample (journaled on first show); with it, records the reviewer's count. Exit 0; a malformed
+/// `--record` or a count that does not match the sample is bad input (2).
+pub(super) fn label_audit(
+    exp: &itera_core::Experiment<itera_core::Scored>,
+    record: Option<&str>,
+) -> Result<i32, CliError> {
+    let synthetic = exp.frame().synthetic_source;
+    let Some(record) = record else {
+        let rows = exp.label_audit_sample()?;
+        outln!(
+            "label audit (G18): {} dev row(s) the baseline fails{} — check each label against the source of truth{}",
+            rows.len(),
+            if rows.len() == itera_core::LABEL_AUDIT_MAX_ROWS {
+                " (a seeded sample)"
+            } else {
+                ""
+            },
+            if synthetic {
+                ""
+            } else {
+                " (not required: the source is real)"
+            }
+        );
+        for r in &rows {
+            let input = serde_json::to_string(&r.input).unwrap_or_default();
+            let label = r
+                .expected
+                .as_ref()
+                .map_or("(none)".to_string(), |v| v.to_string());
+            outln!("{}  slice={}  label={label}  input={input}", r.id, r.slice);
+        }
+        outln!(
+            "then: itera label-audit DIR --record agree=K,total={} (K = rows whose label is right)",
+            rows.len()
+        );
+        return Ok(0);
+    };
+    let (agreed, reviewed) = parse_record(record)?;
+    exp.record_label_audit(agreed, reviewed)?;
+    outln!("label audit recorded: {agreed}/{reviewed} labels confirmed (G18)");
+    Ok(0)
+}
+
+/// Parses `agree=K,total=N`.
+fn parse_record(s: &str) -> Result<(usize, usize), CliError> {
+    let bad = || {
+        CliError::bad(format!(
+            "--record '{s}': write agree=K,total=N (K of the N shown rows have a correct label), e.g. --record agree=28,total=30"
+        ))
+    };
+    let (mut agree, mut total) = (None, None);
+    for part in s.split(',') {
+        let (k, v) = part.split_once('=').ok_or_else(bad)?;
+        let n: usize = v.trim().parse().map_err(|_| bad())?;
+        match k.trim() {
+            "agree" => agree = Some(n),
+            "total" => total = Some(n),
+            _ => return Err(bad()),
+        }
+    }
+    Ok((agree.ok_or_else(bad)?, total.ok_or_else(bad)?))
 }
 
 fn parse_class(s: &str) -> Result<ChangeClass, CliError> {
@@ -141,9 +206,10 @@ pub(super) async fn iterate(
             upper,
             closes_sprint,
             reason,
+            path_check,
             ..
         } if a == arm => Some(format!(
-            "{arm} v{version}: {outcome:?}, Δ vs previous {:+.2}pp [{:+.2}, {:+.2}]{}: {reason}",
+            "{arm} v{version}: {outcome:?}, Δ vs previous {:+.2}pp [{:+.2}, {:+.2}]{}: {reason}{}",
             delta * 100.0,
             lower * 100.0,
             upper * 100.0,
@@ -151,7 +217,11 @@ pub(super) async fn iterate(
                 " — closes the sprint"
             } else {
                 ""
-            }
+            },
+            // G38: did the changed path run on the failing rows (a no-effect iteration).
+            path_check
+                .as_ref()
+                .map_or(String::new(), |p| format!("; {p}"))
         )),
         _ => None,
     });

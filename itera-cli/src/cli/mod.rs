@@ -8,6 +8,7 @@
 //! | `status DIR` | phases done, calls, sprint, gate, verdict | 0 |
 //! | `diagnose DIR` | per-row diagnosis of dev (G32) | 0 |
 //! | `reveal DIR ROW_ID` | a dev row's raw input, journaled (G17) | 0 |
+//! | `label-audit DIR [--record agree=K,total=N]` | synthetic source: the label-audit sample of the baseline's failing dev rows (journaled, G17), or records the reviewer's agreement (G18) | 0 |
 //! | `iterate DIR --arm ID --hypothesis TEXT [--class C]` | records the edited arm as a new version and re-scores dev | 0 |
 //! | `gate DIR [--classify ARM:VERSION:CLASS]` | the generalization gate (G35) | 0 |
 //! | `verdict DIR [--accept-underpowered REASON] [--junit FILE] [--summary-md FILE]` | gate, seal, the power check (G20: an underpowered design exits 1 unless accepted), the one test pass | decision code |
@@ -151,6 +152,20 @@ pub enum Command {
         dir: PathBuf,
         /// The row id.
         row_id: String,
+        /// The experiment file (default: the copy kept in the directory).
+        #[arg(long)]
+        experiment: Option<PathBuf>,
+    },
+    /// Synthetic source (G18): show the label-audit sample — a seeded sample of at most 30 dev
+    /// rows the baseline fails, with input, label and slice (journaled: they join the seen set)
+    /// — or, with `--record agree=K,total=N`, record how many labels the reviewer confirmed.
+    /// Sealing a synthetic source is refused until it is recorded.
+    LabelAudit {
+        /// The experiment directory.
+        dir: PathBuf,
+        /// `agree=K,total=N`: K of the N shown rows have a correct label.
+        #[arg(long)]
+        record: Option<String>,
         /// The experiment file (default: the copy kept in the directory).
         #[arg(long)]
         experiment: Option<PathBuf>,
@@ -373,6 +388,16 @@ async fn dispatch(cli: Cli) -> Result<i32, CliError> {
                 outln!("{line}");
             }
             Ok(0)
+        }
+        Command::LabelAudit {
+            dir,
+            record,
+            experiment,
+        } => {
+            let _hold = pipeline::hold_existing(&dir)?;
+            let (exp, _setup, _pool) =
+                scored_from_dir(&dir, experiment.as_deref(), bars, true).await?;
+            iterate::label_audit(&exp, record.as_deref())
         }
         Command::Iterate {
             dir,

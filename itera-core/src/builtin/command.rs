@@ -453,6 +453,16 @@ impl Arm for CommandArm {
             server_ms: None,
             // The child's own account of the model's reply, when it gives one.
             raw: v.get("raw").and_then(Value::as_str).map(str::to_string),
+            // The code paths the child reports it took (G38), when it gives them.
+            trace: v
+                .get("trace")
+                .and_then(Value::as_array)
+                .map_or_else(Vec::new, |t| {
+                    t.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect()
+                }),
         })
     }
 }

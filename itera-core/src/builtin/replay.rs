@@ -475,6 +475,7 @@ impl Arm for ReplayArm {
             recorded_score: rec.score,
             raw: None,
             server_ms: None,
+            trace: Vec::new(),
         })
     }
 }

@@ -137,7 +137,7 @@ impl fmt::Display for DistributionAudit {
         if let Some(k) = self.kfold {
             writeln!(
                 f,
-                "fewer than 50 rows: dev is used in {k} stratified folds, train is empty; test stays sealed"
+                "fewer than 50 rows: dev is used in {k} stratified folds, train is empty; reveals come from the open folds (fold 0 in sprint 1) and generalization is judged on the closed ones; test stays sealed"
             )?;
         }
         for w in &self.warnings {

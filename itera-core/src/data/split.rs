@@ -224,9 +224,29 @@ impl SplitPlan {
         &self.audit
     }
 
-    /// Dev folds (k-fold mode, below 50 rows), parallel to [`SplitPlan::dev_ids`].
+    /// Dev folds (k-fold mode, below 50 rows), parallel to [`SplitPlan::dev_ids`]. Rows are
+    /// revealed only from the open folds ([`SplitPlan::open_folds`]); the gate judges
+    /// generalization on the others.
     pub fn dev_folds(&self) -> Option<&[u32]> {
         self.dev_folds.as_deref()
+    }
+
+    /// In k-fold mode, the number of open folds in `sprint` (1-based): folds `0..n` may be
+    /// revealed — fold 0 in the first sprint, one more per sprint, never the last — and count as
+    /// seen for the gate's seen-vs-unseen test (METHOD.md §3: reveal from one fold, judge
+    /// generalization on the others). `None` outside k-fold mode.
+    pub fn open_folds(&self, sprint: u32) -> Option<u32> {
+        self.dev_folds
+            .as_ref()
+            .map(|_| sprint.clamp(1, KFOLD_K as u32 - 1))
+    }
+
+    /// In k-fold mode, the fold of dev row `id`; `None` outside k-fold mode or for a row that
+    /// is not in dev.
+    pub(crate) fn fold_of(&self, id: &RowId) -> Option<u32> {
+        let folds = self.dev_folds.as_ref()?;
+        let i = self.dev.binary_search_by(|r| r.id.cmp(id)).ok()?;
+        folds.get(i).copied()
     }
 
     /// Splits checked rows under a frame. Deterministic in (rows, frame.seed, frame.split).
@@ -448,7 +468,7 @@ fn size_warnings(total: usize, frame: &Frame) -> Vec<String> {
     }
     if total < KFOLD_BELOW {
         w.push(format!(
-            "{total} rows (< {KFOLD_BELOW}): dev is used in stratified folds and there is no separate train part"
+            "{total} rows (< {KFOLD_BELOW}): dev is used in stratified folds and there is no separate train part; rows are revealed from fold 0 only (one more fold opens per sprint) and the gate judges generalization on the closed folds"
         ));
     }
     w

@@ -33,6 +33,9 @@ pub enum Error {
     /// The test pass was refused (G7, G15, G16, G46).
     #[error(transparent)]
     Verdict(#[from] crate::experiment::testpass::VerdictError),
+    /// A label-audit step was refused, or sealing a synthetic source without one (G18).
+    #[error(transparent)]
+    LabelAudit(#[from] crate::experiment::label_audit::LabelAuditError),
     /// The run stopped (pilot, scoring, cross-judge).
     #[error(transparent)]
     Run(#[from] RunError),

@@ -252,11 +252,23 @@ fn review(
             .iter()
             .position(|k| k.arm == arm && k.spec_hash == p.key.spec_hash)?;
         let pair = cube.paired(new, old);
+        // Seen: revealed rows, and in k-fold mode every row of an open fold — the gain is judged
+        // on the closed folds (METHOD.md §3; tests/integrity_hole15.rs::
+        // small_data_gate_judges_generalization_on_the_closed_folds fails without the folds).
+        let plan = &exp.state.split.plan;
+        let open = plan.open_folds(ledger.sprint);
+        let seen = |id: &crate::data::row::RowId| {
+            ledger.seen.contains(id)
+                || plan
+                    .fold_of(id)
+                    .zip(open)
+                    .is_some_and(|(fold, open)| fold < open)
+        };
         let gains: Vec<(f64, bool)> = pair
             .rows
             .iter()
             .zip(pair.diffs())
-            .map(|(&r, d)| (d, ledger.seen.contains(&cube.rows()[r])))
+            .map(|(&r, d)| (d, seen(&cube.rows()[r])))
             .collect();
         gate::seen_unseen(&gains, seed ^ u64::from(version))
     });

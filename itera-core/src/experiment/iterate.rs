@@ -54,8 +54,11 @@ impl Experiment<Scored> {
 
     /// Reveals a dev row's raw input: journaled, and the row joins the seen set the gate checks
     /// (G17). Train rows are returned without a journal entry. Test rows are never revealed.
+    /// Below 50 rows (k-fold mode, METHOD.md §3) only rows of the open folds
+    /// ([`SplitPlan::open_folds`](crate::data::split::SplitPlan::open_folds)) are revealed.
     pub fn reveal(&self, id: &RowId) -> Result<Row, Error> {
-        if self.ledger()?.concluded {
+        let ledger = self.ledger()?;
+        if ledger.concluded {
             return Err(SprintError::Concluded.into());
         }
         let plan = &self.state.split.plan;
@@ -67,6 +70,20 @@ impl Experiment<Scored> {
             .iter()
             .find(|r| &r.id == id)
             .ok_or_else(|| SprintError::NotRevealable(id.clone()))?;
+        // k-fold mode: reveal from the open folds only; the closed ones judge generalization
+        // (METHOD.md §3; tests/integrity_hole15.rs::
+        // small_data_reveal_outside_the_open_fold_is_refused fails without this check).
+        if let (Some(fold), Some(open)) = (plan.fold_of(id), plan.open_folds(ledger.sprint))
+            && fold >= open
+        {
+            return Err(SprintError::ClosedFold {
+                row: id.clone(),
+                fold,
+                sprint: ledger.sprint,
+                open,
+            }
+            .into());
+        }
         self.store().append(Event::Reveal { row: id.clone() })?;
         Ok(row.clone())
     }
@@ -265,7 +282,8 @@ fn revert_inner(
         spec_hash: target.key.spec_hash.clone(),
         diff: line_diff(&current.spec, &target.spec),
     })?;
-    record_outcome(exp, arm, version)
+    // A revert declares no changed path: it goes back to code already measured.
+    record_outcome(exp, arm, version, &[])
 }
 
 /// Cube indices of each candidate arm's latest version.
@@ -383,12 +401,19 @@ async fn iterate_inner(
         opts,
     };
     runner::score_part(&job, "iteration").await?;
-    record_outcome(exp, &arm, record.key.version)
+    record_outcome(exp, &arm, record.key.version, &version.changed_paths())
 }
 
 /// Computes and journals an iteration's outcome from the CI of (new − previous) per-row
-/// differences on dev (G33), and whether it closes the sprint (G34).
-fn record_outcome(exp: &Experiment<Scored>, arm: &str, version: u32) -> Result<DevResults, Error> {
+/// differences on dev (G33), and whether it closes the sprint (G34). A neutral (no-effect)
+/// iteration also records whether its declared changed path ran on the rows the previous version
+/// failed (G38).
+fn record_outcome(
+    exp: &Experiment<Scored>,
+    arm: &str,
+    version: u32,
+    changed_paths: &[String],
+) -> Result<DevResults, Error> {
     let store = exp.store();
     let arm = arm.to_string();
     let ledger = Ledger::from_entries(&store.entries()?);
@@ -460,6 +485,17 @@ fn record_outcome(exp: &Experiment<Scored>, arm: &str, version: u32) -> Result<D
             "supported: the CI of new − previous lies above 0".to_string(),
         ),
     };
+    // G38: a no-effect iteration says whether the changed path ran on the failing rows, or that
+    // it was not traced (tests/integrity_hole15.rs::
+    // no_effect_iteration_records_whether_the_changed_path_ran_on_failing_rows fails without it).
+    let path_check = if outcome == IterationVerdict::Neutral && record.reverts_to.is_none() {
+        let (key, paths) = (&record.key, changed_paths);
+        Some(crate::iterate::trace::of_iteration(
+            store, cube, prev, key, paths,
+        )?)
+    } else {
+        None
+    };
     store.append(Event::IterationOutcome {
         arm: arm.clone(),
         version: record.key.version,
@@ -469,6 +505,7 @@ fn record_outcome(exp: &Experiment<Scored>, arm: &str, version: u32) -> Result<D
         upper,
         closes_sprint: closes,
         reason,
+        path_check,
     })?;
     Ok(dev)
 }
@@ -551,5 +588,6 @@ fn record_iteration(
         diff: None,
         outcome: None,
         reverts_to: None,
+        path_check: None,
     })
 }

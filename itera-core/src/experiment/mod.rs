@@ -28,9 +28,13 @@ mod error;
 mod evidence;
 mod gate;
 mod iterate;
+mod label_audit;
 mod report_data;
 mod seal;
 mod spent;
+// The store's scan counts, tested from here: registering a frame takes the experiment layer.
+#[cfg(test)]
+mod store_scan_tests;
 pub(crate) mod sprint;
 pub(crate) mod testpass;
 mod transitions;
@@ -52,6 +56,7 @@ use crate::run::exec::RunOptions;
 use crate::run::judge::Judge;
 use crate::run::runner::{self, PartJob, Roster};
 pub use error::{Error, Rejected};
+pub use label_audit::{LABEL_AUDIT_MAX_ROWS, LabelAuditError};
 pub use transitions::{
     ReadyForVerdict, ReadyToGate, ReadyToPilot, ReadyToRegister, ReadyToScore, ReadyToSeal,
     ReadyToSplit,

@@ -27,6 +27,14 @@ impl Experiment<Gated> {
             }) {
                 return Ok((locked, killed));
             }
+            // G18: a synthetic source is sealed only after its label audit is recorded
+            // (tests/integrity_hole15.rs::
+            // synthetic_source_sealed_without_a_label_audit_is_refused fails without this check).
+            if self.frame.synthetic_source
+                && crate::experiment::label_audit::recorded(&entries).is_none()
+            {
+                return Err(crate::experiment::LabelAuditError::Missing.into());
+            }
             let ledger = Ledger::from_entries(&entries);
             // A blocked arm carries a hardcode: none of its versions is locked until a later gate
             // passes it (G35; `tests/integrity_gate.rs::

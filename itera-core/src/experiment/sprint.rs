@@ -115,4 +115,19 @@ pub enum SprintError {
         "no dev or train row has id '{0}'; only dev rows are revealed (train rows are shown freely)"
     )]
     NotRevealable(RowId),
+    /// Below 50 rows (k-fold mode, METHOD.md §3) a dev row may be revealed only from an open
+    /// fold: the closed folds are where generalization is judged.
+    #[error(
+        "dev row '{row}' is in fold {fold}, which is closed in sprint {sprint}: below 50 rows dev is split into 5 folds (METHOD.md §3 k-fold mode); rows are revealed only from folds 0..{open} (one more opens per sprint, the last never) and the gate judges generalization on the closed ones. Reveal a row of an open fold (`itera status` lists dev ids; the plan's dev_folds gives each id's fold)"
+    )]
+    ClosedFold {
+        /// The row asked for.
+        row: RowId,
+        /// Its fold.
+        fold: u32,
+        /// The current sprint.
+        sprint: u32,
+        /// Folds `0..open` are open.
+        open: u32,
+    },
 }

@@ -6,7 +6,7 @@
 use crate::data::row::RowId;
 use crate::iterate::gate::{ChangeClass, GateOutcome, GateReport};
 use crate::journal::event::{Entry, Event};
-pub use crate::journal::record::IterationVerdict;
+pub use crate::journal::record::{IterationVerdict, PathCheck};
 use crate::run::cube::ArmKey;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -35,6 +35,10 @@ pub struct VersionRecord {
     pub outcome: Option<IterationVerdict>,
     /// The earlier version an explicit revert went back to: its spec equals that version's.
     pub reverts_to: Option<u32>,
+    /// For a neutral (no-effect) outcome: whether the changed path ran on the rows the previous
+    /// version failed (G38); `None` otherwise, and in journals written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_check: Option<PathCheck>,
 }
 
 /// Where an experiment stands, replayed from its journal.
@@ -93,11 +97,16 @@ impl Ledger {
                             diff: None,
                             outcome: None,
                             reverts_to: None,
+                            path_check: None,
                         });
                     }
                 }
                 Event::Reveal { row } => {
                     l.seen.insert(row.clone());
+                }
+                // Rows shown for the label audit were read by a person: they are seen (G17, G18).
+                Event::LabelAuditShown { rows } => {
+                    l.seen.extend(rows.iter().cloned());
                 }
                 Event::Iteration {
                     arm,
@@ -130,6 +139,7 @@ impl Ledger {
                         diff: Some(diff.clone()),
                         outcome: None,
                         reverts_to,
+                        path_check: None,
                     });
                     l.sprint_iterations += 1;
                     l.gated = false;
@@ -142,6 +152,7 @@ impl Ledger {
                     version,
                     outcome,
                     closes_sprint,
+                    path_check,
                     ..
                 } => {
                     if let Some(v) = l
@@ -150,6 +161,7 @@ impl Ledger {
                         .find(|v| &v.key.arm == arm && v.key.version == *version)
                     {
                         v.outcome = Some(*outcome);
+                        v.path_check = path_check.clone();
                     }
                     if *closes_sprint {
                         l.sprint_closed = true;

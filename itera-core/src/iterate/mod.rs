@@ -14,3 +14,4 @@ pub mod gate;
 pub mod iteration;
 pub mod leak;
 pub mod refiner;
+pub(crate) mod trace;

@@ -33,6 +33,7 @@ fn call(latency_ms: f64, score: f64, cost_usd: Option<f64>) -> Event {
             usage: Usage::default(),
             cost_usd,
             judge_call: None,
+            trace: Vec::new(),
         },
     })
 }

@@ -5,7 +5,9 @@
 use crate::data::row::RowId;
 use crate::data::split::{DistributionAudit, SplitOverride};
 use crate::hash::{canonical_json, sha256_hex};
-use crate::journal::record::{ArmKey, ChangeClass, GateReport, IterationVerdict, SecondJudgeCall};
+use crate::journal::record::{
+    ArmKey, ChangeClass, GateReport, IterationVerdict, PathCheck, SecondJudgeCall,
+};
 pub use crate::journal::record::{ArmNoise, CallOutcome, CallRecord, PilotArm, SlicePower};
 use serde::{Deserialize, Serialize};
 
@@ -199,6 +201,22 @@ pub enum Event {
         /// The row.
         row: RowId,
     },
+    /// A synthetic source's label-audit sample was shown for review (G18): the baseline's
+    /// failing dev rows, a seeded sample of at most 30. Shown rows join the seen set (G17).
+    #[non_exhaustive]
+    LabelAuditShown {
+        /// The rows shown, in the order shown.
+        rows: Vec<RowId>,
+    },
+    /// The reviewer's verdict on the shown label-audit sample (G18): on how many of the
+    /// reviewed rows the label agrees with the source of truth.
+    #[non_exhaustive]
+    LabelAudit {
+        /// Rows whose label the reviewer confirmed.
+        agreed: usize,
+        /// Rows reviewed: the whole shown sample.
+        reviewed: usize,
+    },
     /// A new arm version, recorded with its hypothesis BEFORE it is scored (G33).
     #[non_exhaustive]
     Iteration {
@@ -240,6 +258,10 @@ pub enum Event {
         closes_sprint: bool,
         /// Why.
         reason: String,
+        /// For a neutral (no-effect) iteration: whether the changed path ran on the rows the
+        /// previous version failed (G38). Absent for other outcomes, reverts and older journals.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        path_check: Option<PathCheck>,
     },
     /// The generalization gate ran (G35).
     Gate(GateReport),
@@ -327,6 +349,8 @@ impl Event {
             Event::DevScored { .. } => "dev-scored",
             Event::CrossJudge { .. } => "cross-judge",
             Event::Reveal { .. } => "reveal",
+            Event::LabelAuditShown { .. } => "label-audit-shown",
+            Event::LabelAudit { .. } => "label-audit",
             Event::Iteration { .. } => "iteration",
             Event::IterationOutcome { .. } => "iteration-outcome",
             Event::Gate(_) => "gate",

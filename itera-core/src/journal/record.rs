@@ -241,6 +241,57 @@ pub enum IterationVerdict {
     Falsified,
 }
 
+/// Whether a no-effect (neutral) iteration's changed code path ran on the rows it was meant to
+/// fix (G38): the rows the previous version failed on dev. An arm reports the paths a call took
+/// with [`ArmOutput::with_trace`](crate::run::arm::ArmOutput::with_trace); an iteration names
+/// the path it changed with [`Arm::changed_paths`](crate::run::arm::Arm::changed_paths).
+/// Never claims the path ran when nothing says so.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum PathCheck {
+    /// The new version declares no changed path: not traced.
+    NotDeclared,
+    /// A changed path is declared, but no call of the new version on a failing row carried a
+    /// trace: not traced.
+    NotTraced {
+        /// The declared paths.
+        paths: Vec<String>,
+        /// Dev rows the previous version failed (mean score below 1).
+        failing: usize,
+    },
+    /// The traces of the new version's calls on the failing rows.
+    Traced {
+        /// The declared paths.
+        paths: Vec<String>,
+        /// Failing rows on which at least one call's trace names a declared path.
+        ran: usize,
+        /// Dev rows the previous version failed (mean score below 1).
+        failing: usize,
+    },
+}
+
+impl std::fmt::Display for PathCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PathCheck::NotDeclared => f.write_str("changed path not traced (no path declared)"),
+            PathCheck::NotTraced { paths, failing } => write!(
+                f,
+                "changed path {} not traced: no call on the {failing} failing row(s) reported a trace",
+                paths.join("|")
+            ),
+            PathCheck::Traced {
+                paths,
+                ran,
+                failing,
+            } => write!(
+                f,
+                "changed path {} ran on {ran} of {failing} failing row(s)",
+                paths.join("|")
+            ),
+        }
+    }
+}
+
 // ---- the decision (R1-R5) ----
 
 /// What the registered rules decided.
@@ -383,6 +434,10 @@ pub enum CallOutcome {
         /// deterministic judge and in older journals).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         judge_call: Option<JudgeCall>,
+        /// The code paths the arm reports this call took (G38; empty when it reports none, and
+        /// in older journals).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        trace: Vec<String>,
     },
     /// The call (arm or judge) still failed after its retries; scored per the failure policy.
     Failed {

@@ -561,10 +561,6 @@ thread_local! {
     pub(crate) static SCANS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
-#[cfg(test)]
-#[path = "store_tests.rs"]
-mod tests;
-
 /// The `(frame, frame.md, registration.json)` hashes of a `registered` event.
 fn recorded_registration(entry: &Entry) -> Option<RecordedRegistration> {
     match &entry.event {

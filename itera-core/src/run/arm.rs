@@ -72,6 +72,11 @@ pub struct ArmOutput {
     /// `openai-processing-ms` header), journaled apart from the latency the runner measures.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_ms: Option<f64>,
+    /// Labels of the code paths this call took (e.g. `"cache-hit"`, `"fallback"`), journaled with
+    /// the call so a no-effect iteration can say whether its changed path ran on the failing rows
+    /// (G38). Empty when the arm reports none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trace: Vec<String>,
 }
 
 /// The longest raw reply journaled with a call; a longer one is cut at a character boundary and
@@ -88,6 +93,7 @@ impl ArmOutput {
             recorded_score: None,
             raw: None,
             server_ms: None,
+            trace: Vec::new(),
         }
     }
 
@@ -111,6 +117,25 @@ impl ArmOutput {
     #[must_use]
     pub fn with_server_ms(mut self, ms: f64) -> ArmOutput {
         self.server_ms = Some(ms);
+        self
+    }
+
+    /// Reports the code paths this call took, as labels (G38): journaled with the call, and read
+    /// when an iteration that declares a changed path ([`Arm::changed_paths`]) has no effect —
+    /// the outcome then says on how many failing rows that path ran.
+    ///
+    /// ```
+    /// use itera_core::prelude::*;
+    /// let out = ArmOutput::text("travel").with_trace(["retriever", "fallback"]);
+    /// assert_eq!(out.trace, vec!["retriever".to_string(), "fallback".to_string()]);
+    /// ```
+    #[must_use]
+    pub fn with_trace<I, S>(mut self, labels: I) -> ArmOutput
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.trace = labels.into_iter().map(Into::into).collect();
         self
     }
 
@@ -218,6 +243,13 @@ pub trait Arm: Send + Sync {
     /// `execution = "batch"`). `None` (the default): every call goes through [`Arm::call`].
     fn batch(&self) -> Option<&dyn crate::run::batch::BatchApi> {
         None
+    }
+    /// The trace labels ([`ArmOutput::with_trace`]) of the code path this version changed, for
+    /// an iteration (G38): when the iteration has no effect, its journaled outcome says on how
+    /// many of the rows the previous version failed a call of this version took that path.
+    /// Empty by default: the outcome then says "not traced", never that the path ran.
+    fn changed_paths(&self) -> Vec<String> {
+        Vec::new()
     }
     /// Answers one row.
     async fn call(&self, input: &Value, ctx: &CallCtx) -> Result<ArmOutput, ArmError>;

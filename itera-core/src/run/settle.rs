@@ -149,6 +149,8 @@ pub(crate) async fn settle(
                         usage: out.usage,
                         cost_usd,
                         judge_call,
+                        // The paths the arm reports it took (G38), read by a no-effect iteration.
+                        trace: out.trace,
                     }
                 }
             }

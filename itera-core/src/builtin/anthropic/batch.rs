@@ -134,6 +134,7 @@ impl BatchApi for AnthropicArm {
                             recorded_score: None,
                             raw: Some(msg.text),
                             server_ms: None,
+                            trace: Vec::new(),
                         })
                         .map_err(|why| format!("not a Messages reply ({why})")),
                     _ => Err(format!(

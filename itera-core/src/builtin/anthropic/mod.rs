@@ -416,6 +416,7 @@ impl Arm for AnthropicArm {
             recorded_score: None,
             server_ms: None,
             raw: Some(msg.text),
+            trace: Vec::new(),
         })
     }
 }

@@ -288,6 +288,7 @@ impl BatchApi for super::OpenAiArm {
                     recorded_score: None,
                     raw: Some(c.content),
                     server_ms: None,
+                    trace: Vec::new(),
                 });
                 (id, out)
             })

@@ -410,6 +410,7 @@ impl Arm for OpenAiArm {
             recorded_score: None,
             raw: Some(done.content),
             server_ms: done.server_ms,
+            trace: Vec::new(),
         })
     }
 }

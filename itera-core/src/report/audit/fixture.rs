@@ -68,6 +68,7 @@ pub(crate) fn call(
             usage: Usage::default(),
             cost_usd: Some(0.001),
             judge_call: None,
+            trace: Vec::new(),
         },
     })
 }
@@ -223,6 +224,7 @@ pub(crate) fn events(frame: &Frame) -> Vec<Event> {
         upper: 0.7,
         closes_sprint: true,
         reason: "neutral and the diagnosis shows nothing new: signal saturated".into(),
+        path_check: None,
     });
     ev.push(gate(1, 1, GateOutcome::Lock));
     ev.push(Event::Sealed {

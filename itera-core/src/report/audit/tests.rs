@@ -336,9 +336,60 @@ fn a_synthetic_source_without_a_label_noise_check_fails_honestly() {
     let s = audit_of(events(&f), &f);
     let l = item(&s, ITEMS[18]);
     assert_eq!(l.status, AuditStatus::Fail);
-    assert!(l.evidence.starts_with("not implemented") && l.evidence.contains("G18"));
     assert!(
-        l.evidence.contains("2 baseline dev row(s)"),
+        l.evidence.starts_with("no label audit recorded") && l.evidence.contains("G18"),
+        "{}",
+        l.evidence
+    );
+    assert!(
+        l.evidence.contains("2 baseline dev row(s)") && l.evidence.contains("itera label-audit"),
+        "{}",
+        l.evidence
+    );
+}
+
+/// G18 with the audit recorded: the agreement and its Wilson 95% CI. Reference: statsmodels
+/// `proportion_confint(5, 6, alpha=0.05, method="wilson")` = (0.43650, 0.96995).
+#[test]
+fn a_recorded_label_audit_passes_with_its_wilson_ci() {
+    let mut f = frame();
+    f.synthetic_source = true;
+    let mut ev = events(&f);
+    // Before the verdict, as the library writes them (after dev is scored).
+    let at_gate = ev.iter().position(|e| matches!(e, Event::Gate(_))).unwrap();
+    ev.insert(
+        at_gate,
+        Event::LabelAudit {
+            agreed: 5,
+            reviewed: 6,
+        },
+    );
+    ev.insert(
+        at_gate,
+        Event::LabelAuditShown {
+            rows: (1..=6)
+                .map(|i| crate::data::row::RowId::from(format!("d{i}")))
+                .collect(),
+        },
+    );
+    let s = audit_of(ev, &f);
+    let l = item(&s, ITEMS[18]);
+    assert_eq!(l.status, AuditStatus::Pass, "{}", l.evidence);
+    assert!(
+        l.evidence
+            .contains("5/6 labels (83.3%, Wilson 95% CI [43.6%, 97.0%])"),
+        "{}",
+        l.evidence
+    );
+}
+
+#[test]
+fn a_real_source_needs_no_label_audit() {
+    let f = frame();
+    let l = item(&audit_of(events(&f), &f), ITEMS[18]).clone();
+    assert_eq!(l.status, AuditStatus::NotApplicable);
+    assert!(
+        l.evidence.starts_with("not required: the source is real"),
         "{}",
         l.evidence
     );

@@ -385,7 +385,7 @@ pub(super) fn label_noise(j: &Journal<'_>) -> AuditItem {
         return AuditItem::new(
             item,
             AuditStatus::NotApplicable,
-            "the source is not synthetic (G18 applies to synthetic sources)",
+            "not required: the source is real (G18 applies to synthetic sources)",
         );
     }
     let failing = j
@@ -393,13 +393,57 @@ pub(super) fn label_noise(j: &Journal<'_>) -> AuditItem {
         .values()
         .filter(|xs| mean(xs) < 1.0)
         .count();
-    AuditItem::new(
-        item,
-        AuditStatus::Fail,
-        format!(
-            "not implemented: every baseline failure must be checked against ground truth (G18); the journal records no label-noise check, and {failing} baseline dev row(s) score below 1"
+    // G18: passes only with a recorded label audit (tests/integrity_hole15.rs::
+    // recorded_label_audit_unlocks_seal_and_the_audit_shows_agreement_with_wilson_ci).
+    let shown = j.entries.iter().find_map(|e| match &e.event {
+        Event::LabelAuditShown { rows, .. } => Some((line(e), rows.len())),
+        _ => None,
+    });
+    let recorded = j.entries.iter().find_map(|e| match &e.event {
+        Event::LabelAudit {
+            agreed, reviewed, ..
+        } => Some((line(e), *agreed, *reviewed)),
+        _ => None,
+    });
+    match (recorded, shown) {
+        (Some((at, _, 0)), _) => AuditItem::new(
+            item,
+            AuditStatus::Pass,
+            format!(
+                "journal line {at}: the baseline fails no dev row, so no label needed checking (0 rows reviewed)"
+            ),
         ),
-    )
+        (Some((at, agreed, reviewed)), shown) => {
+            let ci = itera_stats::proportions::wilson(agreed as u64, reviewed as u64, 0.95)
+                .map(|e| {
+                    format!(
+                        ", Wilson 95% CI [{:.1}%, {:.1}%]",
+                        e.ci.lower * 100.0,
+                        e.ci.upper * 100.0
+                    )
+                })
+                .unwrap_or_default();
+            AuditItem::new(
+                item,
+                AuditStatus::Pass,
+                format!(
+                    "journal line {at}: the reviewer confirmed {agreed}/{reviewed} labels ({:.1}%{ci}) of a seeded sample of the {failing} dev row(s) the baseline fails{}",
+                    agreed as f64 / reviewed as f64 * 100.0,
+                    shown.map_or(String::new(), |(l, _)| format!(" (shown at line {l})"))
+                ),
+            )
+        }
+        (None, shown) => AuditItem::new(
+            item,
+            AuditStatus::Fail,
+            format!(
+                "no label audit recorded: the rows the baseline fails must be checked against the source of truth (G18); {failing} baseline dev row(s) score below 1{}; run `itera label-audit DIR` (or Experiment::label_audit_sample) and record the result",
+                shown.map_or(String::new(), |(l, n)| format!(
+                    ", a sample of {n} was shown at journal line {l}"
+                ))
+            ),
+        ),
+    }
 }
 
 pub(super) fn negative_control(j: &Journal<'_>) -> AuditItem {

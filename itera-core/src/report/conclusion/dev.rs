@@ -41,6 +41,17 @@ fn outcome_words(o: Option<IterationVerdict>) -> &'static str {
     }
 }
 
+/// The outcome in words; a no-effect (neutral) one says whether the changed path ran on the
+/// failing rows, or that it was not traced — never that it ran when nothing says so (G38).
+fn outcome_with_path(v: &crate::iterate::iteration::VersionRecord) -> String {
+    let words = outcome_words(v.outcome);
+    match (v.outcome, &v.path_check) {
+        (Some(IterationVerdict::Neutral), Some(p)) => format!("{words} ({p})"),
+        (Some(IterationVerdict::Neutral), None) => format!("{words} (changed path not traced)"),
+        _ => words.to_string(),
+    }
+}
+
 fn diff_summary(diff: &str) -> String {
     let added: Vec<&str> = diff.lines().filter_map(|l| l.strip_prefix("+ ")).collect();
     let removed: Vec<&str> = diff.lines().filter_map(|l| l.strip_prefix("- ")).collect();
@@ -89,7 +100,7 @@ pub(super) fn diagnostics(md: &mut String, l: &Ledger) {
             v.diff
                 .as_deref()
                 .map_or("no diff".to_string(), diff_summary),
-            outcome_words(v.outcome)
+            outcome_with_path(v)
         );
     }
     for g in &l.gates {

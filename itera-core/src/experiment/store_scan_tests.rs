@@ -2,6 +2,7 @@
 //! known from the verified opening pass is not read again.
 
 use crate::experiment::Experiment;
+// journal/ may not import a later phase (tests/layers.rs), so this test of the store lives here.
 use crate::journal::store::{SCANS, Store};
 
 fn scans() -> u64 {
