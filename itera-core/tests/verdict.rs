@@ -339,7 +339,7 @@ async fn scored_on(dir: &std::path::Path, lineup: Lineup) -> Experiment<Scored> 
 // lineup with that version recorded reaches the verdict.
 #[tokio::test]
 async fn verdict_refuses_a_lineup_without_the_locked_version() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = ExpDir::new(); // its own spent-test ledger (G15)
     let lineup = || {
         Lineup::new(RecordingJudge::new())
             .arms(prompts())
@@ -499,4 +499,44 @@ async fn a_contaminated_test_set_blocks_the_verdict() {
 
 fn exp_entries(exp: &Experiment<Sealed>) -> Vec<Entry> {
     exp.store().entries().unwrap()
+}
+
+// One process, issue #16 item 2: the version `iterate` was given joins the lineup bound at the
+// pilot, so the verdict runs the locked version 1 without the arms being passed again (G37, G39).
+#[tokio::test]
+async fn the_verdict_runs_an_iterated_version_without_the_arms_passed_again() {
+    let dir = ExpDir::new(); // its own spent-test ledger (G15)
+    let lineup = Lineup::new(RecordingJudge::new())
+        .arms(prompts())
+        .options(fast_opts());
+    let done = scored_on(dir.path(), lineup)
+        .await
+        .iterate(
+            v3_glossary_v1(),
+            "SMB vendors in the glossary",
+            Some(itera_core::iterate::gate::ChangeClass::Universal),
+        )
+        .await
+        .unwrap()
+        .gate(&[])
+        .unwrap()
+        .seal()
+        .unwrap()
+        .with_options(accepting(
+            "600-row fixture, underpowered; this test checks the lineup",
+        ))
+        .verdict(None)
+        .await
+        .unwrap();
+    let journal = std::fs::read_to_string(dir.path().join("journal.jsonl")).unwrap();
+    let v1 = itera_core::hash::sha256_hex(v3_glossary_v1().spec().as_bytes());
+    let opened = journal
+        .lines()
+        .find(|l| l.contains("\"sealed-opened\""))
+        .unwrap();
+    assert!(
+        opened.contains(&v1),
+        "the test pass opened with v3's version 1: {opened}"
+    );
+    assert!(!done.conclusion_md.is_empty());
 }
