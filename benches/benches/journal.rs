@@ -100,10 +100,10 @@ fn score(store: Store) -> usize {
             .expect("register")
             .split_rows(rows())
             .expect("split")
-            .pilot(&arms, &ExactMatch, &opts)
+            .pilot(Lineup::new(ExactMatch).arms(arms).options(opts))
             .await
             .expect("pilot")
-            .score_dev(&arms, &ExactMatch, &opts)
+            .score_dev()
             .await
             .expect("score");
         exp.store().entries().expect("entries").len()

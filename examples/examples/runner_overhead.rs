@@ -24,7 +24,7 @@
 use async_trait::async_trait;
 use itera_core::{
     Arm, ArmError, ArmOutput, CallCtx, Experiment, Frame, Judge, JudgeError, JudgeView, Judgement,
-    Progress, Reports, Row, RunOptions, Store,
+    Lineup, Progress, Reports, Row, RunOptions, Store,
 };
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
@@ -198,7 +198,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         judge_concurrency: concurrency,
         ..RunOptions::default()
     };
-    let exp = exp.pilot(&arms, &Exact, &opts).await.map_err(|r| r.error)?;
+    let exp = exp
+        .pilot(Lineup::new(Exact).arms(arms).options(opts.clone()))
+        .await
+        .map_err(|r| r.error)?;
     let m = marks.clone();
     let opts = RunOptions {
         progress: Some(Arc::new(move |p: &Progress| {
@@ -217,10 +220,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let (peak_before, rss_before) = (peak_rss_mb(), status_mb("VmRSS:"));
     let started = Instant::now();
-    let exp = exp
-        .score_dev(&arms, &Exact, &opts)
-        .await
-        .map_err(|r| r.error)?;
+    // Dev scoring with the progress callback: the options of the lineup bound at the pilot.
+    let mut exp = exp;
+    *exp.options_mut() = opts;
+    let exp = exp.score_dev().await.map_err(|r| r.error)?;
     let actual = started.elapsed().as_secs_f64();
     let (peak, rss_after) = (peak_rss_mb(), status_mb("VmRSS:"));
 

@@ -25,8 +25,8 @@ use async_trait::async_trait;
 use itera_core::report::EffectSize;
 use itera_core::run::judges::ExactMatch;
 use itera_core::{
-    Arm, ArmError, ArmOutput, CallCtx, Conclusion, Decision, Experiment, Frame, Row, RunOptions,
-    Store, ThresholdRule,
+    Arm, ArmError, ArmOutput, CallCtx, Conclusion, Decision, Experiment, Frame, Lineup, Row,
+    RunOptions, Store, ThresholdRule,
 };
 use rand::{Rng, RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -321,7 +321,7 @@ pub async fn run_one(
             scores: arm_scores,
         }),
     ];
-    let c = conclude(frame(&design.spec, rule)?, design.rows.clone(), &arms).await?;
+    let c = conclude(frame(&design.spec, rule)?, design.rows.clone(), arms).await?;
     let effects = c.report.effect_sizes.get("cand");
     Ok(Outcome {
         decision: c.verdict.decision,
@@ -749,7 +749,7 @@ fn covers(e: &EffectSize, truth: f64) -> bool {
 pub(crate) async fn conclude(
     frame: Frame,
     rows: Vec<Row>,
-    arms: &[Box<dyn Arm>],
+    arms: Vec<Box<dyn Arm>>,
 ) -> Result<Conclusion, String> {
     let opts = RunOptions {
         arm_concurrency: 64,
@@ -763,18 +763,18 @@ pub(crate) async fn conclude(
         ),
         ..RunOptions::default()
     };
-    let judge = ExactMatch;
+    let lineup = Lineup::new(ExactMatch).arms(arms).options(opts);
     let run = async {
         let sealed = Experiment::new(frame)?
             .register(Store::in_memory())?
             .split_rows(rows)?
-            .pilot(arms, &judge, &opts)
+            .pilot(lineup)
             .await?
-            .score_dev(arms, &judge, &opts)
+            .score_dev()
             .await?
             .gate_unchanged()?
             .seal()?;
-        Ok::<_, itera_core::Error>(sealed.verdict(arms, &judge, &opts, None).await?)
+        Ok::<_, itera_core::Error>(sealed.verdict(None).await?)
     };
     run.await.map_err(|e| e.to_string())
 }

@@ -161,7 +161,7 @@ async fn run_one(
     let c = conclude(
         frame(&s.design.spec, s.rule, s.slice_rule, s.arms)?,
         s.design.rows.clone(),
-        &arms,
+        arms,
     )
     .await?;
     let first = c.verdict.arms.iter().find(|a| a.arm == "cand0");

@@ -15,8 +15,8 @@ use crate::error::CliError;
 use itera_core::data::load::load_path;
 use itera_core::iterate::iteration::Ledger;
 use itera_core::{
-    Arm, Conclusion, Event, Experiment, Frame, Judge, Row, RowId, RunOptions, Scored, Store,
-    VecDataset,
+    Arm, Conclusion, Event, Experiment, Frame, Judge, Lineup, Row, RowId, RunOptions, Scored,
+    Store, VecDataset,
 };
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -50,8 +50,8 @@ pub struct Setup {
     pub rows: Vec<Row>,
     /// The data file (re-read at the verdict, G7).
     pub data_path: PathBuf,
-    /// The judge.
-    pub judge: Box<dyn Judge>,
+    /// The judge (shared: the lineup the walk binds at the pilot holds it too).
+    pub judge: Arc<dyn Judge>,
     /// How calls run.
     pub opts: RunOptions,
     /// The spent-test ledger (`--spent-ledger`); `None`: `.itera-spent-tests.jsonl` in the
@@ -103,7 +103,7 @@ pub async fn setup(loaded: Loaded) -> Result<Setup, CliError> {
         .rows()
         .await
         .map_err(|e| loaded.error("data", e.to_string()))?;
-    let judge = build_judge(&loaded)?;
+    let judge: Arc<dyn Judge> = build_judge(&loaded)?.into();
     let mut opts = loaded.run_options()?;
     // The CLI draws the charts after every verdict (run.rs, `render_report`), so conclusion.md
     // embeds them.
@@ -281,6 +281,24 @@ impl Pool {
         v.extend(self.others);
         v
     }
+
+    /// Takes the implementation of (arm, spec hash) out of the later versions.
+    pub fn take(&mut self, arm: &str, spec_hash: &str) -> Option<Box<dyn Arm>> {
+        let at = self
+            .others
+            .iter()
+            .position(|a| a.id() == arm && crate::hex_sha256(a.spec().as_bytes()) == spec_hash)?;
+        Some(self.others.remove(at))
+    }
+
+    /// The lineup the walk binds at the pilot: version 0 of every arm as registered, the later
+    /// versions as recorded (the verdict finds the locked ones there), the judge and options.
+    pub fn into_lineup(self, setup: &Setup) -> Lineup {
+        Lineup::with_judge(setup.judge.clone())
+            .arms(self.v0)
+            .recorded_versions(self.others)
+            .options(setup.opts.clone())
+    }
 }
 
 /// Builds the pool for a walk on `dir` with the file `setup.loaded`.
@@ -368,7 +386,7 @@ pub fn check_frame(store: &Store, frame: &Frame, file: &Path) -> Result<(), CliE
 pub async fn to_scored(
     dir: &Path,
     setup: &Setup,
-    pool: &Pool,
+    mut pool: Pool,
 ) -> Result<Experiment<Scored>, CliError> {
     let mut store = Store::dir(dir).map_err(|e| CliError::from(e).context(dir.display()))?;
     if let Some(ledger) = &setup.spent_ledger {
@@ -390,49 +408,51 @@ pub async fn to_scored(
         exp.dev_ids().len(),
         exp.plan().test_len()
     );
-    let exp = exp
-        .pilot(&pool.v0, setup.judge.as_ref(), &setup.opts)
-        .await?;
-    let mut exp = exp
-        .score_dev(&pool.v0, setup.judge.as_ref(), &setup.opts)
-        .await?;
-    let ledger: Ledger = exp.ledger()?;
-    if let Some(v) = ledger.versions.iter().rfind(|v| v.key.version > 0) {
-        let arm = pool.find(&v.key.arm, &v.key.spec_hash).ok_or_else(|| {
-            CliError::bad(format!(
-                "version {} of arm '{}' is journaled but its definition is not in {}/{VERSIONS_DIR}/: restore that directory",
-                v.key.version,
-                v.key.arm,
-                dir.display()
-            ))
-        })?;
-        let hypothesis = v.hypothesis.clone().unwrap_or_default();
-        exp = exp
-            .iterate(arm, &hypothesis, v.class, setup.judge.as_ref(), &setup.opts)
-            .await?;
+    // The version iterated last is resumed after dev scoring; its implementation is taken out
+    // of the pool here, before the pool becomes the lineup the pilot binds.
+    let ledger = Ledger::from_entries(&exp.store().entries()?);
+    let resume = match ledger.versions.iter().rfind(|v| v.key.version > 0) {
+        Some(v) => {
+            let (arm, spec_hash) = (&v.key.arm, &v.key.spec_hash);
+            let found = match pool.take(arm, spec_hash) {
+                Some(a) => Some(a),
+                // A revert to version 0: its implementation is a registered arm, which the
+                // pilot needs too; a second copy is built.
+                None if pool.find(arm, spec_hash).is_some() => {
+                    self::pool(dir, setup)?.all().into_iter().find(|a| {
+                        a.id() == arm && crate::hex_sha256(a.spec().as_bytes()) == *spec_hash
+                    })
+                }
+                None => None,
+            };
+            let found = found.ok_or_else(|| {
+                CliError::bad(format!(
+                    "version {} of arm '{}' is journaled but its definition is not in {}/{VERSIONS_DIR}/: restore that directory",
+                    v.key.version,
+                    v.key.arm,
+                    dir.display()
+                ))
+            })?;
+            Some((found, v.hypothesis.clone().unwrap_or_default(), v.class))
+        }
+        None => None,
+    };
+    let exp = exp.pilot(pool.into_lineup(setup)).await?;
+    let mut exp = exp.score_dev().await?;
+    if let Some((arm, hypothesis, class)) = resume {
+        exp = exp.iterate(arm, &hypothesis, class).await?;
     }
     Ok(exp)
 }
 
 /// Gate (the journaled one, if it ran), seal and the one test pass.
-pub async fn conclude(
-    exp: Experiment<Scored>,
-    setup: &Setup,
-    pool: Pool,
-) -> Result<Conclusion, CliError> {
+pub async fn conclude(exp: Experiment<Scored>, setup: &Setup) -> Result<Conclusion, CliError> {
     let exp = exp.gate(&[])?;
     let exp = exp.seal()?;
     let reread = load_path(&setup.data_path, setup.loaded.columns())
         .map_err(|e| setup.loaded.error("data", e.to_string()))?;
-    let arms = pool.all();
-    let c = exp
-        .verdict(
-            &arms,
-            setup.judge.as_ref(),
-            &setup.opts,
-            Some(reread.as_ref()),
-        )
-        .await?;
+    // The lineup bound at the pilot holds the locked versions (G39).
+    let c = exp.verdict(Some(reread.as_ref())).await?;
     Ok(c)
 }
 

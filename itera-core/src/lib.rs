@@ -35,7 +35,9 @@
 //!
 //! Register → split → pilot → score dev → gate → seal → verdict, with a custom arm and judge
 //! (a stand-in classifier right with a fixed probability per arm, seeded per row and trial) and
-//! rows in memory. Every refusal converts into [`Error`] with `?`.
+//! rows in memory. The arms, the judge and the run options are one [`Lineup`], given once to
+//! `pilot` and owned by the experiment from then on: no later phase takes them again. Every
+//! refusal converts into [`Error`] with `?`.
 //!
 //! ```
 //! use itera_core::prelude::*;
@@ -85,19 +87,18 @@
 //!             .slice(if i % 2 == 0 { "smb" } else { "ent" })
 //!     })
 //!     .collect();
-//! let arms: Vec<Box<dyn Arm>> = vec![
-//!     Box::new(Classifier { id: "base", p: 0.6 }),
-//!     Box::new(Classifier { id: "cand", p: 0.9 }),
-//! ];
-//! let (judge, opts) = (Exact, RunOptions::default());
+//! let lineup = Lineup::new(Exact)
+//!     .arm(Classifier { id: "base", p: 0.6 })
+//!     .arm(Classifier { id: "cand", p: 0.9 })
+//!     .options(RunOptions::default());
 //! let exp = Experiment::new(frame)?
 //!     .register(Store::in_memory())?              // frame hashed and journaled (G1, G7)
 //!     .split_rows(rows)?                           // seeded, stratified, test sealed (G14, G15)
-//!     .pilot(&arms, &judge, &opts).await?          // one train row per arm (G22)
-//!     .score_dev(&arms, &judge, &opts).await?      // trials, noise floor (G25–G31)
+//!     .pilot(lineup).await?                        // lineup bound; one train row per arm (G22)
+//!     .score_dev().await?                          // trials, noise floor (G25–G31)
 //!     .gate_unchanged()?                           // the generalization gate (G35)
 //!     .seal()?;                                    // locked at the latest gate-passed version (G37)
-//! let done = exp.verdict(&arms, &judge, &opts, None).await?; // the one test pass (G39–G46)
+//! let done = exp.verdict(None).await?;            // the one test pass (G39–G46)
 //! assert_eq!(done.verdict.decision, Decision::Ship, "{}", done.verdict.rationale);
 //! assert!(done.conclusion_md.contains("## Self-audit"));
 //! # Ok(())
@@ -158,6 +159,7 @@ pub mod prelude {
     pub use crate::run::arm::{Arm, ArmError, ArmOutput, CallCtx, Reports, Usage};
     pub use crate::run::exec::RunOptions;
     pub use crate::run::judge::{Judge, JudgeError, JudgeView, Judgement};
+    pub use crate::run::lineup::Lineup;
     pub use async_trait::async_trait;
     pub use serde_json::{Value, json};
 }
@@ -202,4 +204,5 @@ pub use run::crossjudge::CrossJudgeReport;
 pub use run::cube::{ArmKey, ArmSummary, Paired, ScoreCube};
 pub use run::exec::{Progress, ProgressFn, RunOptions, Waiting};
 pub use run::judge::{Judge, JudgeError, JudgeView, Judgement};
+pub use run::lineup::Lineup;
 pub use run::runner::RunError;

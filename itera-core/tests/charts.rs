@@ -23,17 +23,17 @@ async fn conclude(dir: &std::path::Path, opts: RunOptions) -> Conclusion {
         .unwrap()
         .split_rows(rows(300))
         .unwrap()
-        .pilot(&arms, &judge, &opts)
+        .pilot(Lineup::new(judge).arms(arms).options(opts))
         .await
         .unwrap()
-        .score_dev(&arms, &judge, &opts)
+        .score_dev()
         .await
         .unwrap()
         .gate_unchanged()
         .unwrap()
         .seal()
         .unwrap();
-    exp.verdict(&arms, &judge, &opts, None).await.unwrap()
+    exp.verdict(None).await.unwrap()
 }
 
 /// Every `](charts/…)` target of the document, with whether it exists under `dir`.

@@ -123,11 +123,11 @@ async fn child_entry() {
         .split_rows(rows(ROWS))
         .map_err(|r| r.error)
         .unwrap()
-        .pilot(&arms, &judge, &opts())
+        .pilot(Lineup::new(judge).arms(arms).options(opts()))
         .await
         .map_err(|r| r.error)
         .unwrap()
-        .score_dev(&arms, &judge, &opts())
+        .score_dev()
         .await
         .map_err(|r| r.error)
         .unwrap();

@@ -41,22 +41,20 @@ async fn concluded_dir(dir: &std::path::Path) {
         .unwrap()
         .split_rows(rows(300))
         .unwrap()
-        .pilot(&arms, &judge, &fast_opts())
+        .pilot(Lineup::new(judge).arms(arms).options(fast_opts()))
         .await
         .unwrap()
-        .score_dev(&arms, &judge, &fast_opts())
+        .score_dev()
         .await
         .unwrap()
         .gate_unchanged()
         .unwrap()
         .seal()
         .unwrap();
-    exp.verdict(
-        &arms,
-        &judge,
-        &accepting("300-row fixture, underpowered; this test checks the concluded store"),
-        None,
-    )
+    exp.with_options(accepting(
+        "300-row fixture, underpowered; this test checks the concluded store",
+    ))
+    .verdict(None)
     .await
     .unwrap();
 }
@@ -125,7 +123,7 @@ fn pilot_outside_a_tokio_runtime_says_so_instead_of_panicking() {
         .split_rows(rows(300))
         .unwrap();
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        futures::executor::block_on(exp.pilot(&arms, &judge, &fast_opts()))
+        futures::executor::block_on(exp.pilot(Lineup::new(judge).arms(arms).options(fast_opts())))
             .map(|_| ())
             .map_err(|r| r.to_string())
     }));

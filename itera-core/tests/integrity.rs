@@ -64,7 +64,11 @@ async fn wrong_judge_confident_verdict_is_refused_at_pilot() {
         .split_rows(rows(300))
         .unwrap();
     let err = exp
-        .pilot(&arms(), &judge("exact"), &fast_opts())
+        .pilot(
+            Lineup::new(judge("exact"))
+                .arms(arms())
+                .options(fast_opts()),
+        )
         .await
         .unwrap_err();
     let msg = err.to_string();
@@ -78,43 +82,48 @@ async fn wrong_judge_confident_verdict_is_refused_at_pilot() {
     );
 }
 
+// In one process the judge is bound once, at the pilot (issue #16 item 2): handing dev scoring
+// or the verdict another judge does not compile (`tests/ui/mismatch_*.rs`). A directory
+// reopened later with the wrong judge is refused before it scores dev or opens the test set.
 #[tokio::test]
 async fn wrong_judge_confident_verdict_is_refused_at_score_dev_and_verdict() {
-    let right = judge("label-match");
-    let wrong = judge("exact");
-    let exp = Experiment::new(frame_with("label-match", &[]))
-        .unwrap()
-        .register(Store::in_memory())
-        .unwrap()
-        .split_rows(rows(300))
-        .unwrap()
-        .pilot(&arms(), &right, &fast_opts())
+    let t = ExpDir::new();
+    let walk = |j: Named| {
+        let store = Store::dir(t.path()).unwrap();
+        async move {
+            Experiment::new(frame_with("label-match", &[]))
+                .unwrap()
+                .register(store)
+                .unwrap()
+                .split_rows(rows(300))
+                .unwrap()
+                .pilot(Lineup::new(j).arms(arms()).options(fast_opts()))
+                .await
+        }
+    };
+    // Scored and sealed with the registered judge, then the process ends.
+    let sealed = walk(judge("label-match"))
         .await
-        .unwrap();
-    let err = exp
-        .score_dev(&arms(), &wrong, &fast_opts())
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err.error, Error::JudgeNotRegistered { .. }),
-        "{err}"
-    );
-    let sealed = err
-        .experiment
-        .score_dev(&arms(), &right, &fast_opts())
+        .unwrap()
+        .score_dev()
         .await
         .unwrap()
         .gate(&[])
         .unwrap()
         .seal()
         .unwrap();
-    let err = sealed
-        .verdict(&arms(), &wrong, &fast_opts(), None)
-        .await
-        .unwrap_err();
+    drop(sealed);
+    // Reopened with the wrong judge: refused before dev is scored again or the test set opens.
+    let err = walk(judge("exact")).await.unwrap_err();
     assert!(
         matches!(err.error, Error::JudgeNotRegistered { .. }),
         "{err}"
+    );
+    drop(err);
+    let journal = journal_lines(t.path()).join("\n");
+    assert!(
+        !journal.contains("\"sealed-opened\""),
+        "test set stays sealed"
     );
 }
 
@@ -135,7 +144,10 @@ async fn wrong_rubric_is_refused_at_pilot() {
         id: "llm:judge",
         rubric: Some("Score 1 when the answer looks plausible."),
     };
-    let err = exp.pilot(&arms(), &other, &fast_opts()).await.unwrap_err();
+    let err = exp
+        .pilot(Lineup::new(other).arms(arms()).options(fast_opts()))
+        .await
+        .unwrap_err();
     assert!(
         matches!(err.error, Error::JudgeNotRegistered { .. }),
         "{err}"
@@ -145,7 +157,7 @@ async fn wrong_rubric_is_refused_at_pilot() {
         rubric: Some("Score 1 when the category is right."),
     };
     err.experiment
-        .pilot(&arms(), &same, &fast_opts())
+        .pilot(Lineup::new(same).arms(arms()).options(fast_opts()))
         .await
         .unwrap();
 }
@@ -192,10 +204,10 @@ async fn sealed_on(store: Store, frame: Frame) -> Experiment<Sealed> {
         .unwrap()
         .split_rows(rows(300))
         .unwrap()
-        .pilot(&arms(), &j, &fast_opts())
+        .pilot(Lineup::new(j).arms(arms()).options(fast_opts()))
         .await
         .unwrap()
-        .score_dev(&arms(), &j, &fast_opts())
+        .score_dev()
         .await
         .unwrap()
         .gate(&[])
@@ -207,7 +219,8 @@ async fn sealed_on(store: Store, frame: Frame) -> Experiment<Sealed> {
 /// The verdict of a sealed walk, its underpowered 300-row design accepted for `why`.
 async fn verdict_of(sealed: Experiment<Sealed>, why: &str) -> Conclusion {
     sealed
-        .verdict(&arms(), &RecordingJudge::new(), &accepting(why), None)
+        .with_options(accepting(why))
+        .verdict(None)
         .await
         .unwrap()
 }
@@ -268,48 +281,36 @@ async fn journal_truncated_mid_test_pass_resumes_with_the_locked_versions_only()
         lines[..opened + 5].join("\n") + "\n",
     )
     .unwrap();
-    let j = RecordingJudge::new();
-    let sealed = Experiment::new(frame_with("exact", &[]))
+    // Another version of a locked arm (an edited script) is refused, never scored: the process
+    // that resumes is refused at its pilot, before any call (G23, G39). (Within one process the
+    // lineup cannot change after the pilot: `tests/ui/mismatch_verdict_with_other_arms.rs`.)
+    let mut edited = standard_arms();
+    edited[1].spec_text = Some("the edited script".into());
+    let err = Experiment::new(frame_with("exact", &[]))
         .unwrap()
         .register(Store::dir(t.path()).unwrap())
         .unwrap()
         .split_rows(rows(300))
         .unwrap()
-        .pilot(&arms(), &j, &fast_opts())
-        .await
-        .unwrap()
-        .score_dev(&arms(), &j, &fast_opts())
-        .await
-        .unwrap()
-        .gate(&[])
-        .unwrap()
-        .seal()
-        .unwrap();
-    // Another version of a locked arm (an edited script) is refused, never scored.
-    let mut edited = standard_arms();
-    edited[1].spec_text = Some("the edited script".into());
-    let err = sealed
-        .verdict(&boxed(edited.into()), &j, &fast_opts(), None)
+        .pilot(
+            Lineup::new(RecordingJudge::new())
+                .arms(boxed(edited.into()))
+                .options(fast_opts()),
+        )
         .await
         .unwrap_err();
     assert!(
-        matches!(
-            err.error,
-            Error::Verdict(VerdictError::LockedVersionMissing { .. })
-        ),
+        matches!(err.error, Error::Run(RunError::SpecChanged { .. })),
         "{err}"
     );
+    drop(err);
     // The same versions finish the pass with the same verdict.
-    let again = err
-        .experiment
-        .verdict(
-            &arms(),
-            &j,
-            &accepting(
-                "300-row fixture, underpowered; this test checks the journal and report files",
-            ),
-            None,
-        )
+    let sealed = sealed_on(Store::dir(t.path()).unwrap(), frame_with("exact", &[])).await;
+    let again = sealed
+        .with_options(accepting(
+            "300-row fixture, underpowered; this test checks the journal and report files",
+        ))
+        .verdict(None)
         .await
         .unwrap();
     assert_eq!(again.verdict.decision, first.verdict.decision);
@@ -481,9 +482,8 @@ async fn underpowered_design_is_refused_before_the_test_set_opens() {
     // Its own runs directory: the accepted retry opens the test set and spends its rows (G15).
     let t = ExpDir::new();
     let exp = sealed(t.path()).await;
-    let j = RecordingJudge::new();
     let refused = exp
-        .verdict(&arms(), &j, &fast_opts(), None)
+        .verdict(None)
         .await
         .expect_err("an underpowered design is refused without explicit acceptance (G20)");
     let msg = refused.error.to_string();
@@ -510,7 +510,8 @@ async fn underpowered_design_is_refused_before_the_test_set_opens() {
     };
     let c = refused
         .experiment
-        .verdict(&arms(), &j, &accept, None)
+        .with_options(accept)
+        .verdict(None)
         .await
         .unwrap();
     let journal = journal_lines(t.path()).join("\n");

@@ -31,10 +31,10 @@ async fn scored() -> Experiment<Scored> {
         .unwrap()
         .split_rows(rows(200))
         .unwrap()
-        .pilot(&arms, &judge, &fast_opts())
+        .pilot(Lineup::new(judge).arms(arms).options(fast_opts()))
         .await
         .unwrap();
-    exp.score_dev(&arms, &judge, &fast_opts()).await.unwrap()
+    exp.score_dev().await.unwrap()
 }
 
 /// A version of the arm with the given accuracy and spec text.
@@ -46,17 +46,11 @@ fn version(accuracy: f64, spec: &str) -> TestArm {
 
 async fn iterate(
     exp: Experiment<Scored>,
-    arm: &TestArm,
+    arm: TestArm,
     hypothesis: &str,
 ) -> Result<Experiment<Scored>, Rejected<Scored>> {
-    exp.iterate(
-        arm,
-        hypothesis,
-        Some(ChangeClass::Universal),
-        &RecordingJudge::new(),
-        &fast_opts(),
-    )
-    .await
+    exp.iterate(Box::new(arm), hypothesis, Some(ChangeClass::Universal))
+        .await
 }
 
 /// Reveals the fourth dev row and returns its text.
@@ -78,13 +72,13 @@ async fn three_changes_one_hardcode() -> (Experiment<Scored>, String, String) {
     let v1 = format!("{REGISTERED}\nuse a worked example");
     let v2 = format!("{v1}\nif the text is \"{text}\" answer travel");
     let v3 = format!("{v2}\nuse a glossary");
-    let exp = iterate(exp, &version(0.75, &v1), "a worked example helps")
+    let exp = iterate(exp, version(0.75, &v1), "a worked example helps")
         .await
         .unwrap();
-    let exp = iterate(exp, &version(0.8, &v2), "this row is travel")
+    let exp = iterate(exp, version(0.8, &v2), "this row is travel")
         .await
         .unwrap();
-    let exp = iterate(exp, &version(0.85, &v3), "a glossary helps")
+    let exp = iterate(exp, version(0.85, &v3), "a glossary helps")
         .await
         .unwrap();
     (exp, text, v3)
@@ -119,7 +113,7 @@ async fn a_blocked_hardcode_cannot_slip_through_a_later_sprint() {
     let exp = exp.gate(&[]).unwrap().next_sprint(None).unwrap();
     // A fourth, general change that keeps the pasted row.
     let v4 = format!("{v3}\nthink step by step");
-    let exp = iterate(exp, &version(0.9, &v4), "reasoning helps")
+    let exp = iterate(exp, version(0.9, &v4), "reasoning helps")
         .await
         .unwrap();
     let gated = exp.gate(&[]).unwrap();
@@ -241,7 +235,7 @@ async fn the_gate_never_reads_test_rows() {
         .unwrap();
     let i: u32 = test_id.as_str().trim_start_matches('r').parse().unwrap();
     let spec = format!("{REGISTERED}\nif you see txn {i} answer travel");
-    let exp = iterate(exp, &version(0.75, &spec), "this test row is travel")
+    let exp = iterate(exp, version(0.75, &spec), "this test row is travel")
         .await
         .unwrap();
     let gated = exp.gate(&[]).unwrap();
@@ -265,13 +259,13 @@ async fn submitting_an_earlier_spec_is_refused_not_silently_ignored() {
     let exp = scored().await;
     let v1 = format!("{REGISTERED}\nuse a worked example");
     let v2 = format!("{v1}\nanswer in one word");
-    let exp = iterate(exp, &version(0.8, &v1), "a worked example helps")
+    let exp = iterate(exp, version(0.8, &v1), "a worked example helps")
         .await
         .unwrap();
-    let exp = iterate(exp, &version(0.8, &v2), "shorter answers help")
+    let exp = iterate(exp, version(0.8, &v2), "shorter answers help")
         .await
         .unwrap();
-    let rejected = iterate(exp, &version(0.8, &v1), "back to v1")
+    let rejected = iterate(exp, version(0.8, &v1), "back to v1")
         .await
         .unwrap_err();
     let msg = rejected.error.to_string();
@@ -289,10 +283,10 @@ async fn a_revert_is_a_deleted_change_and_is_locked() {
     let exp = scored().await;
     let v1 = format!("{REGISTERED}\nuse a worked example");
     let v2 = format!("{v1}\nanswer in one word");
-    let exp = iterate(exp, &version(0.8, &v1), "a worked example helps")
+    let exp = iterate(exp, version(0.8, &v1), "a worked example helps")
         .await
         .unwrap();
-    let exp = iterate(exp, &version(0.6, &v2), "shorter answers help")
+    let exp = iterate(exp, version(0.6, &v2), "shorter answers help")
         .await
         .unwrap(); // falsified: closes the sprint
     let v1_hash = exp.ledger().unwrap().latest(ARM).unwrap().key.clone();
@@ -340,7 +334,7 @@ async fn a_revert_is_a_deleted_change_and_is_locked() {
 async fn a_revert_needs_an_earlier_version_and_a_reason() {
     let exp = scored().await;
     let v1 = format!("{REGISTERED}\nuse a worked example");
-    let exp = iterate(exp, &version(0.8, &v1), "a worked example helps")
+    let exp = iterate(exp, version(0.8, &v1), "a worked example helps")
         .await
         .unwrap();
     let r = exp.revert(ARM, 1, "why not").unwrap_err();
@@ -389,11 +383,9 @@ async fn a_blocked_arm_passes_after_removing_the_hardcode_in_a_new_iteration() {
     let v4 = format!("{REGISTERED}\nuse a worked example\nuse a glossary");
     let exp = exp
         .iterate(
-            &version(0.9, &v4),
+            Box::new(version(0.9, &v4)),
             "drop the pasted row",
             Some(ChangeClass::Deleted),
-            &RecordingJudge::new(),
-            &fast_opts(),
         )
         .await
         .unwrap();
@@ -438,11 +430,9 @@ async fn only_a_majority_of_hardcodes_kills_the_arm() {
             };
             exp = exp
                 .iterate(
-                    &version(0.7 + 0.05 * f64::from(v), &spec),
+                    Box::new(version(0.7 + 0.05 * f64::from(v), &spec)),
                     "a change",
                     Some(class),
-                    &RecordingJudge::new(),
-                    &fast_opts(),
                 )
                 .await
                 .unwrap();

@@ -13,8 +13,8 @@ const DEV_ROWS: usize = 90;
 
 async fn scored(
     frame: Frame,
-    arms: &[Box<dyn Arm>],
-    judge: &dyn Judge,
+    arms: Vec<Box<dyn Arm>>,
+    judge: Arc<dyn Judge>,
     opts: &RunOptions,
 ) -> Result<Experiment<Scored>, Error> {
     let exp = Experiment::new(frame)?
@@ -22,8 +22,11 @@ async fn scored(
         .map_err(|r| r.error)?
         .split_rows(rows(DEV_ROWS))
         .map_err(|r| r.error)?;
-    let exp = exp.pilot(arms, judge, opts).await.map_err(|r| r.error)?;
-    exp.score_dev(arms, judge, opts).await.map_err(|r| r.error)
+    let exp = exp
+        .pilot(Lineup::with_judge(judge).arms(arms).options(opts.clone()))
+        .await
+        .map_err(|r| r.error)?;
+    exp.score_dev().await.map_err(|r| r.error)
 }
 
 fn llm(id: &str, family: &str) -> RecordingJudge {
@@ -44,12 +47,12 @@ fn with_second(second: RecordingJudge) -> RunOptions {
 // given (it ran only when the judge and an arm declared the same family).
 #[tokio::test]
 async fn attack_llm_judge_of_another_family_skips_the_cross_judge() {
-    let judge = llm("exact", "gpt");
+    let judge = Arc::new(llm("exact", "gpt"));
     let (_, arms) = shared(standard_arms());
     let exp = scored(
         frame(3),
-        &arms,
-        &judge,
+        arms,
+        judge.clone(),
         &with_second(llm("second", "claude")),
     )
     .await
@@ -65,7 +68,7 @@ async fn attack_llm_judge_of_another_family_skips_the_cross_judge() {
 // phase had been paid for; it must be refused before any arm call.
 #[tokio::test]
 async fn attack_same_family_judge_refused_only_after_the_dev_phase() {
-    let judge = llm("exact", "gpt");
+    let judge = Arc::new(llm("exact", "gpt"));
     let [b, mut a, c] = standard_arms();
     a.family = Some("gpt".into());
     let (handles, arms) = shared([b, a, c]);
@@ -76,7 +79,7 @@ async fn attack_same_family_judge_refused_only_after_the_dev_phase() {
         .split_rows(rows(DEV_ROWS))
         .unwrap();
     let err = exp
-        .pilot(&arms, &judge, &fast_opts())
+        .pilot(Lineup::with_judge(judge).arms(arms).options(fast_opts()))
         .await
         .map(|_| ())
         .unwrap_err()
@@ -94,12 +97,12 @@ async fn attack_same_family_judge_refused_only_after_the_dev_phase() {
 // seeded sample of the rows where the primary judge sees a difference (default 20).
 #[tokio::test]
 async fn attack_cross_judge_reads_the_first_rows_by_id() {
-    let judge = llm("exact", "gpt");
+    let judge = Arc::new(llm("exact", "gpt"));
     let (_, arms) = shared(standard_arms());
     let exp = scored(
         frame(3),
-        &arms,
-        &judge,
+        arms,
+        judge.clone(),
         &with_second(llm("second", "claude")),
     )
     .await
@@ -131,7 +134,7 @@ async fn attack_cross_judge_reads_the_first_rows_by_id() {
 // check 5 of 5 without the second judge ever seeing a difference.
 #[tokio::test]
 async fn attack_identical_arms_pass_the_cross_judge_on_ties() {
-    let judge = llm("exact", "gpt");
+    let judge = Arc::new(llm("exact", "gpt"));
     let [mut b, mut a, mut c] = standard_arms();
     for arm in [&mut b, &mut a, &mut c] {
         arm.fixed_output = Some("wrong".into());
@@ -140,8 +143,8 @@ async fn attack_identical_arms_pass_the_cross_judge_on_ties() {
     let (_, arms) = shared([b, a, c]);
     let exp = scored(
         frame(3),
-        &arms,
-        &judge,
+        arms,
+        judge.clone(),
         &with_second(llm("second", "claude")),
     )
     .await
@@ -187,14 +190,14 @@ impl Judge for Flat {
 // fails with fewer than 5 rows that have a direction from both judges.
 #[tokio::test]
 async fn a_second_judge_that_sees_only_ties_or_fails_does_not_pass() {
-    let judge = llm("exact", "gpt");
+    let judge = Arc::new(llm("exact", "gpt"));
     for (fails, words) in [(false, "tie on 20"), (true, "could not score 20")] {
         let (_, arms) = shared(standard_arms());
         let opts = RunOptions {
             second_judge: Some(Arc::new(Flat { fails })),
             ..fast_opts()
         };
-        let err = scored(frame(3), &arms, &judge, &opts)
+        let err = scored(frame(3), arms, judge.clone(), &opts)
             .await
             .map(|_| ())
             .unwrap_err()
@@ -233,7 +236,7 @@ async fn an_llm_judge_without_a_family_is_refused_before_any_call() {
         .split_rows(rows(DEV_ROWS))
         .unwrap();
     let err = exp
-        .pilot(&arms, &Nameless, &fast_opts())
+        .pilot(Lineup::new(Nameless).arms(arms).options(fast_opts()))
         .await
         .map(|_| ())
         .unwrap_err()
@@ -249,13 +252,18 @@ async fn an_llm_judge_without_a_family_is_refused_before_any_call() {
 // A second judge of the primary's own family checks nothing.
 #[tokio::test]
 async fn a_second_judge_of_the_judges_family_is_refused() {
-    let judge = llm("exact", "gpt");
+    let judge = Arc::new(llm("exact", "gpt"));
     let (_, arms) = shared(standard_arms());
-    let err = scored(frame(3), &arms, &judge, &with_second(llm("second", "gpt")))
-        .await
-        .map(|_| ())
-        .unwrap_err()
-        .to_string();
+    let err = scored(
+        frame(3),
+        arms,
+        judge.clone(),
+        &with_second(llm("second", "gpt")),
+    )
+    .await
+    .map(|_| ())
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("[metric.second_judge]"), "{err}");
 }
 
@@ -298,10 +306,10 @@ impl Judge for Billed {
 // experiment's.
 #[tokio::test]
 async fn attack_judge_calls_are_not_journaled() {
-    let judge = Billed {
+    let judge = Arc::new(Billed {
         id: "exact".into(),
         family: "gpt".into(),
-    };
+    });
     let second = Billed {
         id: "second".into(),
         family: "claude".into(),
@@ -311,7 +319,7 @@ async fn attack_judge_calls_are_not_journaled() {
         second_judge: Some(Arc::new(second)),
         ..fast_opts()
     };
-    let exp = scored(frame(3), &arms, &judge, &opts).await.unwrap();
+    let exp = scored(frame(3), arms, judge.clone(), &opts).await.unwrap();
     let entries = exp.store().entries().unwrap();
     let mut scored_calls = 0;
     for e in &entries {

@@ -73,7 +73,7 @@ fn arms_with(third: Odd) -> Vec<Box<dyn Arm>> {
 async fn piloted(
     frame: Frame,
     store: Store,
-    arms: &[Box<dyn Arm>],
+    arms: Vec<Box<dyn Arm>>,
 ) -> Result<Experiment<Piloted>, Error> {
     let judge = RecordingJudge::new();
     let exp = Experiment::new(frame)?
@@ -81,7 +81,7 @@ async fn piloted(
         .map_err(|r| r.error)?
         .split_rows(rows(90))
         .map_err(|r| r.error)?;
-    exp.pilot(arms, &judge, &fast_opts())
+    exp.pilot(Lineup::new(judge).arms(arms).options(fast_opts()))
         .await
         .map_err(|r| r.error)
 }
@@ -99,7 +99,7 @@ fn pilot_error(r: Result<Experiment<Piloted>, Error>) -> (String, String, String
 #[tokio::test]
 async fn attack_empty_string_output_passes_the_pilot() {
     let arms = arms_with(Odd::new("arm-beta-9c1", Value::String("  ".into())));
-    let (arm, field, why) = pilot_error(piloted(frame(3), Store::in_memory(), &arms).await);
+    let (arm, field, why) = pilot_error(piloted(frame(3), Store::in_memory(), arms).await);
     assert_eq!((arm.as_str(), field.as_str()), ("arm-beta-9c1", "output"));
     assert!(
         why.contains("empty") && why.contains("allows_empty_output"),
@@ -110,7 +110,7 @@ async fn attack_empty_string_output_passes_the_pilot() {
 #[tokio::test]
 async fn attack_null_output_passes_the_pilot() {
     let arms = arms_with(Odd::new("arm-beta-9c1", Value::Null));
-    let (arm, _, why) = pilot_error(piloted(frame(3), Store::in_memory(), &arms).await);
+    let (arm, _, why) = pilot_error(piloted(frame(3), Store::in_memory(), arms).await);
     assert_eq!(arm, "arm-beta-9c1");
     assert!(why.contains("null"), "{why}");
 }
@@ -120,7 +120,7 @@ async fn an_arm_that_declares_empty_output_legal_passes_the_pilot() {
     let mut odd = Odd::new("arm-beta-9c1", Value::String(String::new()));
     odd.empty_ok = true;
     let arms = arms_with(odd);
-    piloted(frame(3), Store::in_memory(), &arms).await.unwrap();
+    piloted(frame(3), Store::in_memory(), arms).await.unwrap();
 }
 
 // Item 9: determinism on the user's word.
@@ -146,7 +146,7 @@ async fn attack_declared_deterministic_arm_that_is_not() {
     odd.drifts = true;
     let arms = arms_with(odd);
     let store = Store::in_memory();
-    let (arm, field, why) = pilot_error(piloted(deterministic_frame(), store.clone(), &arms).await);
+    let (arm, field, why) = pilot_error(piloted(deterministic_frame(), store.clone(), arms).await);
     assert_eq!(
         (arm.as_str(), field.as_str()),
         ("arm-beta-9c1", "deterministic")
@@ -165,7 +165,7 @@ async fn attack_declared_deterministic_arm_that_is_not() {
 async fn a_deterministic_arm_passes_the_repeated_pilot_call_and_the_journal_says_so() {
     let arms = boxed(standard_arms().into());
     let store = Store::in_memory();
-    piloted(deterministic_frame(), store.clone(), &arms)
+    piloted(deterministic_frame(), store.clone(), arms)
         .await
         .unwrap();
     let checked = store.entries().unwrap().iter().any(|e| match &e.event {
@@ -220,14 +220,11 @@ async fn attack_failures_of_a_deterministic_judge_carry_no_failure_mode() {
         .map_err(|r| r.error)
         .unwrap();
     let exp = exp
-        .pilot(&arms, &judge, &fast_opts())
+        .pilot(Lineup::new(judge).arms(arms).options(fast_opts()))
         .await
         .map_err(|r| r.error)
         .unwrap();
-    exp.score_dev(&arms, &judge, &fast_opts())
-        .await
-        .map_err(|r| r.error)
-        .unwrap();
+    exp.score_dev().await.map_err(|r| r.error).unwrap();
     let (mut failed, mut assigned, mut on_success) = (0, 0, 0);
     for e in store.entries().unwrap() {
         let Event::Call(c) = e.event else { continue };

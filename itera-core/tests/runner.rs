@@ -17,8 +17,8 @@ const DEV: usize = 46;
 async fn scored(
     frame: Frame,
     store: Store,
-    arms: &[Box<dyn Arm>],
-    judge: &dyn Judge,
+    arms: Vec<Box<dyn Arm>>,
+    judge: Arc<dyn Judge>,
     opts: &RunOptions,
 ) -> Result<Experiment<Scored>, Error> {
     let exp = Experiment::new(frame)?
@@ -26,8 +26,11 @@ async fn scored(
         .map_err(|r| r.error)?
         .split_rows(rows(90))
         .map_err(|r| r.error)?;
-    let exp = exp.pilot(arms, judge, opts).await.map_err(|r| r.error)?;
-    exp.score_dev(arms, judge, opts).await.map_err(|r| r.error)
+    let exp = exp
+        .pilot(Lineup::with_judge(judge).arms(arms).options(opts.clone()))
+        .await
+        .map_err(|r| r.error)?;
+    exp.score_dev().await.map_err(|r| r.error)
 }
 
 fn calls_in(store: &Store) -> Vec<CallRecord> {
@@ -45,9 +48,9 @@ fn calls_in(store: &Store) -> Vec<CallRecord> {
 #[tokio::test]
 async fn every_call_is_scored_journaled_and_summarized() {
     let (_, arms) = shared(standard_arms());
-    let judge = RecordingJudge::new();
+    let judge = Arc::new(RecordingJudge::new());
     let store = Store::in_memory();
-    let exp = scored(frame(3), store.clone(), &arms, &judge, &fast_opts())
+    let exp = scored(frame(3), store.clone(), arms, judge.clone(), &fast_opts())
         .await
         .unwrap();
     let dev_n = exp.plan().dev_ids().len();
@@ -102,13 +105,13 @@ async fn every_call_is_scored_journaled_and_summarized() {
 
 #[tokio::test]
 async fn faults_are_retried_and_leave_the_scores_of_a_clean_run() {
-    let judge = RecordingJudge::new();
+    let judge = Arc::new(RecordingJudge::new());
     let (_, clean_arms) = shared(standard_arms());
     let clean = scored(
         frame(3),
         Store::in_memory(),
-        &clean_arms,
-        &judge,
+        clean_arms,
+        judge.clone(),
         &fast_opts(),
     )
     .await
@@ -127,9 +130,15 @@ async fn faults_are_retried_and_leave_the_scores_of_a_clean_run() {
         c.faulty(0.3, &faults),
     ]);
     let store = Store::in_memory();
-    let faulty = scored(frame(3), store.clone(), &faulty_arms, &judge, &fast_opts())
-        .await
-        .unwrap();
+    let faulty = scored(
+        frame(3),
+        store.clone(),
+        faulty_arms,
+        judge.clone(),
+        &fast_opts(),
+    )
+    .await
+    .unwrap();
     assert_eq!(row_means(&clean), row_means(&faulty));
 
     let calls = calls_in(&store);
@@ -155,14 +164,14 @@ async fn faults_are_retried_and_leave_the_scores_of_a_clean_run() {
 
 #[tokio::test]
 async fn calls_that_keep_failing_follow_the_registered_policy() {
-    let judge = RecordingJudge::new();
+    let judge = Arc::new(RecordingJudge::new());
     for policy in [FailurePolicy::ScoreZero, FailurePolicy::Exclude] {
         let mut f = frame(3);
         f.failure_policy = policy;
         let [b, a, c] = standard_arms();
         let (_, arms) = shared([b, a.faulty(0.2, &[Fault::Fatal]), c]);
         // The pilot row must not be one of the failing calls; the pilot is checked elsewhere.
-        let exp = match scored(f, Store::in_memory(), &arms, &judge, &fast_opts()).await {
+        let exp = match scored(f, Store::in_memory(), arms, judge.clone(), &fast_opts()).await {
             Ok(e) => e,
             Err(Error::Run(RunError::Pilot { .. })) => continue,
             Err(e) => panic!("{e}"),
@@ -182,13 +191,13 @@ async fn calls_that_keep_failing_follow_the_registered_policy() {
 #[tokio::test]
 async fn a_finished_run_reopened_makes_zero_calls() {
     let dir = tempfile::tempdir().unwrap();
-    let judge = RecordingJudge::new();
+    let judge = Arc::new(RecordingJudge::new());
     let (first, arms) = shared(standard_arms());
     let done = scored(
         frame(3),
         Store::dir(dir.path()).unwrap(),
-        &arms,
-        &judge,
+        arms,
+        judge.clone(),
         &fast_opts(),
     )
     .await
@@ -200,8 +209,8 @@ async fn a_finished_run_reopened_makes_zero_calls() {
     let again = scored(
         frame(3),
         Store::dir(dir.path()).unwrap(),
-        &arms,
-        &judge,
+        arms,
+        judge.clone(),
         &fast_opts(),
     )
     .await
@@ -213,13 +222,13 @@ async fn a_finished_run_reopened_makes_zero_calls() {
 #[tokio::test]
 async fn a_half_finished_run_resumes_with_only_the_missing_calls() {
     let dir = tempfile::tempdir().unwrap();
-    let judge = RecordingJudge::new();
+    let judge = Arc::new(RecordingJudge::new());
     let (_, arms) = shared(standard_arms());
     scored(
         frame(3),
         Store::dir(dir.path()).unwrap(),
-        &arms,
-        &judge,
+        arms,
+        judge.clone(),
         &fast_opts(),
     )
     .await
@@ -240,8 +249,8 @@ async fn a_half_finished_run_resumes_with_only_the_missing_calls() {
     scored(
         frame(3),
         Store::dir(dir.path()).unwrap(),
-        &arms,
-        &judge,
+        arms,
+        judge.clone(),
         &fast_opts(),
     )
     .await
@@ -254,11 +263,17 @@ async fn a_half_finished_run_resumes_with_only_the_missing_calls() {
 
 #[tokio::test]
 async fn the_judge_never_sees_an_arm_id() {
-    let judge = RecordingJudge::new();
+    let judge = Arc::new(RecordingJudge::new());
     let (_, arms) = shared(standard_arms());
-    scored(frame(3), Store::in_memory(), &arms, &judge, &fast_opts())
-        .await
-        .unwrap();
+    scored(
+        frame(3),
+        Store::in_memory(),
+        arms,
+        judge.clone(),
+        &fast_opts(),
+    )
+    .await
+    .unwrap();
     let seen = judge.seen.lock().unwrap();
     assert!(seen.len() >= 3 * DEV * 3);
     for s in seen.iter() {
@@ -270,7 +285,7 @@ async fn the_judge_never_sees_an_arm_id() {
 
 #[tokio::test]
 async fn the_pilot_refuses_placeholders_missing_usage_and_bad_scores() {
-    let judge = RecordingJudge::new();
+    let judge = Arc::new(RecordingJudge::new());
     type Edit = Box<dyn Fn(&mut TestArm)>;
     let cases: Vec<(Edit, &str)> = vec![
         (
@@ -300,7 +315,7 @@ async fn the_pilot_refuses_placeholders_missing_usage_and_bad_scores() {
         }
         let store = Store::in_memory();
         let (_, arms) = shared([b, a, c]);
-        let result = scored(frame(3), store.clone(), &arms, &judge, &fast_opts()).await;
+        let result = scored(frame(3), store.clone(), arms, judge.clone(), &fast_opts()).await;
         if needle.is_empty() {
             // An arm that does not declare tokens is not asked for them.
             assert!(result.is_ok());
@@ -345,24 +360,36 @@ async fn the_pilot_refuses_placeholders_missing_usage_and_bad_scores() {
     }
     let [b, _, c] = standard_arms();
     let arms: Vec<Box<dyn Arm>> = vec![Box::new(b), Box::new(Liar), Box::new(c)];
-    let msg = scored(frame(3), Store::in_memory(), &arms, &judge, &fast_opts())
-        .await
-        .map(|_| ())
-        .unwrap_err()
-        .to_string();
+    let msg = scored(
+        frame(3),
+        Store::in_memory(),
+        arms,
+        judge.clone(),
+        &fast_opts(),
+    )
+    .await
+    .map(|_| ())
+    .unwrap_err()
+    .to_string();
     assert!(msg.contains("usage.tokens"), "{msg}");
 }
 
 #[tokio::test]
 async fn arms_must_match_the_registration_and_not_change() {
-    let judge = RecordingJudge::new();
+    let judge = Arc::new(RecordingJudge::new());
     let [b, a, _] = standard_arms();
     let arms = boxed(vec![b, a, TestArm::new("stranger", 0.5)]);
-    let msg = scored(frame(3), Store::in_memory(), &arms, &judge, &fast_opts())
-        .await
-        .map(|_| ())
-        .unwrap_err()
-        .to_string();
+    let msg = scored(
+        frame(3),
+        Store::in_memory(),
+        arms,
+        judge.clone(),
+        &fast_opts(),
+    )
+    .await
+    .map(|_| ())
+    .unwrap_err()
+    .to_string();
     assert!(
         msg.contains("missing [arm-beta-9c1]") && msg.contains("stranger"),
         "{msg}"
@@ -373,8 +400,8 @@ async fn arms_must_match_the_registration_and_not_change() {
     scored(
         frame(3),
         Store::dir(dir.path()).unwrap(),
-        &arms,
-        &judge,
+        arms,
+        judge.clone(),
         &fast_opts(),
     )
     .await
@@ -385,8 +412,8 @@ async fn arms_must_match_the_registration_and_not_change() {
     let msg = scored(
         frame(3),
         Store::dir(dir.path()).unwrap(),
-        &arms,
-        &judge,
+        arms,
+        judge.clone(),
         &fast_opts(),
     )
     .await
@@ -436,7 +463,7 @@ async fn queue_wait_and_server_time_are_journaled_apart_from_latency() {
 
 #[tokio::test]
 async fn progress_reaches_the_total() {
-    let judge = RecordingJudge::new();
+    let judge = Arc::new(RecordingJudge::new());
     let (_, arms) = shared(standard_arms());
     let last = Arc::new(std::sync::Mutex::new(None::<Progress>));
     let ticks = Arc::new(AtomicUsize::new(0));
@@ -448,7 +475,7 @@ async fn progress_reaches_the_total() {
         })),
         ..fast_opts()
     };
-    scored(frame(3), Store::in_memory(), &arms, &judge, &opts)
+    scored(frame(3), Store::in_memory(), arms, judge.clone(), &opts)
         .await
         .unwrap();
     let p = last.lock().unwrap().clone().unwrap();
@@ -461,7 +488,7 @@ async fn progress_reaches_the_total() {
 /// timeout — in the pilot (which reported nothing) and in dev scoring.
 #[tokio::test]
 async fn a_waiting_call_is_named_in_progress_in_pilot_and_dev() {
-    let judge = RecordingJudge::new();
+    let judge = Arc::new(RecordingJudge::new());
     let [b, mut a, c] = standard_arms();
     a.delay = std::time::Duration::from_millis(300);
     let (_, arms) = shared([b, a, c]);
@@ -475,7 +502,7 @@ async fn a_waiting_call_is_named_in_progress_in_pilot_and_dev() {
         })),
         ..fast_opts()
     };
-    scored(frame(3), Store::in_memory(), &arms, &judge, &opts)
+    scored(frame(3), Store::in_memory(), arms, judge.clone(), &opts)
         .await
         .unwrap();
     let seen = seen.lock().unwrap();
@@ -504,9 +531,9 @@ async fn one_trial_needs_declared_determinism_and_then_has_zero_noise() {
     f.trials = 1;
     assert!(Experiment::new(f.clone()).is_err());
     f.deterministic = true;
-    let judge = RecordingJudge::new();
+    let judge = Arc::new(RecordingJudge::new());
     let (_, arms) = shared(standard_arms());
-    let exp = scored(f, Store::in_memory(), &arms, &judge, &fast_opts())
+    let exp = scored(f, Store::in_memory(), arms, judge.clone(), &fast_opts())
         .await
         .unwrap();
     assert!(exp.dev().noise.iter().all(|n| n.aggregate_sd == 0.0));
@@ -516,14 +543,21 @@ async fn one_trial_needs_declared_determinism_and_then_has_zero_noise() {
 async fn an_llm_judge_of_an_arms_family_needs_a_second_opinion() {
     let mut judge = RecordingJudge::new();
     judge.family = Some("gpt".into());
+    let judge = Arc::new(judge);
     let [b, mut a, c] = standard_arms();
     a.family = Some("gpt".into());
     let (_, arms) = shared([b, a, c]);
-    let msg = scored(frame(3), Store::in_memory(), &arms, &judge, &fast_opts())
-        .await
-        .map(|_| ())
-        .unwrap_err()
-        .to_string();
+    let msg = scored(
+        frame(3),
+        Store::in_memory(),
+        arms,
+        judge.clone(),
+        &fast_opts(),
+    )
+    .await
+    .map(|_| ())
+    .unwrap_err()
+    .to_string();
     assert!(msg.contains("G29") && msg.contains("second_judge"), "{msg}");
 
     // A second judge that agrees: passes and is journaled.
@@ -537,7 +571,7 @@ async fn an_llm_judge_of_an_arms_family_needs_a_second_opinion() {
     let [b, mut a, c] = standard_arms();
     a.family = Some("gpt".into());
     let (_, arms) = shared([b, a, c]);
-    let exp = scored(frame(3), Store::in_memory(), &arms, &judge, &opts)
+    let exp = scored(frame(3), Store::in_memory(), arms, judge.clone(), &opts)
         .await
         .unwrap();
     let report = exp.dev().cross_judge.clone().unwrap();
@@ -554,7 +588,7 @@ async fn an_llm_judge_of_an_arms_family_needs_a_second_opinion() {
     let [b, mut a, c] = standard_arms();
     a.family = Some("gpt".into());
     let (_, arms) = shared([b, a, c]);
-    let msg = scored(frame(3), Store::in_memory(), &arms, &judge, &opts)
+    let msg = scored(frame(3), Store::in_memory(), arms, judge.clone(), &opts)
         .await
         .map(|_| ())
         .unwrap_err()

@@ -28,10 +28,10 @@ async fn scored(arm: TestArm) -> Experiment<Scored> {
         .unwrap()
         .split_rows(rows(200))
         .unwrap()
-        .pilot(&arms, &judge, &fast_opts())
+        .pilot(Lineup::new(judge).arms(arms).options(fast_opts()))
         .await
         .unwrap();
-    exp.score_dev(&arms, &judge, &fast_opts()).await.unwrap()
+    exp.score_dev().await.unwrap()
 }
 
 fn alpha(accuracy: f64) -> TestArm {
@@ -44,11 +44,9 @@ async fn iterate(
     hypothesis: &str,
 ) -> Result<Experiment<Scored>, Rejected<Scored>> {
     exp.iterate(
-        &alpha(accuracy),
+        Box::new(alpha(accuracy)),
         hypothesis,
         Some(ChangeClass::Universal),
-        &RecordingJudge::new(),
-        &fast_opts(),
     )
     .await
 }
@@ -212,13 +210,7 @@ async fn the_gate_runs_without_iterations_and_checks_each_registered_change() {
 async fn an_unclassified_iteration_counts_as_a_hardcode() {
     let exp = scored(alpha(0.7)).await;
     let exp = exp
-        .iterate(
-            &alpha(0.8),
-            "examples",
-            None,
-            &RecordingJudge::new(),
-            &fast_opts(),
-        )
+        .iterate(Box::new(alpha(0.8)), "examples", None)
         .await
         .unwrap();
     let report = exp.gate(&[]).unwrap().gate_report().clone();
@@ -230,13 +222,7 @@ async fn an_unclassified_iteration_counts_as_a_hardcode() {
 async fn a_classification_at_the_gate_counts() {
     let exp = scored(alpha(0.7)).await;
     let exp = exp
-        .iterate(
-            &alpha(0.8),
-            "examples",
-            None,
-            &RecordingJudge::new(),
-            &fast_opts(),
-        )
+        .iterate(Box::new(alpha(0.8)), "examples", None)
         .await
         .unwrap();
     let gated = exp
@@ -281,12 +267,8 @@ impl Refiner for Paster {
 
 #[tokio::test]
 async fn refiners_meet_the_same_gate_general_passes_pasting_is_killed() {
-    let judge = RecordingJudge::new();
     let exp = scored(alpha(0.7)).await;
-    let (exp, proposed) = exp
-        .refine(&Tuner, "arm-alpha-7f3", &judge, &fast_opts())
-        .await
-        .unwrap();
+    let (exp, proposed) = exp.refine(&Tuner, "arm-alpha-7f3").await.unwrap();
     assert!(proposed);
     let report = exp.gate(&[]).unwrap().gate_report().clone();
     assert_ne!(report.arms[0].outcome, GateOutcome::Kill, "{report:?}");
@@ -299,7 +281,7 @@ async fn refiners_meet_the_same_gate_general_passes_pasting_is_killed() {
         .unwrap()
         .to_string();
     let (exp, _) = exp
-        .refine(&Paster(text.clone()), "arm-alpha-7f3", &judge, &fast_opts())
+        .refine(&Paster(text.clone()), "arm-alpha-7f3")
         .await
         .unwrap();
     let report = exp.gate(&[]).unwrap().gate_report().clone();
@@ -335,13 +317,7 @@ async fn gains_only_on_revealed_rows_are_flagged_as_memorization() {
             next.accuracy = 0.8;
         }
         let exp = exp
-            .iterate(
-                &next,
-                "fix",
-                Some(ChangeClass::Universal),
-                &RecordingJudge::new(),
-                &fast_opts(),
-            )
+            .iterate(Box::new(next), "fix", Some(ChangeClass::Universal))
             .await
             .unwrap();
         let diagnosis = exp.diagnose().unwrap();
@@ -442,10 +418,10 @@ async fn diagnosis_flags_mixed_regimes_and_shared_failures() {
         .unwrap()
         .split_rows(rows(200))
         .unwrap()
-        .pilot(&arms, &judge, &fast_opts())
+        .pilot(Lineup::new(judge).arms(arms).options(fast_opts()))
         .await
         .unwrap()
-        .score_dev(&arms, &judge, &fast_opts())
+        .score_dev()
         .await
         .unwrap();
     let d = exp.diagnose().unwrap();

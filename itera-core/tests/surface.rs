@@ -69,9 +69,12 @@ async fn debug_of_every_state_hides_test_and_unrevealed_dev_rows() {
     );
     assert_hides("SplitPlan", &format!("{:?}", exp.plan()), &hidden);
 
-    let exp = exp.pilot(&arms, &judge, &fast_opts()).await.unwrap();
+    let exp = exp
+        .pilot(Lineup::new(judge).arms(arms).options(fast_opts()))
+        .await
+        .unwrap();
     assert_hides("Piloted", &format!("{exp:?}"), &hidden);
-    let exp = exp.score_dev(&arms, &judge, &fast_opts()).await.unwrap();
+    let exp = exp.score_dev().await.unwrap();
     assert_hides("Scored", &format!("{exp:?}"), &hidden);
     let exp = exp.gate(&[]).unwrap();
     assert_hides("Gated", &format!("{exp:?}"), &hidden);

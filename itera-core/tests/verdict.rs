@@ -125,10 +125,10 @@ async fn sealed(store: Store, rows: Vec<Row>) -> Experiment<Sealed> {
         .unwrap()
         .split_rows(rows)
         .unwrap()
-        .pilot(&arms, &judge, &fast_opts())
+        .pilot(Lineup::new(judge).arms(arms).options(fast_opts()))
         .await
         .unwrap()
-        .score_dev(&arms, &judge, &fast_opts())
+        .score_dev()
         .await
         .unwrap()
         .gate(&[])
@@ -142,7 +142,7 @@ async fn the_seed_example_ships_v2_and_kills_v3() {
     let rows = transactions(3000);
     let exp = sealed(Store::in_memory(), rows.clone()).await;
     let c = exp
-        .verdict(&prompts(), &RecordingJudge::new(), &accepting("3,000 synthetic rows (600 test) are underpowered for T = 5pp; this test checks the rules' decisions, not power"), None)
+        .with_options(accepting("3,000 synthetic rows (600 test) are underpowered for T = 5pp; this test checks the rules' decisions, not power")).verdict(None)
         .await
         .unwrap();
     let v = &c.verdict;
@@ -236,12 +236,10 @@ async fn a_second_verdict_on_the_same_directory_is_refused() {
     // a verdict is journaled, `register` refuses the directory outright).
     let other = sealed(Store::dir(dir.path()).unwrap(), transactions(600)).await;
     let first = exp
-        .verdict(
-            &prompts(),
-            &RecordingJudge::new(),
-            &accepting("600-row fixture, underpowered; this test checks the one-shot test pass"),
-            None,
-        )
+        .with_options(accepting(
+            "600-row fixture, underpowered; this test checks the one-shot test pass",
+        ))
+        .verdict(None)
         .await
         .unwrap();
     assert!(dir.path().join("data.json").exists());
@@ -257,12 +255,7 @@ async fn a_second_verdict_on_the_same_directory_is_refused() {
     let loaded = ReportData::load(dir.path()).unwrap();
     assert_eq!(loaded, first.report);
 
-    let err = other
-        .verdict(&prompts(), &RecordingJudge::new(), &fast_opts(), None)
-        .await
-        .unwrap_err()
-        .error
-        .to_string();
+    let err = other.verdict(None).await.unwrap_err().error.to_string();
     assert!(
         err.contains("G46") && err.contains("fresh experiment with new rows"),
         "{err}"
@@ -277,12 +270,7 @@ async fn tampering_between_seal_and_verdict_is_refused() {
     edited[7].expected = Some("refund".into());
     let data = VecDataset::new("data.csv", edited);
     let err = exp
-        .verdict(
-            &prompts(),
-            &RecordingJudge::new(),
-            &fast_opts(),
-            Some(&data),
-        )
+        .verdict(Some(&data))
         .await
         .unwrap_err()
         .error
@@ -305,12 +293,7 @@ async fn tampering_between_seal_and_verdict_is_refused() {
         };
         assert_ne!(tampered, text, "{file} was not edited");
         std::fs::write(&path, tampered).unwrap();
-        let err = exp
-            .verdict(&prompts(), &RecordingJudge::new(), &fast_opts(), None)
-            .await
-            .unwrap_err()
-            .error
-            .to_string();
+        let err = exp.verdict(None).await.unwrap_err().error.to_string();
         assert!(
             err.contains(if file == "journal.jsonl" {
                 "journal line"
@@ -323,32 +306,107 @@ async fn tampering_between_seal_and_verdict_is_refused() {
     }
 }
 
-#[tokio::test]
-async fn only_the_baseline_and_locked_versions_run_on_test() {
-    let exp = sealed(Store::in_memory(), transactions(600)).await;
-    let store = exp.dev().cube.arms().len();
-    assert_eq!(store, 3);
-    let mut arms = prompts();
-    arms.pop(); // v3 missing
-    let err = exp
-        .verdict(&arms, &RecordingJudge::new(), &fast_opts(), None)
+/// v3 with a changed spec: its version 1.
+fn v3_glossary_v1() -> Box<dyn Arm> {
+    Box::new(Prompt {
+        id: "v3",
+        spec: "Categorize the transaction.\nEnterprise vendor glossary, with SMB vendors too.",
+        enterprise: 0.86,
+        smb: 0.70,
+        transfer_miss: false,
+    })
+}
+
+/// Register → split → pilot → dev on `dir` with `lineup` (a process opening the directory).
+async fn scored_on(dir: &std::path::Path, lineup: Lineup) -> Experiment<Scored> {
+    Experiment::new(seed_frame())
+        .unwrap()
+        .register(Store::dir(dir).unwrap())
+        .unwrap()
+        .split_rows(transactions(600))
+        .unwrap()
+        .pilot(lineup)
         .await
-        .unwrap_err()
-        .error
-        .to_string();
-    assert!(err.contains("locked version 0 of arm 'v3'"), "{err}");
+        .unwrap()
+        .score_dev()
+        .await
+        .unwrap()
+}
+
+// G39 on a directory reopened later: the verdict runs the locked version, which the journal
+// names by spec hash; a lineup built only from the registered arms does not hold an iterated
+// version, and the verdict is refused naming it, before the test set opens — then the same
+// lineup with that version recorded reaches the verdict.
+#[tokio::test]
+async fn verdict_refuses_a_lineup_without_the_locked_version() {
+    let dir = ExpDir::new(); // its own spent-test ledger (G15)
+    let lineup = || {
+        Lineup::new(RecordingJudge::new())
+            .arms(prompts())
+            .options(fast_opts())
+    };
+    // Process 1: v3 iterated to version 1, then the process ends.
+    let exp = scored_on(dir.path(), lineup()).await;
+    let exp = exp
+        .iterate(
+            v3_glossary_v1(),
+            "SMB vendors in the glossary",
+            Some(itera_core::iterate::gate::ChangeClass::Universal),
+        )
+        .await
+        .unwrap();
+    drop(exp);
+    // Process 2: only the registered arms; v3 is locked at version 1.
+    let sealed = scored_on(dir.path(), lineup())
+        .await
+        .gate(&[])
+        .unwrap()
+        .seal()
+        .unwrap();
+    let err = sealed.verdict(None).await.unwrap_err();
+    let msg = err.error.to_string();
+    assert!(
+        matches!(
+            err.error,
+            Error::Verdict(VerdictError::LockedVersionMissing { version: 1, .. })
+        ),
+        "{msg}"
+    );
+    assert!(msg.contains("locked version 1 of arm 'v3'"), "{msg}");
+    assert!(msg.contains("recorded_versions"), "says the fix: {msg}");
+    drop(err);
+    let journal = std::fs::read_to_string(dir.path().join("journal.jsonl")).unwrap();
+    assert!(
+        !journal.contains("\"sealed-opened\""),
+        "test set stays sealed"
+    );
+    // Process 3: the recorded version given, the verdict is reached.
+    let done = scored_on(dir.path(), lineup().recorded_versions([v3_glossary_v1()]))
+        .await
+        .gate(&[])
+        .unwrap()
+        .seal()
+        .unwrap()
+        .with_options(accepting(
+            "600-row fixture, underpowered; this test checks the locked version",
+        ))
+        .verdict(None)
+        .await;
+    assert!(
+        done.is_ok(),
+        "{:?}",
+        done.err().map(|e| e.error.to_string())
+    );
 }
 
 #[tokio::test]
 async fn a_full_verdict_snapshot() {
     let exp = sealed(Store::in_memory(), transactions(1000)).await;
     let c = exp
-        .verdict(
-            &prompts(),
-            &RecordingJudge::new(),
-            &accepting("1,000-row fixture, underpowered; this test snapshots the report"),
-            None,
-        )
+        .with_options(accepting(
+            "1,000-row fixture, underpowered; this test snapshots the report",
+        ))
+        .verdict(None)
         .await
         .unwrap();
     let mut report = c.report.clone();
@@ -370,22 +428,18 @@ async fn nothing_follows_the_verdict() {
         .unwrap()
         .split_rows(transactions(600))
         .unwrap()
-        .pilot(&arms, &judge, &fast_opts())
+        .pilot(Lineup::new(judge).arms(arms).options(fast_opts()))
         .await
         .unwrap()
-        .score_dev(&arms, &judge, &fast_opts())
+        .score_dev()
         .await
         .unwrap();
     // The verdict is reached by another handle after this one registered (a directory that
     // already has it is refused by `register`).
-    exp.verdict(
-        &prompts(),
-        &RecordingJudge::new(),
-        &accepting(
-            "600-row fixture, underpowered; this test checks that nothing follows the verdict",
-        ),
-        None,
-    )
+    exp.with_options(accepting(
+        "600-row fixture, underpowered; this test checks that nothing follows the verdict",
+    ))
+    .verdict(None)
     .await
     .unwrap();
     let dev_id = scored.plan().dev_ids()[0].clone();
@@ -399,7 +453,7 @@ async fn nothing_follows_the_verdict() {
         transfer_miss: false,
     };
     let err = scored
-        .iterate(&v2, "after the fact", None, &judge, &fast_opts())
+        .iterate(Box::new(v2), "after the fact", None)
         .await
         .unwrap_err()
         .error
@@ -436,12 +490,7 @@ async fn a_contaminated_test_set_blocks_the_verdict() {
         serde_json::json!({"event": "reveal", "row": test_id.as_str()}),
     );
     let exp = sealed(Store::dir(dir.path()).unwrap(), rows).await;
-    let err = exp
-        .verdict(&prompts(), &RecordingJudge::new(), &fast_opts(), None)
-        .await
-        .unwrap_err()
-        .error
-        .to_string();
+    let err = exp.verdict(None).await.unwrap_err().error.to_string();
     assert!(
         err.contains("G16") && err.contains(test_id.as_str()),
         "{err}"
@@ -450,4 +499,44 @@ async fn a_contaminated_test_set_blocks_the_verdict() {
 
 fn exp_entries(exp: &Experiment<Sealed>) -> Vec<Entry> {
     exp.store().entries().unwrap()
+}
+
+// One process, issue #16 item 2: the version `iterate` was given joins the lineup bound at the
+// pilot, so the verdict runs the locked version 1 without the arms being passed again (G37, G39).
+#[tokio::test]
+async fn the_verdict_runs_an_iterated_version_without_the_arms_passed_again() {
+    let dir = ExpDir::new(); // its own spent-test ledger (G15)
+    let lineup = Lineup::new(RecordingJudge::new())
+        .arms(prompts())
+        .options(fast_opts());
+    let done = scored_on(dir.path(), lineup)
+        .await
+        .iterate(
+            v3_glossary_v1(),
+            "SMB vendors in the glossary",
+            Some(itera_core::iterate::gate::ChangeClass::Universal),
+        )
+        .await
+        .unwrap()
+        .gate(&[])
+        .unwrap()
+        .seal()
+        .unwrap()
+        .with_options(accepting(
+            "600-row fixture, underpowered; this test checks the lineup",
+        ))
+        .verdict(None)
+        .await
+        .unwrap();
+    let journal = std::fs::read_to_string(dir.path().join("journal.jsonl")).unwrap();
+    let v1 = itera_core::hash::sha256_hex(v3_glossary_v1().spec().as_bytes());
+    let opened = journal
+        .lines()
+        .find(|l| l.contains("\"sealed-opened\""))
+        .unwrap();
+    assert!(
+        opened.contains(&v1),
+        "the test pass opened with v3's version 1: {opened}"
+    );
+    assert!(!done.conclusion_md.is_empty());
 }

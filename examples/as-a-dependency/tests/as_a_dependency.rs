@@ -122,13 +122,13 @@ async fn run(candidate: Classifier) -> Result<Conclusion, Error> {
     let exp = Experiment::new(frame()?)?
         .register(Store::in_memory())?
         .split_rows(rows())?
-        .pilot(&arms, &judge, &opts)
+        .pilot(Lineup::new(judge).arms(arms).options(opts))
         .await?
-        .score_dev(&arms, &judge, &opts)
+        .score_dev()
         .await?
         .gate_unchanged()?
         .seal()?;
-    Ok(exp.verdict(&arms, &judge, &opts, None).await?)
+    Ok(exp.verdict(None).await?)
 }
 
 #[tokio::test]

@@ -16,14 +16,7 @@ pub(super) async fn scored_from_dir(
     experiment: Option<&Path>,
     bars: bool,
     mutates: bool,
-) -> Result<
-    (
-        itera_core::Experiment<itera_core::Scored>,
-        Setup,
-        pipeline::Pool,
-    ),
-    CliError,
-> {
+) -> Result<(itera_core::Experiment<itera_core::Scored>, Setup), CliError> {
     let store = pipeline::open_existing(dir)?;
     let mut dev_scored = false;
     store.scan(|e| dev_scored |= matches!(e.event, Event::DevScored { .. }))?;
@@ -45,8 +38,8 @@ pub(super) async fn scored_from_dir(
     let mut setup = pipeline::setup(loaded).await?;
     setup.opts.progress = crate::progress::bars(bars);
     let pool = pipeline::pool(dir, &setup)?;
-    let exp = pipeline::to_scored(dir, &setup, &pool).await?;
-    Ok((exp, setup, pool))
+    let exp = pipeline::to_scored(dir, &setup, pool).await?;
+    Ok((exp, setup))
 }
 
 /// `itera label-audit DIR [--record agree=K,total=N]` (G18): without `--record`, prints the
@@ -161,7 +154,7 @@ pub(super) async fn iterate(
                 edited.display()
             ))
         })?;
-    let (exp, setup, _pool) = scored_from_dir(dir, None, bars, true).await?;
+    let (exp, setup) = scored_from_dir(dir, None, bars, true).await?;
     let store = pipeline::open_existing(dir)?;
     pipeline::check_frame(
         &store,
@@ -185,15 +178,7 @@ pub(super) async fn iterate(
     if let Some(raw) = edited_loaded.raw_arms.get(index) {
         pipeline::save_version(dir, arm, &spec_hash, raw)?;
     }
-    let exp = exp
-        .iterate(
-            new_arm.as_ref(),
-            hypothesis,
-            class,
-            setup.judge.as_ref(),
-            &setup.opts,
-        )
-        .await?;
+    let exp = exp.iterate(new_arm, hypothesis, class).await?;
     let ledger = exp.ledger()?;
     let entries = pipeline::entries(exp.store())?;
     let outcome = entries.iter().rev().find_map(|e| match &e.event {
@@ -251,7 +236,7 @@ pub(super) async fn gate(
             .map_err(|_| CliError::bad(format!("--classify {c}: VERSION must be a number")))?;
         parsed.push((a.to_string(), v, parse_class(k)?));
     }
-    let (exp, _setup, _pool) = scored_from_dir(dir, experiment, bars, true).await?;
+    let (exp, _setup) = scored_from_dir(dir, experiment, bars, true).await?;
     let classes: Vec<(&str, u32, ChangeClass)> = parsed
         .iter()
         .map(|(a, v, k)| (a.as_str(), *v, *k))

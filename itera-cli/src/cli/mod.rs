@@ -365,8 +365,7 @@ async fn dispatch(cli: Cli) -> Result<i32, CliError> {
         }
         Command::Diagnose { dir, experiment } => {
             let _hold = pipeline::hold_existing(&dir)?;
-            let (exp, _setup, _pool) =
-                scored_from_dir(&dir, experiment.as_deref(), bars, false).await?;
+            let (exp, _setup) = scored_from_dir(&dir, experiment.as_deref(), bars, false).await?;
             let d = exp.diagnose()?;
             outln!("{d}");
             Ok(0)
@@ -377,8 +376,7 @@ async fn dispatch(cli: Cli) -> Result<i32, CliError> {
             experiment,
         } => {
             let _hold = pipeline::hold_existing(&dir)?;
-            let (exp, _setup, _pool) =
-                scored_from_dir(&dir, experiment.as_deref(), bars, true).await?;
+            let (exp, _setup) = scored_from_dir(&dir, experiment.as_deref(), bars, true).await?;
             let (row, calls) = exp.reveal_with_calls(&RowId::from(row_id.as_str()))?;
             let v = serde_json::to_string_pretty(&row).map_err(|e| CliError::run(e.to_string()))?;
             outln!("{v}");

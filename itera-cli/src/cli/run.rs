@@ -235,7 +235,7 @@ pub(super) async fn run(
         pipeline::check_current_arms(&store, &setup, &pool)?;
     }
     pipeline::save_copy(&dir, &setup.loaded)?;
-    let exp = pipeline::to_scored(&dir, &setup, &pool).await?;
+    let exp = pipeline::to_scored(&dir, &setup, pool).await?;
     if stop_after == Some("dev") {
         let v = crate::status::status(&dir)?;
         eprint!("{}", crate::status::status_text(&v));
@@ -246,7 +246,7 @@ pub(super) async fn run(
         }
         return Ok(0);
     }
-    let conclusion = pipeline::conclude(exp, &setup, pool).await?;
+    let conclusion = pipeline::conclude(exp, &setup).await?;
     if let Err(e) = render_report(&dir, &conclusion.report) {
         eprintln!("itera: warning: {}", e.message);
     }

@@ -21,8 +21,6 @@ use crate::journal::store::Store;
 use crate::run::arm::Arm;
 use crate::run::cube::{ArmKey, ScoreCube};
 use crate::run::effect::paired_effect;
-use crate::run::exec::RunOptions;
-use crate::run::judge::Judge;
 use crate::run::runner::{self, PartJob, Roster};
 use std::collections::BTreeSet;
 
@@ -126,20 +124,30 @@ impl Experiment<Scored> {
     /// new, closes the sprint; a sprint holds at most 3 iterations (G34). Re-running the same
     /// version resumes it without new calls for what is journaled. A spec equal to an earlier
     /// version's is refused: going back is [`revert`](Self::revert), on purpose and journaled.
+    /// It runs with the judge and options bound at the pilot; the version joins the lineup
+    /// (kept even when refused, so nothing given is lost), where a revert and the verdict find it.
     pub async fn iterate(
-        self,
-        version: &dyn Arm,
+        mut self,
+        version: Box<dyn Arm>,
         hypothesis: &str,
         class: Option<ChangeClass>,
-        judge: &dyn Judge,
-        opts: &RunOptions,
     ) -> Result<Experiment<Scored>, Rejected<Scored>> {
-        match iterate_inner(&self, version, hypothesis, class, judge, opts).await {
+        let (arm, spec_hash) = (
+            version.id().to_string(),
+            hash::sha256_hex(version.spec().as_bytes()),
+        );
+        self.state.lineup.add_version(version);
+        let result = match self.state.lineup.find(&arm, &spec_hash) {
+            Some(version) => iterate_inner(&self, version, hypothesis, class).await,
+            None => Err(SprintError::UnknownArm(arm).into()),
+        };
+        match result {
             Ok(dev) => Ok(Experiment {
                 frame: self.frame,
                 state: Scored {
                     split: self.state.split,
                     dev,
+                    lineup: self.state.lineup,
                 },
             }),
             Err(e) => Err(self.reject(e)),
@@ -165,20 +173,19 @@ impl Experiment<Scored> {
                 state: Scored {
                     split: self.state.split,
                     dev,
+                    lineup: self.state.lineup,
                 },
             }),
             Err(e) => Err(self.reject(e)),
         }
     }
 
-    /// Asks a [`Refiner`] for the next version of `arm` and iterates with it. Returns the
-    /// experiment and whether the refiner proposed anything.
+    /// Asks a [`Refiner`] for the next version of `arm` and iterates with it (with the lineup
+    /// bound at the pilot). Returns the experiment and whether the refiner proposed anything.
     pub async fn refine(
         self,
         refiner: &dyn Refiner,
         arm: &str,
-        judge: &dyn Judge,
-        opts: &RunOptions,
     ) -> Result<(Experiment<Scored>, bool), Rejected<Scored>> {
         let prepared = (|| {
             let diagnosis = self.diagnose()?;
@@ -199,9 +206,7 @@ impl Experiment<Scored> {
         match proposal {
             None => Ok((self, false)),
             Some(p) => {
-                let exp = self
-                    .iterate(p.arm.as_ref(), &p.hypothesis, p.class, judge, opts)
-                    .await?;
+                let exp = self.iterate(p.arm, &p.hypothesis, p.class).await?;
                 Ok((exp, true))
             }
         }
@@ -353,9 +358,8 @@ async fn iterate_inner(
     version: &dyn Arm,
     hypothesis: &str,
     class: Option<ChangeClass>,
-    judge: &dyn Judge,
-    opts: &RunOptions,
 ) -> Result<DevResults, Error> {
+    let (judge, opts) = (exp.state.lineup.judge(), &exp.state.lineup.options);
     crate::experiment::testpass::check_registered_judge(&exp.frame, judge)?;
     let store = exp.store();
     let arm = version.id().to_string();

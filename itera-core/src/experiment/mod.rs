@@ -7,14 +7,19 @@
 //!   .register(store)?                       -> Experiment<Registered>  canonical frame hashed and journaled (G1, G7)
 //!   .split(&dataset).await?                 -> Experiment<Split>   seeded stratified split, audit, test commitment
 //!     (or .split_rows(rows)?)                                      (G14, G15, G19, G21)
-//!   .pilot(&arms, &judge, &opts).await?     -> Experiment<Piloted> one train row per arm (G22)
-//!   .score_dev(&arms, &judge, &opts).await? -> Experiment<Scored>  trials, noise floor, cross-judge (G24–G31)
-//!     (reveal, diagnose, iterate on Scored; G17, G32–G34)
+//!   .pilot(lineup).await?                   -> Experiment<Piloted> arms, judge, options bound; one train row per arm (G22)
+//!   .score_dev().await?                     -> Experiment<Scored>  trials, noise floor, cross-judge (G24–G31)
+//!     (reveal, diagnose, iterate(version, ..) on Scored; G17, G32–G34)
 //!   .gate(&classes)? / .gate_unchanged()?   -> Experiment<Gated>   the generalization gate (G35)
 //!     (.next_sprint(audit)? goes back to Scored; G36)
 //!   .seal()?                                -> Experiment<Sealed>  locked at the latest gate-passed version (G37)
-//!   .verdict(&arms, &judge, &opts, data).await? -> Conclusion      the one test pass (G39–G46)
+//!   .verdict(data).await?                   -> Conclusion          the one test pass (G39–G46)
 //! ```
+//!
+//! The arms, the judge and the run options are a [`Lineup`] given once, to `pilot`, and owned
+//! by the experiment from then on: a later phase cannot be handed other arms or another judge
+//! (`tests/ui/mismatch_*.rs`). [`options_mut`](Experiment::options_mut) changes how later calls
+//! run (e.g. `accept_underpowered` before the verdict), never what is run.
 //!
 //! Each transition is bounded on a marker trait ([`ReadyToPilot`] and its siblings) that only
 //! the right state implements, so calling a phase too early fails to compile with a message
@@ -49,11 +54,10 @@ use crate::iterate::gate::GateReport;
 use crate::journal::event::ArmNoise;
 use crate::journal::event::Event;
 use crate::journal::store::{FRAME_FILE, REGISTRATION_FILE, Registration, Store, StoreError};
-use crate::run::arm::Arm;
 use crate::run::crossjudge::{self, CrossJudgeReport};
 use crate::run::cube::{ArmKey, ArmSummary, ScoreCube};
 use crate::run::exec::RunOptions;
-use crate::run::judge::Judge;
+use crate::run::lineup::Lineup;
 use crate::run::runner::{self, PartJob, Roster};
 pub use error::{Error, Rejected};
 pub use label_audit::{LABEL_AUDIT_MAX_ROWS, LabelAuditError};
@@ -102,6 +106,8 @@ pub struct Split {
 #[derive(Debug)]
 pub struct Piloted {
     pub(crate) split: Split,
+    /// The arms, judge and options bound at the pilot.
+    pub(crate) lineup: Lineup,
 }
 
 /// Phase 3 done: dev scored with trials, noise floor measured, cross-judge checked (G25–G31).
@@ -109,6 +115,8 @@ pub struct Piloted {
 pub struct Scored {
     pub(crate) split: Split,
     pub(crate) dev: DevResults,
+    /// The arms (every version seen), judge and options bound at the pilot.
+    pub(crate) lineup: Lineup,
 }
 
 /// What dev scoring produced: the score cube, per-arm summaries (baseline first), the noise
@@ -418,15 +426,16 @@ impl Experiment<Split> {
 
 impl Experiment<Split> {
     /// `pilot` on a split experiment (the public method is in `transitions.rs`).
-    async fn pilot_split(
-        self,
-        arms: &[Box<dyn Arm>],
-        judge: &dyn Judge,
-        opts: &RunOptions,
-    ) -> Result<Experiment<Piloted>, Rejected<Split>> {
+    async fn pilot_split(self, lineup: Lineup) -> Result<Experiment<Piloted>, Rejected<Split>> {
+        let (arms, judge, opts) = (&lineup.arms, lineup.judge(), &lineup.options);
         let result = async {
+            // The lineup is checked against the registration once, here, before any call (G8,
+            // G22, G23): `tests/integrity.rs::wrong_judge_confident_verdict_is_refused_at_pilot`
+            // and `tests/runner.rs::arms_must_match_the_registration_and_not_change` fail
+            // without it.
             testpass::check_registered_judge(&self.frame, judge)?;
             let roster = Roster::new(&self.frame, arms)?;
+            check_recorded_versions(&self.frame, &lineup)?;
             let plan = &self.state.plan;
             let row = plan.train.first().or(plan.dev.first());
             runner::pilot(&self.frame, row, &roster, judge, self.store(), opts).await?;
@@ -436,7 +445,10 @@ impl Experiment<Split> {
         match result {
             Ok(()) => Ok(Experiment {
                 frame: self.frame,
-                state: Piloted { split: self.state },
+                state: Piloted {
+                    split: self.state,
+                    lineup,
+                },
             }),
             Err(e) => Err(self.reject(e)),
         }
@@ -455,13 +467,12 @@ impl Experiment<Piloted> {
     }
 
     /// `score_dev` on a piloted experiment (the public method is in `transitions.rs`).
-    async fn score_dev_piloted(
-        self,
-        arms: &[Box<dyn Arm>],
-        judge: &dyn Judge,
-        opts: &RunOptions,
-    ) -> Result<Experiment<Scored>, Rejected<Piloted>> {
+    async fn score_dev_piloted(self) -> Result<Experiment<Scored>, Rejected<Piloted>> {
+        let lineup = &self.state.lineup;
+        let (arms, judge, opts) = (&lineup.arms, lineup.judge(), &lineup.options);
         let result = async {
+            // The pilot checked this lineup; checked again so that the check cannot drift from
+            // the pilot's (G8, G23).
             testpass::check_registered_judge(&self.frame, judge)?;
             let roster = Roster::new(&self.frame, arms)?;
             let store = self.store();
@@ -523,9 +534,48 @@ impl Experiment<Piloted> {
                 state: Scored {
                     split: self.state.split,
                     dev,
+                    lineup: self.state.lineup,
                 },
             }),
             Err(e) => Err(self.reject(e)),
         }
     }
 }
+
+/// Refuses a recorded version of an arm that is not registered: it could never be locked, so it
+/// is a mistake in the caller's lineup (a misspelled id), said at once rather than at the verdict.
+fn check_recorded_versions(frame: &Frame, lineup: &Lineup) -> Result<(), Error> {
+    let ids = frame.arm_ids();
+    let unknown: Vec<String> = lineup
+        .versions
+        .iter()
+        .map(|a| a.id())
+        .filter(|id| !ids.contains(id))
+        .map(str::to_string)
+        .collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    Err(runner::RunError::ArmsMismatch {
+        missing: String::new(),
+        unknown: unknown.join(", "),
+    }
+    .into())
+}
+
+macro_rules! options_mut {
+    ($state:ty, $($path:ident).+) => {
+        impl Experiment<$state> {
+            /// How later calls run: the [`RunOptions`] of the [`Lineup`] bound at the pilot,
+            /// to change e.g. the progress callback or `accept_underpowered` before the verdict.
+            /// The arms and the judge cannot be changed: they were bound once (G8, G23).
+            pub fn options_mut(&mut self) -> &mut RunOptions {
+                &mut self.state.$($path).+.options
+            }
+        }
+    };
+}
+options_mut!(Piloted, lineup);
+options_mut!(Scored, lineup);
+options_mut!(Gated, scored.lineup);
+options_mut!(Sealed, scored.lineup);

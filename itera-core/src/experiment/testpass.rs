@@ -26,7 +26,6 @@ use crate::report::audit::{AuditItem, Storage, Tables, self_audit};
 use crate::report::calls::count_calls;
 use crate::report::conclusion::conclusion_markdown;
 use crate::run::arm::Arm;
-use crate::run::exec::RunOptions;
 use crate::run::judge::Judge;
 use crate::run::runner::{self, PartJob, Roster};
 use std::collections::BTreeSet;
@@ -80,9 +79,9 @@ pub enum VerdictError {
     /// Test rows were seen (G16).
     #[error("{} sealed test row(s) were revealed (G16), e.g. '{}': the test set is contaminated; move them to dev and reseal from unused rows in a new experiment", .0.len(), .0.first().map(|r| r.as_str()).unwrap_or(""))]
     Contaminated(Vec<RowId>),
-    /// A locked version was not passed in.
+    /// A locked version is not in the lineup (a directory reopened later).
     #[error(
-        "the locked version {version} of arm '{arm}' (spec hash {spec_hash}) was not given (G39): pass exactly the baseline and the locked versions"
+        "the locked version {version} of arm '{arm}' (spec hash {spec_hash}) is not in the lineup (G39): build the lineup with that version — `Lineup::recorded_versions` for versions an earlier process iterated"
     )]
     LockedVersionMissing {
         /// Arm.
@@ -169,9 +168,6 @@ impl Experiment<Sealed> {
     /// `verdict` on a sealed experiment (the public method is in `transitions.rs`).
     pub(super) async fn verdict_sealed(
         self,
-        arms: &[Box<dyn Arm>],
-        judge: &dyn Judge,
-        opts: &RunOptions,
         dataset: Option<&dyn Dataset>,
     ) -> Result<Conclusion, Rejected<Sealed>> {
         let reread = match dataset {
@@ -181,7 +177,7 @@ impl Experiment<Sealed> {
             },
             None => None,
         };
-        match conclude(&self, arms, judge, opts, reread).await {
+        match conclude(&self, reread).await {
             Ok(c) => Ok(c),
             Err(e) => Err(self.reject(e)),
         }
@@ -192,14 +188,10 @@ fn store_of(exp: &Experiment<Sealed>) -> &Store {
     &exp.state.scored.split.registered.store
 }
 
-async fn conclude(
-    exp: &Experiment<Sealed>,
-    arms: &[Box<dyn Arm>],
-    judge: &dyn Judge,
-    opts: &RunOptions,
-    reread: Option<Vec<Row>>,
-) -> Result<Conclusion, Error> {
+async fn conclude(exp: &Experiment<Sealed>, reread: Option<Vec<Row>>) -> Result<Conclusion, Error> {
     let store = store_of(exp);
+    let lineup = &exp.state.scored.lineup;
+    let (judge, opts) = (lineup.judge(), &lineup.options);
     let frame: &Frame = &exp.frame;
     let plan = &exp.state.scored.split.plan;
     // One writer per directory (G1): the store holds the directory's lock for its life
@@ -279,15 +271,16 @@ async fn conclude(
     keys.extend(exp.state.locked.iter().cloned());
     let mut chosen: Vec<&dyn Arm> = Vec::new();
     for key in &keys {
-        let arm = arms
-            .iter()
-            .find(|a| a.id() == key.arm && hash::sha256_hex(a.spec().as_bytes()) == key.spec_hash)
-            .ok_or_else(|| VerdictError::LockedVersionMissing {
+        // Kept for a directory reopened later whose lineup lacks a recorded version (G39):
+        // `tests/verdict.rs::verdict_refuses_a_lineup_without_the_locked_version` fails without it.
+        let arm = lineup.find(&key.arm, &key.spec_hash).ok_or_else(|| {
+            VerdictError::LockedVersionMissing {
                 arm: key.arm.clone(),
                 version: key.version,
                 spec_hash: key.spec_hash.clone(),
-            })?;
-        chosen.push(arm.as_ref());
+            }
+        })?;
+        chosen.push(arm);
     }
     let mut roster = Roster::single(chosen[0], keys[0].version);
     for (arm, key) in chosen.iter().zip(&keys).skip(1) {

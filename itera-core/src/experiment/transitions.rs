@@ -18,9 +18,7 @@ use crate::experiment::{
 };
 use crate::iterate::gate::ChangeClass;
 use crate::journal::store::Store;
-use crate::run::arm::Arm;
-use crate::run::exec::RunOptions;
-use crate::run::judge::Judge;
+use crate::run::lineup::Lineup;
 
 mod sealed {
     /// The one state a marker trait stands for, and the conversion to it (the identity).
@@ -50,7 +48,7 @@ phase_is!(Sealed);
 #[diagnostic::on_unimplemented(
     message = "`register` takes a new experiment (`Experiment::new(frame)?`), and this one is already registered (`{Self}`)",
     label = "a frame is registered once (G1, G7): keep using this experiment, or start a new one in a new directory",
-    note = "the phases in order: Experiment::new(frame)? → .register(store)? → .split(..) → .pilot(..) → .score_dev(..) → .gate(..) → .seal()? → .verdict(..)"
+    note = "the phases in order: Experiment::new(frame)? → .register(store)? → .split(..) → .pilot(lineup) → .score_dev() → .gate(..) → .seal()? → .verdict(..)"
 )]
 pub trait ReadyToRegister: State + sealed::Is<Draft> {}
 impl ReadyToRegister for Draft {}
@@ -60,7 +58,7 @@ impl ReadyToRegister for Draft {}
 #[diagnostic::on_unimplemented(
     message = "`split` needs a registered experiment, and this one is `{Self}`: call `.register(store)?` first",
     label = "no row is sampled before the frame is registered (G1), and rows are split once (G14, G15)",
-    note = "the phases in order: Experiment::new(frame)? → .register(store)? → .split(..) → .pilot(..) → .score_dev(..) → .gate(..) → .seal()? → .verdict(..)"
+    note = "the phases in order: Experiment::new(frame)? → .register(store)? → .split(..) → .pilot(lineup) → .score_dev() → .gate(..) → .seal()? → .verdict(..)"
 )]
 pub trait ReadyToSplit: State + sealed::Is<Registered> {}
 impl ReadyToSplit for Registered {}
@@ -70,7 +68,7 @@ impl ReadyToSplit for Registered {}
 #[diagnostic::on_unimplemented(
     message = "`pilot` needs a split experiment, and this one is `{Self}`: call `.split(&dataset).await?` (or `.split_rows(rows)?`) first",
     label = "the pilot calls every arm on one train row (G22): the rows are split first",
-    note = "the phases in order: Experiment::new(frame)? → .register(store)? → .split(..) → .pilot(..) → .score_dev(..) → .gate(..) → .seal()? → .verdict(..)"
+    note = "the phases in order: Experiment::new(frame)? → .register(store)? → .split(..) → .pilot(lineup) → .score_dev() → .gate(..) → .seal()? → .verdict(..)"
 )]
 pub trait ReadyToPilot: State + sealed::Is<Split> {}
 impl ReadyToPilot for Split {}
@@ -78,9 +76,9 @@ impl ReadyToPilot for Split {}
 /// A state that can score dev: only [`Piloted`]. No arm is scored before it passed the pilot
 /// (G22).
 #[diagnostic::on_unimplemented(
-    message = "`score_dev` needs a piloted experiment, and this one is `{Self}`: call `.pilot(&arms, &judge, &opts).await?` first",
+    message = "`score_dev` needs a piloted experiment, and this one is `{Self}`: call `.pilot(lineup).await?` first",
     label = "every arm passes the pilot on one train row before dev is scored (G22)",
-    note = "the phases in order: Experiment::new(frame)? → .register(store)? → .split(..) → .pilot(..) → .score_dev(..) → .gate(..) → .seal()? → .verdict(..)"
+    note = "the phases in order: Experiment::new(frame)? → .register(store)? → .split(..) → .pilot(lineup) → .score_dev() → .gate(..) → .seal()? → .verdict(..)"
 )]
 pub trait ReadyToScore: State + sealed::Is<Piloted> {}
 impl ReadyToScore for Piloted {}
@@ -88,9 +86,9 @@ impl ReadyToScore for Piloted {}
 /// A state the generalization gate can run on: only [`Scored`]. The gate reviews the changes
 /// against what dev scoring measured (G35).
 #[diagnostic::on_unimplemented(
-    message = "`gate` needs a scored experiment, and this one is `{Self}`: call `.score_dev(&arms, &judge, &opts).await?` first (from `Gated`, `.next_sprint(..)` returns to `Scored`)",
+    message = "`gate` needs a scored experiment, and this one is `{Self}`: call `.score_dev().await?` first (from `Gated`, `.next_sprint(..)` returns to `Scored`)",
     label = "the generalization gate reviews changes against dev scores (G35)",
-    note = "the phases in order: Experiment::new(frame)? → .register(store)? → .split(..) → .pilot(..) → .score_dev(..) → .gate(..) → .seal()? → .verdict(..)"
+    note = "the phases in order: Experiment::new(frame)? → .register(store)? → .split(..) → .pilot(lineup) → .score_dev() → .gate(..) → .seal()? → .verdict(..)"
 )]
 pub trait ReadyToGate: State + sealed::Is<Scored> {}
 impl ReadyToGate for Scored {}
@@ -100,7 +98,7 @@ impl ReadyToGate for Scored {}
 #[diagnostic::on_unimplemented(
     message = "`seal` needs a gated experiment, and this one is `{Self}`: call `.gate(&classes)?` (or `.gate_unchanged()?`) first",
     label = "arms are locked at their latest gate-passed version (G35, G37): the gate runs before sealing",
-    note = "the phases in order: Experiment::new(frame)? → .register(store)? → .split(..) → .pilot(..) → .score_dev(..) → .gate(..) → .seal()? → .verdict(..)"
+    note = "the phases in order: Experiment::new(frame)? → .register(store)? → .split(..) → .pilot(lineup) → .score_dev() → .gate(..) → .seal()? → .verdict(..)"
 )]
 pub trait ReadyToSeal: State + sealed::Is<Gated> {}
 impl ReadyToSeal for Gated {}
@@ -110,7 +108,7 @@ impl ReadyToSeal for Gated {}
 #[diagnostic::on_unimplemented(
     message = "`verdict` needs a sealed experiment, and this one is `{Self}`: call `.seal()?` first (after the gate)",
     label = "only locked arms and the baseline run on the test set, once (G37, G39)",
-    note = "the phases in order: Experiment::new(frame)? → .register(store)? → .split(..) → .pilot(..) → .score_dev(..) → .gate(..) → .seal()? → .verdict(..)"
+    note = "the phases in order: Experiment::new(frame)? → .register(store)? → .split(..) → .pilot(lineup) → .score_dev() → .gate(..) → .seal()? → .verdict(..)"
 )]
 pub trait ReadyForVerdict: State + sealed::Is<Sealed> {}
 impl ReadyForVerdict for Sealed {}
@@ -210,24 +208,22 @@ impl<S: State> Experiment<S> {
         )
     }
 
-    /// Phase 2, the pilot (G22): the baseline and every arm on ONE train row (the first dev row
+    /// Phase 2, the pilot (G22): binds the [`Lineup`] — the arms, the judge and the run options —
+    /// to the experiment for every later phase, then runs the baseline and every arm on ONE
+    /// train row (the first dev row
     /// in k-fold mode), judged. Refused — and journaled as `pilot-failed` — when a call fails, a
     /// score is missing or out of range, a usage field the arm declares is missing, or an
-    /// output looks like a placeholder; refused before any call when the judge is not the
-    /// registered one (G8) or the arms are not the registered ones, and when the cross-judge rule
+    /// output looks like a placeholder; refused before any call when the lineup's judge is not
+    /// the registered one (G8) or its arms are not the registered ones, and when the cross-judge rule
     /// refuses the judges (G29: an LLM judge without a family, a second judge of the judge's
     /// family, or a judge of an arm's family without a second judge). A pilot already passed with
-    /// the same arm versions is not re-run.
+    /// the same arm versions is not re-run. A refused pilot drops the lineup: build it again to
+    /// retry (`Rejected::experiment.pilot(lineup)`).
     ///
     /// Must run inside a tokio runtime (`#[tokio::main]` / `#[tokio::test]`): call timeouts and
     /// retry backoff use tokio's timer. Outside one it is refused with
     /// [`Error::NoRuntime`] instead of panicking.
-    pub async fn pilot(
-        self,
-        arms: &[Box<dyn Arm>],
-        judge: &dyn Judge,
-        opts: &RunOptions,
-    ) -> Result<Experiment<Piloted>, Rejected<Split>>
+    pub async fn pilot(self, lineup: Lineup) -> Result<Experiment<Piloted>, Rejected<Split>>
     where
         S: ReadyToPilot,
     {
@@ -235,23 +231,19 @@ impl<S: State> Experiment<S> {
         if let Err(e) = in_runtime("pilot") {
             return Err(exp.reject(e));
         }
-        exp.pilot_split(arms, judge, opts).await
+        exp.pilot_split(lineup).await
     }
 
     /// Phase 3, dev scoring (G24–G31): every (arm × dev row × trial) called with bounded
     /// concurrency, retries and rate limits, judged blind, and journaled before it counts; the
-    /// baseline first, its dev score journaled before any arm is compared. Calls already in the
-    /// journal are not made again. Then the noise floor (G26) and, for an LLM judge with
-    /// [`RunOptions::second_judge`], the cross-judge check (G29). Refused when the judge or the arms are not the
-    /// registered ones, or when failed calls exceed the registered failure policy (G31).
+    /// baseline first, its dev score journaled before any arm is compared — with the lineup bound
+    /// at the pilot. Calls already in the journal are not made again. Then the noise floor (G26) and, for an LLM judge with
+    /// [`RunOptions::second_judge`](crate::RunOptions::second_judge), the cross-judge check (G29).
+    /// Refused when failed calls exceed the registered failure policy (G31); the refused
+    /// experiment keeps its lineup, so `err.experiment.score_dev()` resumes.
     ///
     /// Must run inside a tokio runtime (timeouts and backoff use tokio's timer).
-    pub async fn score_dev(
-        self,
-        arms: &[Box<dyn Arm>],
-        judge: &dyn Judge,
-        opts: &RunOptions,
-    ) -> Result<Experiment<Scored>, Rejected<Piloted>>
+    pub async fn score_dev(self) -> Result<Experiment<Scored>, Rejected<Piloted>>
     where
         S: ReadyToScore,
     {
@@ -259,7 +251,7 @@ impl<S: State> Experiment<S> {
         if let Err(e) = in_runtime("score_dev") {
             return Err(exp.reject(e));
         }
-        exp.score_dev_piloted(arms, judge, opts).await
+        exp.score_dev_piloted().await
     }
 
     /// The generalization gate (G35), `Scored -> Gated`: every change of this sprint (with no
@@ -304,8 +296,10 @@ impl<S: State> Experiment<S> {
         self.into_phase::<Gated>().seal_gated()
     }
 
-    /// The one test pass (G39–G46). `arms` holds the baseline and the locked versions (killed
-    /// arms may be omitted); `dataset`, when given, is re-read and must hash to the rows that
+    /// The one test pass (G39–G46), with the lineup bound at the pilot: the baseline and the
+    /// locked versions, found in it by arm id and spec (a directory reopened later gives the
+    /// versions an earlier process recorded with [`Lineup::recorded_versions`]; a locked version
+    /// the lineup does not hold is refused, G39). `dataset`, when given, is re-read and must hash to the rows that
     /// were split (G7). An in-memory experiment is one-shot by move semantics within the process;
     /// a directory refuses a second verdict from any process (G15, G46). Refused when the frame,
     /// the data, the judge or an arm's version changed, or a test row was contaminated (G16).
@@ -313,9 +307,6 @@ impl<S: State> Experiment<S> {
     /// Must run inside a tokio runtime.
     pub async fn verdict(
         self,
-        arms: &[Box<dyn Arm>],
-        judge: &dyn Judge,
-        opts: &RunOptions,
         dataset: Option<&dyn Dataset>,
     ) -> Result<Conclusion, Rejected<Sealed>>
     where
@@ -325,6 +316,6 @@ impl<S: State> Experiment<S> {
         if let Err(e) = in_runtime("verdict") {
             return Err(exp.reject(e));
         }
-        exp.verdict_sealed(arms, judge, opts, dataset).await
+        exp.verdict_sealed(dataset).await
     }
 }

@@ -20,6 +20,7 @@ pub mod exec;
 pub(crate) mod journaled;
 pub mod judge;
 pub mod judges;
+pub mod lineup;
 pub(crate) mod modes;
 pub(crate) mod pilot;
 pub(crate) mod runner;

@@ -381,3 +381,16 @@ impl ExpDir {
         &self.path
     }
 }
+
+/// Other run options for the verdict than the lineup's (e.g. [`accepting`]): set with
+/// `Experiment::options_mut`, as a caller would; the arms and judge stay those bound at the pilot.
+pub trait WithOptions {
+    fn with_options(self, opts: RunOptions) -> Self;
+}
+
+impl WithOptions for Experiment<Sealed> {
+    fn with_options(mut self, opts: RunOptions) -> Self {
+        *self.options_mut() = opts;
+        self
+    }
+}

@@ -1,8 +1,8 @@
-// G22: dev scoring needs the pilot first; the compiler says to call `.pilot(..)`, not `store`.
-use itera_core::{Arm, Experiment, Judge, RunOptions, Split};
+// G22: dev scoring needs the pilot first; the compiler says to call `.pilot(lineup)`, not `store`.
+use itera_core::{Experiment, Split};
 
-async fn skip_the_pilot(exp: Experiment<Split>, arms: &[Box<dyn Arm>], judge: &dyn Judge) {
-    let _ = exp.score_dev(arms, judge, &RunOptions::default()).await;
+async fn skip_the_pilot(exp: Experiment<Split>) {
+    let _ = exp.score_dev().await;
 }
 
 fn main() {}

@@ -1,8 +1,8 @@
 // G37, G39: only sealed (locked) arms reach the test set: the verdict needs `.seal()` first.
-use itera_core::{Arm, Experiment, Gated, Judge, RunOptions};
+use itera_core::{Experiment, Gated};
 
-async fn skip_the_seal(exp: Experiment<Gated>, arms: &[Box<dyn Arm>], judge: &dyn Judge) {
-    let _ = exp.verdict(arms, judge, &RunOptions::default(), None).await;
+async fn skip_the_seal(exp: Experiment<Gated>) {
+    let _ = exp.verdict(None).await;
 }
 
 fn main() {}
