@@ -56,35 +56,34 @@ fn split_in(dir: &std::path::Path) -> Experiment<Split> {
         .unwrap()
 }
 
+/// The standard arms with the registered judge.
+fn lineup() -> Lineup {
+    Lineup::new(RecordingJudge::new())
+        .arms(boxed(standard_arms().into()))
+        .options(fast_opts())
+}
+
 /// Piloted and dev-scored in `dir` with the registered judge.
-async fn scored_in(dir: &std::path::Path, arms: &[Box<dyn Arm>]) -> Experiment<Scored> {
-    let judge = RecordingJudge::new();
+async fn scored_in(dir: &std::path::Path) -> Experiment<Scored> {
     split_in(dir)
-        .pilot(arms, &judge, &fast_opts())
+        .pilot(lineup())
         .await
         .unwrap()
-        .score_dev(arms, &judge, &fast_opts())
+        .score_dev()
         .await
         .unwrap()
 }
 
 /// Gated with no iteration and sealed in `dir`.
-async fn sealed_in(dir: &std::path::Path, arms: &[Box<dyn Arm>]) -> Experiment<Sealed> {
-    scored_in(dir, arms)
-        .await
-        .gate(&[])
-        .unwrap()
-        .seal()
-        .unwrap()
+async fn sealed_in(dir: &std::path::Path) -> Experiment<Sealed> {
+    scored_in(dir).await.gate(&[]).unwrap().seal().unwrap()
 }
 
-async fn verdict_error(exp: Experiment<Sealed>, arms: &[Box<dyn Arm>]) -> String {
-    exp.verdict(
-        arms,
-        &RecordingJudge::new(),
-        &accepting("small fixture; this test checks a refusal before the test pass"),
-        None,
-    )
+async fn verdict_error(exp: Experiment<Sealed>) -> String {
+    exp.with_options(accepting(
+        "small fixture; this test checks a refusal before the test pass",
+    ))
+    .verdict(None)
     .await
     .map(|_| ())
     .unwrap_err()
@@ -100,8 +99,7 @@ async fn verdict_error(exp: Experiment<Sealed>, arms: &[Box<dyn Arm>]) -> String
 #[tokio::test]
 async fn split_line_rewritten_to_another_test_commitment_is_refused_at_the_verdict() {
     let dir = ExpDir::new();
-    let arms = boxed(standard_arms().into());
-    let exp = sealed_in(dir.path(), &arms).await;
+    let exp = sealed_in(dir.path()).await;
     rewrite_journal(dir.path(), |event| {
         let split = event["event"] == "split";
         if split {
@@ -109,7 +107,7 @@ async fn split_line_rewritten_to_another_test_commitment_is_refused_at_the_verdi
         }
         split
     });
-    let err = verdict_error(exp, &arms).await;
+    let err = verdict_error(exp).await;
     assert!(
         err.contains("do not match the commitment") && err.contains("G15"),
         "{err}"
@@ -126,8 +124,7 @@ async fn split_line_rewritten_to_another_test_commitment_is_refused_at_the_verdi
 #[tokio::test]
 async fn manifest_rewritten_to_another_judge_is_refused_at_the_verdict() {
     let dir = ExpDir::new();
-    let arms = boxed(standard_arms().into());
-    let exp = sealed_in(dir.path(), &arms).await;
+    let exp = sealed_in(dir.path()).await;
     rewrite_journal(dir.path(), |event| {
         let manifest = event["event"] == "manifest";
         if manifest {
@@ -135,7 +132,7 @@ async fn manifest_rewritten_to_another_judge_is_refused_at_the_verdict() {
         }
         manifest
     });
-    let err = verdict_error(exp, &arms).await;
+    let err = verdict_error(exp).await;
     assert!(
         err.contains("is not the one that scored dev") && err.contains("another-judge"),
         "{err}"
@@ -149,8 +146,7 @@ async fn manifest_rewritten_to_another_judge_is_refused_at_the_verdict() {
 #[tokio::test]
 async fn manifest_rewritten_to_another_judge_is_refused_on_resume() {
     let dir = ExpDir::new();
-    let arms = boxed(standard_arms().into());
-    drop(scored_in(dir.path(), &arms).await);
+    drop(scored_in(dir.path()).await);
     rewrite_journal(dir.path(), |event| {
         let manifest = event["event"] == "manifest";
         if manifest {
@@ -159,7 +155,7 @@ async fn manifest_rewritten_to_another_judge_is_refused_on_resume() {
         manifest
     });
     let err = split_in(dir.path())
-        .pilot(&arms, &RecordingJudge::new(), &fast_opts())
+        .pilot(lineup())
         .await
         .map(|_| ())
         .unwrap_err()
@@ -177,8 +173,7 @@ async fn manifest_rewritten_to_another_judge_is_refused_on_resume() {
 #[tokio::test]
 async fn a_dev_score_rewritten_under_another_rubric_is_rejected_on_resume() {
     let dir = ExpDir::new();
-    let arms = boxed(standard_arms().into());
-    drop(scored_in(dir.path(), &arms).await);
+    drop(scored_in(dir.path()).await);
     let mut done = false;
     rewrite_journal(dir.path(), |event| {
         let hit = !done
@@ -191,12 +186,11 @@ async fn a_dev_score_rewritten_under_another_rubric_is_rejected_on_resume() {
         }
         hit
     });
-    let judge = RecordingJudge::new();
     let err = split_in(dir.path())
-        .pilot(&arms, &judge, &fast_opts())
+        .pilot(lineup())
         .await
         .unwrap()
-        .score_dev(&arms, &judge, &fast_opts())
+        .score_dev()
         .await
         .map(|_| ())
         .unwrap_err()
@@ -221,7 +215,7 @@ async fn cross_judge_rows_below_five_is_refused_before_any_call() {
         ..fast_opts()
     };
     let err = split_in(dir.path())
-        .pilot(&arms, &RecordingJudge::new(), &opts)
+        .pilot(Lineup::new(RecordingJudge::new()).arms(arms).options(opts))
         .await
         .map(|_| ())
         .unwrap_err()
@@ -252,10 +246,10 @@ async fn one_arm_scored() -> Experiment<Scored> {
         .unwrap()
         .split_rows(rows(200))
         .unwrap()
-        .pilot(&arms, &judge, &fast_opts())
+        .pilot(Lineup::new(judge).arms(arms).options(fast_opts()))
         .await
         .unwrap()
-        .score_dev(&arms, &judge, &fast_opts())
+        .score_dev()
         .await
         .unwrap()
 }
@@ -273,11 +267,9 @@ async fn iterate(
     class: ChangeClass,
 ) -> Result<Experiment<Scored>, Rejected<Scored>> {
     exp.iterate(
-        &version(accuracy, &format!("{REGISTERED}\n{change}")),
+        Box::new(version(accuracy, &format!("{REGISTERED}\n{change}"))),
         change,
         Some(class),
-        &RecordingJudge::new(),
-        &fast_opts(),
     )
     .await
 }

@@ -39,10 +39,10 @@ async fn scored(frame: Frame, n: usize) -> Experiment<Scored> {
         .unwrap()
         .split_rows(rows(n))
         .unwrap()
-        .pilot(&arms, &j, &fast_opts())
+        .pilot(Lineup::new(j).arms(arms).options(fast_opts()))
         .await
         .unwrap()
-        .score_dev(&arms, &j, &fast_opts())
+        .score_dev()
         .await
         .unwrap()
 }
@@ -88,12 +88,10 @@ async fn recorded_label_audit_unlocks_seal_and_the_audit_shows_agreement_with_wi
     exp.record_label_audit(27, 30).unwrap();
     let sealed = exp.gate(&[]).unwrap().seal().unwrap();
     let c = sealed
-        .verdict(
-            &boxed(standard_arms().into()),
-            &RecordingJudge::new(),
-            &accepting("300-row fixture; this test checks the label-noise audit item"),
-            None,
-        )
+        .with_options(accepting(
+            "300-row fixture; this test checks the label-noise audit item",
+        ))
+        .verdict(None)
         .await
         .unwrap();
     let item = c
@@ -169,11 +167,9 @@ async fn small_data_gate_judges_generalization_on_the_closed_folds() {
         .collect();
     let exp = exp
         .iterate(
-            &v1,
+            Box::new(v1),
             "answers the open fold's rows",
             Some(ChangeClass::Universal),
-            &RecordingJudge::new(),
-            &fast_opts(),
         )
         .await
         .unwrap();
@@ -232,11 +228,9 @@ async fn no_effect_outcome(changed: &[&str]) -> Option<PathCheck> {
     };
     let exp = exp
         .iterate(
-            &v1,
+            Box::new(v1),
             "a cache makes answers better",
             Some(ChangeClass::Universal),
-            &RecordingJudge::new(),
-            &fast_opts(),
         )
         .await
         .unwrap();

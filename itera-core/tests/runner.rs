@@ -442,8 +442,8 @@ async fn queue_wait_and_server_time_are_journaled_apart_from_latency() {
         requests_per_second: Some(2000.0),
         ..fast_opts()
     };
-    let judge = RecordingJudge::new();
-    let exp = scored(frame(3), Store::in_memory(), &arms, &judge, &opts)
+    let judge: Arc<dyn Judge> = Arc::new(RecordingJudge::new());
+    let exp = scored(frame(3), Store::in_memory(), arms, judge, &opts)
         .await
         .unwrap();
     let calls = calls_in(exp.store());

@@ -393,8 +393,7 @@ async fn dispatch(cli: Cli) -> Result<i32, CliError> {
             experiment,
         } => {
             let _hold = pipeline::hold_existing(&dir)?;
-            let (exp, _setup, _pool) =
-                scored_from_dir(&dir, experiment.as_deref(), bars, true).await?;
+            let (exp, _setup) = scored_from_dir(&dir, experiment.as_deref(), bars, true).await?;
             iterate::label_audit(&exp, record.as_deref())
         }
         Command::Iterate {
