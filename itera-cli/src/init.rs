@@ -102,6 +102,9 @@ slice_loss_floor_pp = -2.0                     # no major slice's CI lower bound
 # accept_underpowered = "why"                  # open the test set although it cannot show T
 #                                              # (or a major slice within F): journaled, shown,
 #                                              # and the self-audit's power item fails (G20)
+# label_audit = { agreed = 30, reviewed = 30 }  # synthetic_source: a review already done of the
+#                                              # sample `itera label-audit DIR` shows (G18),
+#                                              # recorded before the seal on every run
 
 # The baseline (the deployed behaviour) and 1 to 3 candidate arms, each changing ONE thing.
 # Each arm has exactly one kind: replay = {...}, command = {...}, openai = {...} or
@@ -239,6 +242,9 @@ mod tests {
             "tokens_per_minute",
             "failure_policy",
             "accept_underpowered",
+            "label_audit",
+            "agreed",
+            "reviewed",
             "baseline",
             "source",
             "parent",

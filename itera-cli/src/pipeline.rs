@@ -447,6 +447,7 @@ pub async fn to_scored(
 
 /// Gate (the journaled one, if it ran), seal and the one test pass.
 pub async fn conclude(exp: Experiment<Scored>, setup: &Setup) -> Result<Conclusion, CliError> {
+    record_label_audit(&exp, setup)?;
     let exp = exp.gate(&[])?;
     let exp = exp.seal()?;
     let reread = load_path(&setup.data_path, setup.loaded.columns())
@@ -454,6 +455,37 @@ pub async fn conclude(exp: Experiment<Scored>, setup: &Setup) -> Result<Conclusi
     // The lineup bound at the pilot holds the locked versions (G39).
     let c = exp.verdict(Some(reread.as_ref())).await?;
     Ok(c)
+}
+
+/// `[run.label_audit]` (G18): a review already done on the seeded sample is recorded before the
+/// seal — the sample is shown (journaled) first, as `itera label-audit` would. The same record on
+/// a resumed directory is not recorded twice; a count the library refuses (not the sample's
+/// size, more agreed than reviewed, another count than the one journaled) is bad input naming
+/// the key.
+fn record_label_audit(exp: &Experiment<Scored>, setup: &Setup) -> Result<(), CliError> {
+    let Some(r) = setup.loaded.file.run.label_audit else {
+        return Ok(());
+    };
+    if !exp.frame().synthetic_source {
+        return Ok(());
+    }
+    let key = |e: itera_core::Error| setup.loaded.error("run.label_audit", e.to_string());
+    let shown = exp.label_audit_sample().map_err(key)?;
+    match exp.record_label_audit(r.agreed, r.reviewed) {
+        Ok(()) => {}
+        Err(itera_core::Error::LabelAudit(itera_core::LabelAuditError::AlreadyRecorded {
+            agreed,
+            reviewed,
+        })) if (agreed, reviewed) == (r.agreed, r.reviewed) => {}
+        Err(e) => return Err(key(e).into()),
+    }
+    tracing::info!(
+        "label audit (G18): {}/{} labels confirmed, from [run.label_audit] ({} rows shown)",
+        r.agreed,
+        r.reviewed,
+        shown.len()
+    );
+    Ok(())
 }
 
 /// Checks that every arm in the user's file is a version the journal knows (else the change must

@@ -79,3 +79,61 @@ fn synthetic_source_run_is_refused_until_the_label_audit_is_recorded() {
         "{conclusion}"
     );
 }
+
+/// #19 and G18: a re-run of a synthetic-source experiment whose label audit a reviewer already
+/// did (the embedded example) had no way to carry the review, so its one command stopped at the
+/// seal. `[run] label_audit = { agreed = K, reviewed = N }` records it when the seeded sample is
+/// shown; a count that is not the sample's size is bad input (exit 2, naming the key), and a
+/// second run with the same record resumes.
+#[test]
+fn a_label_audit_in_the_experiment_file_is_recorded_before_the_seal() {
+    let t = tempfile::tempdir().unwrap();
+    let f = synthetic(t.path());
+    let file = f.to_str().unwrap();
+    // The sample's size, from a first directory (dev rows only; the test set stays sealed).
+    assert_eq!(
+        itera(&["run", file, "--out", "probe", "-q"], t.path())
+            .status
+            .code(),
+        Some(1)
+    );
+    let o = itera(&["label-audit", "probe"], t.path());
+    let total = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter(|l| l.contains("  slice="))
+        .count();
+    assert!(total > 0);
+
+    let toml = std::fs::read_to_string(&f).unwrap();
+    let with = |agreed: usize, reviewed: usize| {
+        let body = format!("{toml}\n[run.label_audit]\nagreed = {agreed}\nreviewed = {reviewed}\n");
+        std::fs::write(&f, body).unwrap();
+    };
+    with(total, total + 1);
+    let o = itera(&["run", file, "--out", "wrong", "-q"], t.path());
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("run.label_audit"),
+        "{}",
+        text(&o)
+    );
+
+    with(total - 1, total);
+    let o = itera(&["run", file, "--out", "out", "-q"], t.path());
+    assert!(
+        matches!(o.status.code(), Some(0 | 10 | 11 | 12)),
+        "{}",
+        text(&o)
+    );
+    let conclusion = std::fs::read_to_string(t.path().join("out/conclusion.md")).unwrap();
+    assert!(
+        conclusion.contains(&format!("{}/{total} labels", total - 1)),
+        "{conclusion}"
+    );
+    let o = itera(&["run", file, "--out", "out", "-q"], t.path());
+    assert!(
+        matches!(o.status.code(), Some(0 | 10 | 11 | 12)),
+        "the second run resumes: {}",
+        text(&o)
+    );
+}

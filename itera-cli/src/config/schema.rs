@@ -245,6 +245,21 @@ pub struct RunSection {
     /// registration; `--accept-underpowered REASON` on `run`/`verdict` overrides it.
     #[serde(default)]
     pub accept_underpowered: Option<String>,
+    /// A label audit a reviewer already did on this experiment's seeded sample (G18; `itera
+    /// label-audit DIR` shows it): recorded before the seal of a synthetic source, so a re-run
+    /// in a new directory needs no second review. Not part of the registration.
+    #[serde(default)]
+    pub label_audit: Option<LabelAuditSection>,
+}
+
+/// `[run.label_audit]`: how many of the shown sample's labels the reviewer confirmed.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabelAuditSection {
+    /// Labels the reviewer found right.
+    pub agreed: usize,
+    /// Rows reviewed: the size of the sample `itera label-audit` shows.
+    pub reviewed: usize,
 }
 
 /// `price = { ... }` of an arm.

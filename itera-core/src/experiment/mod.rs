@@ -37,10 +37,10 @@ mod label_audit;
 mod report_data;
 mod seal;
 mod spent;
+pub(crate) mod sprint;
 // The store's scan counts, tested from here: registering a frame takes the experiment layer.
 #[cfg(test)]
 mod store_scan_tests;
-pub(crate) mod sprint;
 pub(crate) mod testpass;
 mod transitions;
 
