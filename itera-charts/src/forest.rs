@@ -14,8 +14,8 @@
 //! a footnote. Minor slices (not checked by R3) carry a dagger.
 
 use crate::style::{
-    Bbox, Canvas, Scale, Swatch, Txt, arm_color, arm_label, decimals_for, finite, legend,
-    nice_ticks, palette, pp, pp_ci, signed_tick,
+    Bbox, Canvas, LEGEND_ROW, Scale, Swatch, Txt, arm_color, arm_label, decimals_for, finite,
+    legend, nice_ticks, palette, pp, pp_ci, signed_tick,
 };
 use crate::{Chart, ChartError};
 use itera_core::decide::slices::{SliceState, slice_state};
@@ -25,7 +25,8 @@ use plotters::prelude::{DrawingBackend, RGBColor};
 const W: u32 = 1500;
 const ROW_H: i32 = 34;
 const GROUP_GAP: i32 = 16;
-const PLOT_TOP: i32 = 226;
+// Room for three legend rows (the marks wrap on a 1500-px canvas) and the T and F tags.
+const PLOT_TOP: i32 = 256;
 const FOOT_H: i32 = 28;
 
 #[derive(Debug, Clone)]
@@ -193,6 +194,49 @@ impl Forest {
     }
 }
 
+/// The two legends: the marks, then the reference lines at `threshold` and `floor`.
+#[allow(clippy::type_complexity)]
+fn legend_items(threshold: f64, floor: f64) -> (Vec<(Swatch, String)>, Vec<(Swatch, String)>) {
+    {
+        let marks = vec![
+            (
+                Swatch::Diamond(palette::CANDIDATES[0]),
+                "arm, all test rows".to_string(),
+            ),
+            (
+                Swatch::Dot(palette::CANDIDATES[0]),
+                "slice (in the arm's colour)".to_string(),
+            ),
+            (
+                Swatch::Cross(palette::RED),
+                "slice harmed: CI entirely below 0".to_string(),
+            ),
+            (
+                Swatch::Ring(palette::RED),
+                "slice not shown safe: CI low below the floor, CI reaches 0".to_string(),
+            ),
+        ];
+        let lines = vec![
+            (
+                Swatch::Dashed(palette::INK),
+                format!("threshold T = {}", pp(threshold)),
+            ),
+            (
+                Swatch::Dashed(palette::RED),
+                format!("slice loss floor F = {}", pp(floor)),
+            ),
+            (Swatch::Line(palette::INK), "no effect (0)".to_string()),
+        ];
+        (marks, lines)
+    }
+}
+
+/// The row of the second legend: one row below the first legend's last row, however many rows
+/// the first took (`y`, the header's bottom, is where the first began).
+fn second_legend_y(y: i32, first_last_row: i32) -> i32 {
+    first_last_row.max(y + 6) + LEGEND_ROW
+}
+
 impl Chart for Forest {
     fn size(&self) -> (u32, u32) {
         let h = self.plot_bottom() + 90 + FOOT_H * self.footnotes.len() as i32 + 10;
@@ -202,47 +246,9 @@ impl Chart for Forest {
     fn draw<DB: DrawingBackend>(&self, cv: &Canvas<DB>) -> Result<(), ChartError> {
         let w = W as i32;
         let y = cv.header(&self.title, &self.subtitle, w)?;
-        legend(
-            cv,
-            &[
-                (
-                    Swatch::Diamond(palette::CANDIDATES[0]),
-                    "arm, all test rows".to_string(),
-                ),
-                (
-                    Swatch::Dot(palette::CANDIDATES[0]),
-                    "slice (in the arm's colour)".to_string(),
-                ),
-                (
-                    Swatch::Cross(palette::RED),
-                    "slice harmed: CI entirely below 0".to_string(),
-                ),
-                (
-                    Swatch::Ring(palette::RED),
-                    "slice not shown safe: CI low below the floor, CI reaches 0".to_string(),
-                ),
-            ],
-            40,
-            y + 6,
-            w - 40,
-        )?;
-        legend(
-            cv,
-            &[
-                (
-                    Swatch::Dashed(palette::INK),
-                    format!("threshold T = {}", pp(self.threshold)),
-                ),
-                (
-                    Swatch::Dashed(palette::RED),
-                    format!("slice loss floor F = {}", pp(self.floor)),
-                ),
-                (Swatch::Line(palette::INK), "no effect (0)".to_string()),
-            ],
-            40,
-            y + 36,
-            w - 40,
-        )?;
+        let (first, second) = legend_items(self.threshold, self.floor);
+        let last = legend(cv, &first, 40, y + 6, w - 40)?;
+        legend(cv, &second, 40, second_legend_y(y, last), w - 40)?;
 
         // Label columns: names (slices indented), then effects right-aligned.
         let name_t = |agg: bool| {
@@ -435,5 +441,51 @@ impl Chart for Forest {
             fy += FOOT_H;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::style::legend_layout;
+    use std::collections::BTreeSet;
+
+    /// The forest plot's legends once overlapped (seen on the order-numbers example's chart):
+    /// the first wrapped its long "not shown safe" entry onto the row the second was drawn on.
+    /// Widths are ~11 px per character, the 20-px sans font's mean advance, so the first legend
+    /// wraps here as it does on the real canvas.
+    #[test]
+    fn the_two_legends_never_share_a_row_and_stay_above_the_plot() {
+        let widths = |items: &[(Swatch, String)]| {
+            items
+                .iter()
+                .map(|(_, l)| 11 * l.chars().count() as i32)
+                .collect::<Vec<_>>()
+        };
+        let (marks, lines) = legend_items(0.10, -0.03);
+        // The header's bottom with one subtitle line (Canvas::header).
+        let y = 110;
+        let right = W as i32 - 40;
+        let first = legend_layout(&widths(&marks), 40, y + 6, right);
+        let last = first.last().map_or(y, |p| p.1);
+        assert!(
+            last > y + 6,
+            "the first legend wraps at this width: {first:?}"
+        );
+        let second = legend_layout(&widths(&lines), 40, second_legend_y(y, last), right);
+        let rows: BTreeSet<i32> = first.iter().map(|p| p.1).collect();
+        for p in &second {
+            assert!(
+                !rows.contains(&p.1),
+                "the second legend's row {} is one of the first's {rows:?}",
+                p.1
+            );
+        }
+        let bottom = second.iter().map(|p| p.1).max().unwrap_or(y) + LEGEND_ROW / 2;
+        assert!(
+            bottom <= PLOT_TOP - 52,
+            "the legend ends at {bottom}, into the T and F tags above the plot ({})",
+            PLOT_TOP - 40
+        );
     }
 }

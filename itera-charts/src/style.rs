@@ -518,14 +518,12 @@ pub(crate) fn legend<DB: DrawingBackend>(
     right: i32,
 ) -> Result<i32, ChartError> {
     let t = Txt::new(20.0);
-    let (mut cx, mut cy) = (x, y);
-    for (sw, label) in items {
-        let (w, _) = cv.measure(label, t)?;
-        let need = 44 + w + 34;
-        if cx + need > right && cx > x {
-            cx = x;
-            cy += 30;
-        }
+    let widths = items
+        .iter()
+        .map(|(_, label)| cv.measure(label, t).map(|(w, _)| w))
+        .collect::<Result<Vec<_>, _>>()?;
+    let places = legend_layout(&widths, x, y, right);
+    for ((sw, label), &(cx, cy)) in items.iter().zip(&places) {
         let mid = (cx + 17, cy);
         match sw {
             Swatch::Dashed(c) => cv.dashed((cx, cy), (cx + 34, cy), *c, 3, 8.0, 5.0)?,
@@ -563,9 +561,29 @@ pub(crate) fn legend<DB: DrawingBackend>(
             Swatch::Ring(c) => cv.circle(mid, 7, *c, false)?,
         }
         cv.text(label, cx + 44, cy, t)?;
+    }
+    Ok(places.last().map_or(y, |p| p.1))
+}
+
+/// The height of one legend row.
+pub(crate) const LEGEND_ROW: i32 = 30;
+
+/// Where each legend entry goes (the swatch's left edge and the row's middle), given its label's
+/// measured width: left to right from `(x, y)`, onto a new row when the next entry would pass
+/// `right`. An entry takes 44 px of swatch, its label and 34 px of space.
+pub(crate) fn legend_layout(widths: &[i32], x: i32, y: i32, right: i32) -> Vec<(i32, i32)> {
+    let (mut cx, mut cy) = (x, y);
+    let mut places = Vec::with_capacity(widths.len());
+    for w in widths {
+        let need = 44 + w + 34;
+        if cx + need > right && cx > x {
+            cx = x;
+            cy += LEGEND_ROW;
+        }
+        places.push((cx, cy));
         cx += need;
     }
-    Ok(cy)
+    places
 }
 
 /// Fails with [`ChartError::NonFinite`] unless `v` is finite.
