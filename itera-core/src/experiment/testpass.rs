@@ -115,8 +115,9 @@ pub enum VerdictError {
     },
     /// The test set is underpowered for T, or for a major slice at the loss floor, and the
     /// caller did not accept it (G20, G45). Nothing was opened: the experiment stays sealed;
-    /// retry with [`RunOptions::accept_underpowered`] set to a reason, or start a new experiment
-    /// with more rows, a larger T or fewer major slices.
+    /// retry with [`RunOptions::accept_underpowered`](crate::RunOptions::accept_underpowered)
+    /// set to a reason, or start a new experiment with more rows, a larger T or fewer major
+    /// slices.
     #[error(
         "the test set is underpowered (G20): {}. Nothing was opened; the experiment stays sealed. Fix: a new experiment with more rows (or a larger T, or fewer major slices — both are registration changes), or accept explicitly (a verdict that then falls short of T without a conclusive CI says \"we could not tell\", G45): RunOptions::accept_underpowered = Some(reason), `itera run|verdict --accept-underpowered REASON`, or `accept_underpowered = \"REASON\"` under [run] in the experiment file",
         .0.shortfalls().join("; ")
