@@ -15,8 +15,8 @@ use crate::error::CliError;
 use itera_core::data::load::load_path;
 use itera_core::iterate::iteration::Ledger;
 use itera_core::{
-    Arm, Conclusion, Event, Experiment, Frame, Judge, Lineup, Row, RowId, RunOptions, Scored,
-    Store, VecDataset,
+    Arm, Conclusion, Experiment, Frame, Judge, Lineup, Row, RowId, RunOptions, Scored, Store,
+    VecDataset,
 };
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -356,9 +356,8 @@ pub fn entries(store: &Store) -> Result<Vec<itera_core::Entry>, CliError> {
 
 /// Whether the journal holds a verdict.
 pub fn has_verdict(store: &Store) -> Result<bool, CliError> {
-    let mut found = false;
-    store.scan(|e| found |= matches!(e.event, Event::VerdictReached { .. }))?;
-    Ok(found)
+    // Known from the verified opening pass: no second read of the journal (#17).
+    Ok(store.concluded().is_some())
 }
 
 /// Checks that the file registers the frame the directory holds.

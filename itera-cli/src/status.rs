@@ -17,7 +17,10 @@ pub fn status(dir: &Path) -> Result<Value, CliError> {
     // A finished verdict is shown only while its report files are the ones it wrote (G40).
     itera_core::report::check_report_files(&store)
         .map_err(|e| CliError::bad(format!("{}: {e}", dir.display())))?;
-    let entries = store.entries()?;
+    // One streaming pass (#17): the call records — nearly every line — are counted as they go
+    // by; only the other events are kept, for the ledger (it reads no call).
+    let mut lines = 0usize;
+    let mut entries = Vec::new();
     let mut phases: Vec<&'static str> = Vec::new();
     let mut calls: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     let mut cost = 0.0;
@@ -25,7 +28,8 @@ pub fn status(dir: &Path) -> Result<Value, CliError> {
     let mut verdict = Value::Null;
     let mut test_n = None;
     let mut dev_n = None;
-    for e in &entries {
+    let mut visit = |e: itera_core::Entry| {
+        lines += 1;
         let phase = match &e.event {
             Event::Registered { .. } => Some("registered"),
             Event::Split {
@@ -80,7 +84,11 @@ pub fn status(dir: &Path) -> Result<Value, CliError> {
         {
             phases.push(p);
         }
-    }
+        if !matches!(e.event, Event::Call(_)) {
+            entries.push(e);
+        }
+    };
+    store.scan(&mut visit)?;
     let ledger = Ledger::from_entries(&entries);
     let versions: Vec<Value> = ledger
         .versions
@@ -105,7 +113,7 @@ pub fn status(dir: &Path) -> Result<Value, CliError> {
     Ok(json!({
         "directory": dir.display().to_string(),
         "name": store.registration()?.map(|r| r.frame.name),
-        "journal_lines": entries.len(),
+        "journal_lines": lines,
         "phases": phases,
         "dev_rows": dev_n,
         "test_rows": test_n,

@@ -114,8 +114,12 @@ fn finish(
     json: bool,
     ci: &CiOutputs,
     concurrency: &[ArmConcurrency],
+    open: Option<&itera_core::Store>,
 ) -> Result<i32, CliError> {
-    check_files(dir)?;
+    match open {
+        Some(store) => check_store_files(dir, store)?,
+        None => check_files(dir)?,
+    }
     let report = ReportData::load(dir).map_err(|e| CliError::bad(e.to_string()))?;
     if json {
         let mut v = crate::summary::json(&report, dir);
@@ -137,8 +141,12 @@ fn finish(
 /// Refuses a report file edited since the verdict wrote it (G40): the decision shown and the
 /// exit code come only from files whose hashes the verdict journaled.
 fn check_files(dir: &Path) -> Result<(), CliError> {
-    let store = pipeline::open_existing(dir)?;
-    itera_core::report::check_report_files(&store)
+    check_store_files(dir, &pipeline::open_existing(dir)?)
+}
+
+/// [`check_files`] on a store already open (a re-run opens the journal once, #17).
+fn check_store_files(dir: &Path, store: &itera_core::Store) -> Result<(), CliError> {
+    itera_core::report::check_report_files(store)
         .map(|_| ())
         .map_err(|e| CliError::bad(format!("{}: {e}", dir.display())))
 }
@@ -201,15 +209,15 @@ pub(super) async fn run(
                 "{}: concluded; printing the recorded verdict",
                 dir.display()
             );
-            drop(store);
-            check_files(&dir)?;
+            check_store_files(&dir, &store)?;
             if !dir.join("charts").is_dir()
                 && let Ok(report) = ReportData::load(&dir)
                 && let Err(e) = render_report(&dir, &report)
             {
                 eprintln!("itera: warning: {}", e.message);
             }
-            return finish(&dir, json, ci, &[]);
+            // The journal was read once, by the verified opening pass (#17).
+            return finish(&dir, json, ci, &[], Some(&store));
         }
     }
     let mut setup = pipeline::setup(loaded).await?;
@@ -257,7 +265,7 @@ pub(super) async fn run(
         .as_ref()
         .map(itera_core::run::adaptive::AdaptiveConcurrency::report)
         .unwrap_or_default();
-    finish(&dir, json, ci, &concurrency)
+    finish(&dir, json, ci, &concurrency, None)
 }
 
 #[cfg(test)]

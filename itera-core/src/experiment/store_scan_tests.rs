@@ -29,3 +29,46 @@ fn registration_rescans_nothing() {
     let err = store.registration().unwrap_err().to_string();
     assert!(err.contains("frame.md was edited"), "{err}");
 }
+
+/// #17: a re-run of a concluded directory read the whole journal again (83 MB at 100k rows) to
+/// find the verdict's file hashes, which the verified opening pass had already seen. The check
+/// now uses what the opening pass found; an edited report file is still refused (G40).
+#[test]
+fn report_files_check_rescans_nothing() {
+    use crate::journal::event::Event;
+    use crate::journal::record::Decision;
+    let dir = tempfile::tempdir().unwrap();
+    let frame = crate::report::audit::fixture::frame();
+    Experiment::new(frame)
+        .unwrap()
+        .register(Store::dir(dir.path()).unwrap())
+        .unwrap();
+    let store = Store::dir(dir.path()).unwrap();
+    std::fs::write(dir.path().join("data.json"), b"{}").unwrap();
+    store
+        .append(Event::VerdictReached {
+            decision: Decision::Ship,
+            arm: None,
+            slices: Vec::new(),
+            rationale: "fixture".into(),
+            data_hash: crate::hash::sha256_hex(b"{}"),
+            verdict_hash: None,
+            conclusion_hash: None,
+        })
+        .unwrap();
+    drop(store);
+    let store = Store::dir(dir.path()).unwrap();
+    let before = scans();
+    let ok = crate::report::check_report_files(&store).unwrap();
+    assert_eq!(
+        scans() - before,
+        0,
+        "check_report_files scanned the journal"
+    );
+    assert!(ok.iter().any(|l| l.contains("data.json")), "{ok:?}");
+    std::fs::write(dir.path().join("data.json"), b"{\"edited\":1}").unwrap();
+    let err = crate::report::check_report_files(&store)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("data.json"), "{err}");
+}

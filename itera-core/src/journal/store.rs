@@ -56,6 +56,9 @@ struct Inner {
     next_seq: u64,
     /// When the verdict was journaled, if it was (read in the opening pass, kept on append).
     concluded: Option<String>,
+    /// The report files' hashes the verdict journaled, found the same way (so checking the
+    /// files of a concluded directory needs no second scan, #17).
+    report_hashes: Option<ReportHashes>,
     /// The spent-test ledger set with [`Store::with_spent_ledger`], if any.
     spent_ledger: Option<PathBuf>,
     /// The `registered` event's hashes as the verified opening pass (or an append) found them,
@@ -65,6 +68,27 @@ struct Inner {
 
 /// The `(frame, frame.md, registration.json)` hashes a `registered` event recorded.
 type RecordedRegistration = (String, String, String);
+
+/// The `(data.json, verdict.json, conclusion.md)` hashes a `verdict` event recorded (the last
+/// two absent in journals from before they were recorded).
+pub(crate) type ReportHashes = (String, Option<String>, Option<String>);
+
+/// The report hashes of a `verdict` event.
+fn report_hashes(event: &Event) -> Option<ReportHashes> {
+    match event {
+        Event::VerdictReached {
+            data_hash,
+            verdict_hash,
+            conclusion_hash,
+            ..
+        } => Some((
+            data_hash.clone(),
+            verdict_hash.clone(),
+            conclusion_hash.clone(),
+        )),
+        _ => None,
+    }
+}
 
 /// An experiment's storage. Cheap to clone (shared); safe to use from many tasks.
 ///
@@ -126,6 +150,7 @@ impl Store {
             head: GENESIS.to_string(),
             next_seq: 0,
             concluded: None,
+            report_hashes: None,
             spent_ledger: None,
             registered: None,
         })
@@ -178,6 +203,7 @@ impl Store {
         let mut verifier = Verifier::new();
         let mut registered = None;
         let mut concluded = None;
+        let mut reported = None;
         let mut at_marker = None;
         let complete = scan_lines(&journal, &jpath, &mut verifier, |entry| {
             if registered.is_none() {
@@ -185,6 +211,7 @@ impl Store {
             }
             if matches!(entry.event, Event::VerdictReached { .. }) {
                 concluded = Some(entry.at.clone());
+                reported = report_hashes(&entry.event);
             }
             if marker.as_ref().is_some_and(|m| m.seq == entry.seq) {
                 at_marker = Some(entry.hash);
@@ -217,6 +244,7 @@ impl Store {
             head: verifier.head().to_string(),
             next_seq: verifier.count(),
             concluded,
+            report_hashes: reported,
             spent_ledger: None,
             registered: registered.clone(),
         });
@@ -243,6 +271,12 @@ impl Store {
     /// `Experiment::register` refuses it (G46).
     pub fn concluded(&self) -> Option<String> {
         self.lock().concluded.clone()
+    }
+
+    /// The report files' hashes the verdict journaled, as the verified opening pass (or the
+    /// append) found them; `None` before the verdict.
+    pub(crate) fn report_hashes(&self) -> Option<ReportHashes> {
+        self.lock().report_hashes.clone()
     }
 
     /// Keeps the spent-test ledger (G15) at `path` instead of the default (`.itera-spent-tests.jsonl`
@@ -328,6 +362,7 @@ impl Store {
         inner.next_seq += 1;
         if matches!(entry.event, Event::VerdictReached { .. }) {
             inner.concluded = Some(entry.at.clone());
+            inner.report_hashes = report_hashes(&entry.event);
         }
         if inner.registered.is_none() {
             inner.registered = recorded_registration(&entry);

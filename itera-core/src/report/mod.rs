@@ -39,22 +39,15 @@ pub const VERDICT_FILE: &str = "verdict.json";
 /// Enforcement tested by `edited_decision_in_data_json_is_refused_by_run_verdict_report_and_status`
 /// (itera-cli/tests/integrity.rs).
 pub fn check_report_files(store: &Store) -> Result<Vec<String>, StoreError> {
-    let mut recorded = None;
-    store.scan(|e| {
-        if let crate::journal::event::Event::VerdictReached {
-            data_hash,
-            verdict_hash,
-            conclusion_hash,
-            ..
-        } = e.event
-        {
-            recorded = Some([
-                (DATA_FILE, Some(data_hash)),
-                (VERDICT_FILE, verdict_hash),
-                (CONCLUSION_FILE, conclusion_hash),
-            ]);
-        }
-    })?;
+    // What the verified opening pass found: a concluded directory is not read again (#17; test
+    // experiment/store_scan_tests.rs::report_files_check_rescans_nothing).
+    let recorded = store.report_hashes().map(|(data, verdict, conclusion)| {
+        [
+            (DATA_FILE, Some(data)),
+            (VERDICT_FILE, verdict),
+            (CONCLUSION_FILE, conclusion),
+        ]
+    });
     let Some(files) = recorded else {
         return Ok(Vec::new());
     };
