@@ -8,6 +8,7 @@
 //! This layer uses only [`crate::frame`], [`crate::data`] and the hashing helpers; the records
 //! later phases journal are defined in [`record`].
 
+mod chain;
 pub mod event;
 pub mod lock;
 pub mod marker;

@@ -3,6 +3,7 @@
 //! (G7).
 
 use super::*;
+use crate::data::row::RowId;
 use crate::hash::ENCODINGS;
 
 fn call_event(i: u32) -> Event {

@@ -1,0 +1,281 @@
+//! The hash chain of the journal: how an entry is sealed (its canonical body hashed once, the
+//! line spliced from it) and how lines are verified as they are read (canonical, self-hashed,
+//! linked to the previous line, numbered in order) — [`ChainError`] says why a journal is not
+//! trustworthy. What an entry says is [`crate::journal::event`].
+
+use crate::hash::{canonical_json, sha256_hex};
+use crate::journal::event::{Entry, Event, GENESIS};
+use serde::Serialize;
+
+#[derive(Serialize)]
+struct Body<'a> {
+    seq: u64,
+    prev: &'a str,
+    at: &'a str,
+    event: &'a Event,
+}
+
+/// Why a journal is not trustworthy.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ChainError {
+    /// A line is not a journal entry.
+    #[error(
+        "journal line {line} is not a journal entry ({why}): the journal was edited; restore it from a backup or start a new experiment"
+    )]
+    Unparsable {
+        /// 1-based line number.
+        line: usize,
+        /// The parse error.
+        why: String,
+    },
+    /// A line's content does not match its own hash, or is not in canonical form: it was edited.
+    #[error(
+        "journal line {line} was edited after it was written (its content no longer matches its hash); restore the journal or start a new experiment"
+    )]
+    Edited {
+        /// 1-based line number.
+        line: usize,
+    },
+    /// A line's chain link does not match the previous line (a deletion or insertion).
+    #[error(
+        "journal line {line} does not follow line {prev_line} (hash chain broken): a line was removed, inserted or edited; restore the journal or start a new experiment"
+    )]
+    BrokenLink {
+        /// 1-based line number of the first bad line.
+        line: usize,
+        /// The line it should follow.
+        prev_line: usize,
+    },
+    /// A line's sequence number is out of order.
+    #[error(
+        "journal line {line} carries sequence number {found}, expected {expected}: lines were reordered or removed"
+    )]
+    BadSequence {
+        /// 1-based line number.
+        line: usize,
+        /// Sequence number found.
+        found: u64,
+        /// Sequence number expected.
+        expected: u64,
+    },
+}
+
+/// Builds the entry that follows `prev` and its line (canonical JSON, no newline).
+///
+/// The event is encoded ONCE: the canonical body `{at, event, prev, seq}` is hashed, and the line
+/// is that body with `"hash":"…"` spliced in before `"prev"` (keys are sorted, so `hash` sits
+/// between `event` and `prev`): the same bytes as the canonical JSON of the whole [`Entry`]
+/// (`tests::sealed_line_is_the_canonical_entry` checks it).
+pub(crate) fn seal_entry(
+    seq: u64,
+    prev: &str,
+    at: String,
+    event: Event,
+) -> Result<(Entry, String), serde_json::Error> {
+    let body = canonical_body(seq, prev, &at, &event)?;
+    let hash = sha256_hex(body.text.as_bytes());
+    let line = body.line_with(&serde_json::to_string(&hash)?);
+    let entry = Entry {
+        seq,
+        prev: prev.to_string(),
+        at,
+        event,
+        hash,
+    };
+    // The round trip the next open makes (G1): a value JSON cannot carry (NaN, ±inf become
+    // `null`) would be read back differently and reported as tampering, losing the experiment.
+    // Refused before it is written (test: journal::codec_tests::
+    // a_nan_or_infinite_number_is_refused_before_it_is_written).
+    let back: Option<Entry> = serde_json::from_str(&line).ok();
+    if back.as_ref() != Some(&entry) {
+        return Err(serde::ser::Error::custom(format!(
+            "the '{}' event holds a NaN or infinite number, which the journal cannot read back: \
+             it was not written (the value must be refused where it enters: arm usage, judge \
+             score, config or data)",
+            entry.event.kind()
+        )));
+    }
+    Ok((entry, line))
+}
+
+/// The canonical JSON of an entry's body `{at, event, prev, seq}`, split where the entry's
+/// `"hash"` key goes.
+struct CanonicalBody {
+    text: String,
+    /// Byte offset of `,"prev":` — the part after it is the body's tail.
+    split: usize,
+}
+
+impl CanonicalBody {
+    /// The entry's canonical line: the body with `,"hash":<hash_json>` before its tail.
+    fn line_with(&self, hash_json: &str) -> String {
+        let (head, tail) = self.text.split_at(self.split);
+        let mut line = String::with_capacity(self.text.len() + hash_json.len() + 8);
+        line.push_str(head);
+        line.push_str(",\"hash\":");
+        line.push_str(hash_json);
+        line.push_str(tail);
+        line
+    }
+}
+
+fn canonical_body(
+    seq: u64,
+    prev: &str,
+    at: &str,
+    event: &Event,
+) -> Result<CanonicalBody, serde_json::Error> {
+    let body = Body {
+        seq,
+        prev,
+        at,
+        event,
+    };
+    let text = canonical_json(&body)?;
+    // Keys are sorted, so the body ends with `,"prev":<prev>,"seq":<seq>}`.
+    let tail = format!(",\"prev\":{},\"seq\":{seq}}}", serde_json::to_string(prev)?);
+    let split = if text.ends_with(&tail) {
+        text.len() - tail.len()
+    } else {
+        // Unreachable with the canonical writer; a split at 0 makes every check fail (no panic).
+        0
+    };
+    Ok(CanonicalBody { text, split })
+}
+
+/// Verifies journal lines one at a time, in order, and decodes them: each line must be canonical
+/// JSON, match its own hash, link to the previous entry and carry the next sequence number. A
+/// journal is verified as it is read, without holding it in memory.
+pub(crate) struct Verifier {
+    prev: String,
+    next: u64,
+}
+
+impl Verifier {
+    /// A verifier expecting the first line.
+    pub(crate) fn new() -> Verifier {
+        Verifier {
+            prev: GENESIS.to_string(),
+            next: 0,
+        }
+    }
+
+    /// Lines verified so far.
+    pub(crate) fn count(&self) -> u64 {
+        self.next
+    }
+
+    /// The hash the next entry must carry as `prev`.
+    pub(crate) fn head(&self) -> &str {
+        &self.prev
+    }
+
+    /// Verifies and decodes the next complete line (without its newline).
+    pub(crate) fn push(&mut self, line: &str) -> Result<Entry, ChainError> {
+        let i = self.next;
+        let n = i as usize + 1;
+        let entry: Entry = serde_json::from_str(line).map_err(|e| ChainError::Unparsable {
+            line: n,
+            why: e.to_string(),
+        })?;
+        // The writer hashed the canonical body and spliced `,"hash":"…"` into it before `,"prev"`
+        // (`seal_entry`): the line without that field IS the hashed body, byte for byte. So the
+        // body's SHA-256 is taken over the line's own bytes, with no re-encoding (issue #17: the
+        // re-encoding through a JSON tree dominated every scan). Any edited byte changes the
+        // digest, or moves the fields the split expects, and fails here (G7; enforcement tested
+        // by `tests::verifier_refuses_every_single_byte_edit`). The decoded entry must carry the
+        // very hash, link and sequence number the bytes carry.
+        let Some(split) = SplitLine::of(line) else {
+            return Err(ChainError::Edited { line: n });
+        };
+        if split.hash != entry.hash
+            || split.prev != entry.prev
+            || split.seq != entry.seq.to_string()
+            || !split.body_hashes_to(&entry.hash)
+        {
+            return Err(ChainError::Edited { line: n });
+        }
+        if entry.prev != self.prev {
+            return Err(ChainError::BrokenLink {
+                line: n,
+                prev_line: n - 1,
+            });
+        }
+        if entry.seq != i {
+            return Err(ChainError::BadSequence {
+                line: n,
+                found: entry.seq,
+                expected: i,
+            });
+        }
+        self.prev = entry.hash.clone();
+        self.next += 1;
+        Ok(entry)
+    }
+}
+
+/// A journal line cut where the writer spliced its hash: `head` `,"hash":"H"` `tail`, with
+/// `tail` = `,"prev":"P","seq":N}` (top-level keys are sorted, so these are the line's last
+/// three fields). `head + tail` is the canonical body the writer hashed.
+struct SplitLine<'a> {
+    head: &'a str,
+    tail: &'a str,
+    hash: &'a str,
+    prev: &'a str,
+    seq: &'a str,
+}
+
+impl<'a> SplitLine<'a> {
+    /// Cuts `line`, or `None` when its last fields are not `"hash"`, `"prev"`, `"seq"` as the
+    /// writer lays them out (hex digests of 64 characters, a decimal sequence number).
+    fn of(line: &'a str) -> Option<SplitLine<'a>> {
+        const HASH_KEY: &str = ",\"hash\":\"";
+        const PREV_KEY: &str = ",\"prev\":\"";
+        const SEQ_KEY: &str = "\",\"seq\":";
+        let inner = line.strip_suffix('}')?;
+        let seq_at = inner.rfind(SEQ_KEY)?;
+        let seq = inner.get(seq_at + SEQ_KEY.len()..)?;
+        if seq.is_empty() || !seq.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let prev_at = seq_at.checked_sub(PREV_KEY.len() + 64)?;
+        if inner.get(prev_at..prev_at + PREV_KEY.len())? != PREV_KEY {
+            return None;
+        }
+        let prev = inner.get(prev_at + PREV_KEY.len()..seq_at)?;
+        // The hash's closing quote sits right before `,"prev"`.
+        let close = prev_at.checked_sub(1)?;
+        let hash_at = close.checked_sub(HASH_KEY.len() + 64)?;
+        if inner.get(hash_at..hash_at + HASH_KEY.len())? != HASH_KEY
+            || inner.get(close..prev_at)? != "\""
+        {
+            return None;
+        }
+        Some(SplitLine {
+            head: line.get(..hash_at)?,
+            tail: line.get(prev_at..)?,
+            hash: inner.get(hash_at + HASH_KEY.len()..close)?,
+            prev,
+            seq,
+        })
+    }
+
+    /// Whether SHA-256(`head + tail`) is `hash` (lower-case hex).
+    fn body_hashes_to(&self, hash: &str) -> bool {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(self.head.as_bytes());
+        h.update(self.tail.as_bytes());
+        let digest = h.finalize();
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let want = hash.as_bytes();
+        want.len() == 64
+            && digest.iter().enumerate().all(|(i, b)| {
+                want[2 * i] == HEX[(b >> 4) as usize] && want[2 * i + 1] == HEX[(b & 0x0f) as usize]
+            })
+    }
+}
+
+#[cfg(test)]
+#[path = "chain_tests.rs"]
+mod tests;
