@@ -20,6 +20,7 @@
 //! (`customer`, the cluster) write several messages each. The same seed always gives the same
 //! file.
 
+use itera_examples::rows_gen::{csv_field, write_generated};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::fmt::Write as _;
@@ -122,14 +123,6 @@ fn email(rng: &mut ChaCha8Rng, order: &str, tags: &mut Vec<&'static str>) -> Str
     format!("Hello, {body} Thanks, {name} ({phone})")
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
 fn generate(n: usize, seed: u64) -> String {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut out = String::from("id,channel,customer,message,order_id,failure_modes\n");
@@ -156,20 +149,7 @@ fn generate(n: usize, seed: u64) -> String {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().collect();
-    let arg = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
-    let out = arg("--out").unwrap_or_else(|| "examples/order-numbers/rows.csv".into());
-    let rows: usize = arg("--rows").map_or(Ok(600), |s| s.parse())?;
-    let seed: u64 = arg("--seed").map_or(Ok(20261202), |s| s.parse())?;
-    let text = generate(rows, seed);
-    std::fs::write(&out, &text)?;
-    println!("wrote {rows} rows ({} bytes) to {out}", text.len());
-    Ok(())
+    write_generated("examples/order-numbers/rows.csv", 600, 20261202, generate)
 }
 
 #[cfg(test)]

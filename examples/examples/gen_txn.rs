@@ -15,6 +15,7 @@
 //! `travel_meal_confusion` on meals bought from travel vendors (an airport café, a hotel bistro).
 //! The same seed always gives the same file.
 
+use itera_examples::rows_gen::{csv_field, write_generated};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::fmt::Write as _;
@@ -187,14 +188,6 @@ fn fill(rng: &mut ChaCha8Rng, template: &str) -> String {
     out
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
 fn generate(n: usize, seed: u64) -> String {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut out =
@@ -265,20 +258,7 @@ fn generate(n: usize, seed: u64) -> String {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().collect();
-    let arg = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
-    let out = arg("--out").unwrap_or_else(|| "examples/txn-categories/rows.csv".into());
-    let rows: usize = arg("--rows").map_or(Ok(300), |s| s.parse())?;
-    let seed: u64 = arg("--seed").map_or(Ok(20261125), |s| s.parse())?;
-    let text = generate(rows, seed);
-    std::fs::write(&out, &text)?;
-    println!("wrote {rows} rows ({} bytes) to {out}", text.len());
-    Ok(())
+    write_generated("examples/txn-categories/rows.csv", 300, 20261125, generate)
 }
 
 #[cfg(test)]

@@ -3,5 +3,6 @@
 //! they share.
 
 pub mod cross_judge;
+pub mod rows_gen;
 pub mod validity;
 pub mod validity_ext;
