@@ -12,6 +12,7 @@ mod chain;
 pub mod event;
 pub mod lock;
 pub mod marker;
+mod opening;
 pub mod record;
 pub mod spent;
 pub mod store;

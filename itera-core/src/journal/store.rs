@@ -5,14 +5,17 @@
 
 use crate::frame::Frame;
 use crate::hash;
-use crate::journal::event::{self, ChainError, Entry, Event, GENESIS, Verifier};
+use crate::journal::event::{self, Entry, Event, GENESIS, Verifier};
 use crate::journal::lock::DirLock;
-use crate::journal::marker::{SEALED_OPENED_FILE, SealedMarker};
+use crate::journal::opening::{
+    RecordedRegistration, ReportHashes, read_marker, recorded_registration, report_hashes,
+    scan_lines,
+};
 pub use crate::journal::store_error::StoreError;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -66,30 +69,6 @@ struct Inner {
     registered: Option<RecordedRegistration>,
 }
 
-/// The `(frame, frame.md, registration.json)` hashes a `registered` event recorded.
-type RecordedRegistration = (String, String, String);
-
-/// The `(data.json, verdict.json, conclusion.md)` hashes a `verdict` event recorded (the last
-/// two absent in journals from before they were recorded).
-pub(crate) type ReportHashes = (String, Option<String>, Option<String>);
-
-/// The report hashes of a `verdict` event.
-fn report_hashes(event: &Event) -> Option<ReportHashes> {
-    match event {
-        Event::VerdictReached {
-            data_hash,
-            verdict_hash,
-            conclusion_hash,
-            ..
-        } => Some((
-            data_hash.clone(),
-            verdict_hash.clone(),
-            conclusion_hash.clone(),
-        )),
-        _ => None,
-    }
-}
-
 /// An experiment's storage. Cheap to clone (shared); safe to use from many tasks.
 ///
 /// ```
@@ -112,26 +91,7 @@ impl std::fmt::Debug for Store {
     }
 }
 
-/// Reads `sealed-opened.json` if the test set was opened.
-fn read_marker(root: &Path) -> Result<Option<SealedMarker>, StoreError> {
-    let path = root.join(SEALED_OPENED_FILE);
-    match fs::read(&path) {
-        Ok(bytes) => {
-            serde_json::from_slice(&bytes)
-                .map(Some)
-                .map_err(|e| StoreError::BadRegistration {
-                    file: SEALED_OPENED_FILE.into(),
-                    why: format!(
-                        "unreadable ({e}): the test set was opened but its marker was edited"
-                    ),
-                })
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(StoreError::Io { path, source: e }),
-    }
-}
-
-fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
+pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
     move |source| StoreError::Io {
         path: path.to_path_buf(),
         source,
@@ -594,55 +554,4 @@ impl Store {
 thread_local! {
     /// Full scans of the journal made on this thread ([`Store::scan`]; the store's tests count them).
     pub(crate) static SCANS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
-}
-
-/// The `(frame, frame.md, registration.json)` hashes of a `registered` event.
-fn recorded_registration(entry: &Entry) -> Option<RecordedRegistration> {
-    match &entry.event {
-        Event::Registered {
-            frame_hash,
-            frame_md_hash,
-            registration_hash,
-            ..
-        } => Some((
-            frame_hash.clone(),
-            frame_md_hash.clone(),
-            registration_hash.clone(),
-        )),
-        _ => None,
-    }
-}
-
-/// Verifies the complete lines of a journal as they are read, handing each entry to `visit`.
-/// Returns the length in bytes of the complete lines; anything after the last newline (a torn
-/// or still-being-written line) is neither decoded nor visited.
-fn scan_lines(
-    reader: impl Read,
-    path: &Path,
-    verifier: &mut Verifier,
-    mut visit: impl FnMut(Entry),
-) -> Result<u64, StoreError> {
-    let mut reader = BufReader::with_capacity(1 << 16, reader);
-    let mut line = Vec::new();
-    let mut complete = 0u64;
-    loop {
-        line.clear();
-        let n = reader.read_until(b'\n', &mut line).map_err(io_err(path))?;
-        if n == 0 || line.last() != Some(&b'\n') {
-            return Ok(complete);
-        }
-        line.pop();
-        let tampered = |source| StoreError::Tampered {
-            path: path.to_path_buf(),
-            source,
-        };
-        let text = std::str::from_utf8(&line).map_err(|_| {
-            tampered(ChainError::Unparsable {
-                line: verifier.count() as usize + 1,
-                why: "not UTF-8".into(),
-            })
-        })?;
-        visit(verifier.push(text).map_err(tampered)?);
-        complete += n as u64;
-    }
 }

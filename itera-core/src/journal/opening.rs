@@ -1,0 +1,105 @@
+//! What the store's opening pass reads, apart from the store itself: the journal's complete
+//! lines verified one by one ([`scan_lines`]), the sealed-opened marker, and the hashes it keeps
+//! from the `registered` and `verdict` events so later checks need no second read (#17).
+
+use crate::journal::event::{ChainError, Entry, Event, Verifier};
+use crate::journal::marker::{SEALED_OPENED_FILE, SealedMarker};
+use crate::journal::store::io_err;
+use crate::journal::store_error::StoreError;
+use std::fs;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+
+/// The `(frame, frame.md, registration.json)` hashes a `registered` event recorded.
+pub(crate) type RecordedRegistration = (String, String, String);
+
+/// The `(data.json, verdict.json, conclusion.md)` hashes a `verdict` event recorded (the last
+/// two absent in journals from before they were recorded).
+pub(crate) type ReportHashes = (String, Option<String>, Option<String>);
+
+/// The report hashes of a `verdict` event.
+pub(crate) fn report_hashes(event: &Event) -> Option<ReportHashes> {
+    match event {
+        Event::VerdictReached {
+            data_hash,
+            verdict_hash,
+            conclusion_hash,
+            ..
+        } => Some((
+            data_hash.clone(),
+            verdict_hash.clone(),
+            conclusion_hash.clone(),
+        )),
+        _ => None,
+    }
+}
+
+/// Reads `sealed-opened.json` if the test set was opened.
+pub(crate) fn read_marker(root: &Path) -> Result<Option<SealedMarker>, StoreError> {
+    let path = root.join(SEALED_OPENED_FILE);
+    match fs::read(&path) {
+        Ok(bytes) => {
+            serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| StoreError::BadRegistration {
+                    file: SEALED_OPENED_FILE.into(),
+                    why: format!(
+                        "unreadable ({e}): the test set was opened but its marker was edited"
+                    ),
+                })
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(StoreError::Io { path, source: e }),
+    }
+}
+
+/// The `(frame, frame.md, registration.json)` hashes of a `registered` event.
+pub(crate) fn recorded_registration(entry: &Entry) -> Option<RecordedRegistration> {
+    match &entry.event {
+        Event::Registered {
+            frame_hash,
+            frame_md_hash,
+            registration_hash,
+            ..
+        } => Some((
+            frame_hash.clone(),
+            frame_md_hash.clone(),
+            registration_hash.clone(),
+        )),
+        _ => None,
+    }
+}
+
+/// Verifies the complete lines of a journal as they are read, handing each entry to `visit`.
+/// Returns the length in bytes of the complete lines; anything after the last newline (a torn
+/// or still-being-written line) is neither decoded nor visited.
+pub(crate) fn scan_lines(
+    reader: impl Read,
+    path: &Path,
+    verifier: &mut Verifier,
+    mut visit: impl FnMut(Entry),
+) -> Result<u64, StoreError> {
+    let mut reader = BufReader::with_capacity(1 << 16, reader);
+    let mut line = Vec::new();
+    let mut complete = 0u64;
+    loop {
+        line.clear();
+        let n = reader.read_until(b'\n', &mut line).map_err(io_err(path))?;
+        if n == 0 || line.last() != Some(&b'\n') {
+            return Ok(complete);
+        }
+        line.pop();
+        let tampered = |source| StoreError::Tampered {
+            path: path.to_path_buf(),
+            source,
+        };
+        let text = std::str::from_utf8(&line).map_err(|_| {
+            tampered(ChainError::Unparsable {
+                line: verifier.count() as usize + 1,
+                why: "not UTF-8".into(),
+            })
+        })?;
+        visit(verifier.push(text).map_err(tampered)?);
+        complete += n as u64;
+    }
+}
