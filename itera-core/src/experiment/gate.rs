@@ -50,7 +50,7 @@ impl Experiment<Gated> {
     pub fn give_up(self, arm: &str, reason: &str) -> Result<Experiment<Gated>, Rejected<Gated>> {
         let result = (|| {
             let store = &self.state.scored.split.registered.store;
-            let ledger = Ledger::from_entries(&store.entries()?);
+            let ledger = Ledger::read(store)?;
             if ledger.concluded {
                 return Err(Error::from(SprintError::Concluded));
             }
@@ -86,7 +86,7 @@ impl Experiment<Gated> {
     pub fn next_sprint(self, audit: Option<&str>) -> Result<Experiment<Scored>, Rejected<Gated>> {
         let result = (|| {
             let store = &self.state.scored.split.registered.store;
-            let ledger = Ledger::from_entries(&store.entries()?);
+            let ledger = Ledger::read(store)?;
             if ledger.concluded {
                 return Err(Error::from(SprintError::Concluded));
             }
@@ -116,7 +116,7 @@ fn gate_inner(
     classes: &[(&str, u32, ChangeClass)],
 ) -> Result<GateReport, Error> {
     let store = exp.store();
-    let ledger = Ledger::from_entries(&store.entries()?);
+    let ledger = Ledger::read(store)?;
     if ledger.gated
         && let Some(last) = ledger.gates.last()
     {

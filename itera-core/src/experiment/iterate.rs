@@ -17,7 +17,7 @@ use crate::iterate::gate::ChangeClass;
 use crate::iterate::iteration::{IterationVerdict, Ledger, SPRINT_CAP, VersionRecord, line_diff};
 use crate::iterate::refiner::Refiner;
 use crate::journal::event::{CallRecord, Event};
-use crate::journal::store::Store;
+use crate::journal::store::{Peek, Store};
 use crate::run::arm::Arm;
 use crate::run::cube::{ArmKey, ScoreCube};
 use crate::run::effect::paired_effect;
@@ -47,7 +47,7 @@ impl Experiment<Scored> {
 
     /// Versions, sprints, reveals and gates, replayed from the journal.
     pub fn ledger(&self) -> Result<Ledger, Error> {
-        Ok(Ledger::from_entries(&self.store().entries()?))
+        Ok(Ledger::read(self.store())?)
     }
 
     /// Reveals a dev row's raw input: journaled, and the row joins the seen set the gate checks
@@ -93,7 +93,8 @@ impl Experiment<Scored> {
     pub fn reveal_with_calls(&self, id: &RowId) -> Result<(Row, Vec<CallRecord>), Error> {
         let row = self.reveal(id)?;
         let mut calls = Vec::new();
-        self.store().scan(|e| {
+        let dev_calls = |p: &Peek<'_>| p.call && p.part == Some(Part::Dev.name());
+        self.store().scan_if(dev_calls, |e| {
             if let Event::Call(c) = e.event
                 && c.part == Part::Dev
                 && &c.row == id
@@ -371,7 +372,7 @@ async fn iterate_inner(
     }
     let spec = version.spec();
     let spec_hash = hash::sha256_hex(spec.as_bytes());
-    let ledger = Ledger::from_entries(&store.entries()?);
+    let ledger = Ledger::read(store)?;
     let same_spec = |v: &&VersionRecord| v.key.arm == arm && v.key.spec_hash == spec_hash;
     let first = ledger
         .versions
@@ -420,7 +421,7 @@ fn record_outcome(
 ) -> Result<DevResults, Error> {
     let store = exp.store();
     let arm = arm.to_string();
-    let ledger = Ledger::from_entries(&store.entries()?);
+    let ledger = Ledger::read(store)?;
     let dev = rebuild_dev(exp, &ledger)?;
     let cube = &dev.cube;
     let new = cube

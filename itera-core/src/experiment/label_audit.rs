@@ -118,7 +118,7 @@ impl Experiment<Gated> {
 
 fn sample(frame: &Frame, state: &Scored) -> Result<Vec<Row>, Error> {
     let store = &state.split.registered.store;
-    let entries = store.entries()?;
+    let entries = store.entries_except(&["call", "split"])?;
     let dev = &state.split.plan.dev;
     let pick = |ids: &[RowId]| -> Vec<Row> {
         ids.iter()
@@ -159,7 +159,7 @@ fn sample(frame: &Frame, state: &Scored) -> Result<Vec<Row>, Error> {
 
 fn record(state: &Scored, agreed: usize, reviewed: usize) -> Result<(), Error> {
     let store = &state.split.registered.store;
-    let entries = store.entries()?;
+    let entries = store.entries_except(&["call", "split"])?;
     if let Some((agreed, reviewed)) = recorded(&entries) {
         return Err(LabelAuditError::AlreadyRecorded { agreed, reviewed }.into());
     }

@@ -41,6 +41,9 @@ pub(crate) mod sprint;
 // The store's scan counts, tested from here: registering a frame takes the experiment layer.
 #[cfg(test)]
 mod store_scan_tests;
+// How often a run decodes its call records (issue #17).
+#[cfg(test)]
+mod decode_tests;
 pub(crate) mod testpass;
 mod transitions;
 
@@ -352,14 +355,17 @@ fn record_split(
     dataset: String,
     reused_test: Option<crate::journal::spent::ReusedTest>,
 ) -> Result<(), Error> {
-    let recorded = store.entries()?.into_iter().find_map(|e| match e.event {
-        Event::Split {
-            data_hash,
-            test_commitment,
-            ..
-        } => Some((data_hash, test_commitment)),
-        _ => None,
-    });
+    let recorded = store
+        .entries_without_calls()?
+        .into_iter()
+        .find_map(|e| match e.event {
+            Event::Split {
+                data_hash,
+                test_commitment,
+                ..
+            } => Some((data_hash, test_commitment)),
+            _ => None,
+        });
     match recorded {
         Some((data_hash, commitment)) => {
             // G7: enforced here; removing this check fails tests/foundation.rs::directory_round_trip_resumes_and_refuses_a_different_frame
@@ -490,11 +496,14 @@ impl Experiment<Piloted> {
             // What the journal already holds, read before scoring: on a fresh run it is a few
             // lines, and nothing scoring appends changes these answers.
             let (mut already, mut iterated) = (false, false);
-            store.scan(|e| match e.event {
-                Event::DevScored { .. } => already = true,
-                Event::Iteration { .. } => iterated = true,
-                _ => {}
-            })?;
+            store.scan_if(
+                |p| !p.call,
+                |e| match e.event {
+                    Event::DevScored { .. } => already = true,
+                    Event::Iteration { .. } => iterated = true,
+                    _ => {}
+                },
+            )?;
             let cube = runner::score_part(&job, "dev").await?;
             let noise = runner::noise(&cube)?;
             let summaries: Vec<ArmSummary> =
@@ -511,7 +520,7 @@ impl Experiment<Piloted> {
             // A reopened experiment that iterated before: its state holds every journaled
             // version, not just the registered ones (rebuilt from the journal, no calls).
             if iterated {
-                let ledger = crate::iterate::iteration::Ledger::from_entries(&store.entries()?);
+                let ledger = crate::iterate::iteration::Ledger::read(store)?;
                 return crate::experiment::sprint::dev_from_journal(
                     &self.frame,
                     rows,

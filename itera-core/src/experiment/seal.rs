@@ -20,7 +20,7 @@ impl Experiment<Gated> {
     pub(super) fn seal_gated(self) -> Result<Experiment<Sealed>, Rejected<Gated>> {
         let result = (|| {
             let store = &self.state.scored.split.registered.store;
-            let entries = store.entries()?;
+            let entries = store.entries_except(&["call", "split"])?;
             if let Some((locked, killed)) = entries.iter().find_map(|e| match &e.event {
                 Event::Sealed { locked, killed } => Some((locked.clone(), killed.clone())),
                 _ => None,
@@ -135,7 +135,12 @@ pub(crate) fn dev_from_journal(
     ledger: &Ledger,
     cross_judge: Option<crate::run::crossjudge::CrossJudgeReport>,
 ) -> Result<DevResults, Error> {
-    let entries = store.entries()?;
+    // The dev calls only: nothing else goes into the cube.
+    let mut entries = Vec::new();
+    store.scan_if(
+        |p| p.call && p.part == Some(Part::Dev.name()),
+        |e| entries.push(e),
+    )?;
     let cube = ScoreCube::from_entries(frame, rows, ledger.keys(), &entries, Part::Dev);
     let summaries: Vec<ArmSummary> = (0..cube.arms().len()).map(|i| cube.summary(i)).collect();
     let noise = runner::noise(&cube)?;

@@ -85,7 +85,7 @@ pub(super) fn check_at_split(
     plan: &SplitPlan,
     frame: &Frame,
 ) -> Result<Option<ReusedTest>, Error> {
-    let entries = store.entries()?;
+    let entries = store.entries_without_calls()?;
     let overlap = match ledger_for(store, &entries)? {
         Some(ledger) => {
             let own = journal_id(&entries);

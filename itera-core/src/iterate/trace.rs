@@ -32,15 +32,18 @@ pub(crate) fn of_iteration(
         .map(|(_, r)| r.clone())
         .collect();
     let mut calls = Vec::new();
-    store.scan(|e| {
-        if let Event::Call(c) = e.event
-            && c.part == Part::Dev
-            && c.arm == key.arm
-            && c.version == key.version
-        {
-            calls.push(c);
-        }
-    })?;
+    store.scan_if(
+        |p| p.call && p.part == Some(Part::Dev.name()),
+        |e| {
+            if let Event::Call(c) = e.event
+                && c.part == Part::Dev
+                && c.arm == key.arm
+                && c.version == key.version
+            {
+                calls.push(c);
+            }
+        },
+    )?;
     Ok(path_check(paths, &failing, &calls))
 }
 

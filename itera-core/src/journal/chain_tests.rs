@@ -90,3 +90,78 @@ fn verifier_refuses_every_single_byte_edit() {
         }
     }
 }
+
+/// A real call record, as the runner journals it.
+fn a_call() -> Event {
+    use crate::journal::record::{CallOutcome, CallRecord};
+    Event::Call(CallRecord {
+        arm: "v2".into(),
+        version: 0,
+        spec_hash: "ab".repeat(32),
+        row: RowId("row-1".into()),
+        part: crate::data::split::Part::Test,
+        trial: 0,
+        attempts: 1,
+        errors: Vec::new(),
+        latency_ms: 1.5,
+        queue_ms: None,
+        server_ms: None,
+        outcome: CallOutcome::Failed {
+            error: "timeout".into(),
+        },
+    })
+}
+
+/// A line skipped without decoding (`push_if`, issue #17) is verified as strictly as a decoded
+/// one: every single-byte edit gets exactly the error a full decode gives (G7), and an intact
+/// line advances the chain the same way.
+#[test]
+fn a_skipped_line_fails_like_a_decoded_one() {
+    for event in [a_call(), call_event(7)] {
+        let (entry, line) = seal_entry(0, GENESIS, "2026-12-01T00:00:00Z".into(), event).unwrap();
+        let mut skipping = Verifier::new();
+        assert_eq!(skipping.push_if(&line, |_| false), Ok(None));
+        assert_eq!(
+            (skipping.head(), skipping.count()),
+            (entry.hash.as_str(), 1)
+        );
+        let bytes = line.as_bytes();
+        for i in 0..bytes.len() {
+            for b in [b' ', b'0', b'7', b'"', b'a', b'}', b'\\'] {
+                if bytes[i] == b {
+                    continue;
+                }
+                let mut edited = bytes.to_vec();
+                edited[i] = b;
+                let Ok(text) = std::str::from_utf8(&edited) else {
+                    continue;
+                };
+                let skipped = Verifier::new().push_if(text, |_| false);
+                let decoded = Verifier::new().push(text);
+                assert!(
+                    skipped.is_err(),
+                    "byte {i} set to {:?} was accepted",
+                    char::from(b)
+                );
+                assert_eq!(skipped.unwrap_err(), decoded.unwrap_err(), "byte {i}");
+            }
+        }
+    }
+}
+
+/// What a scan peeks at before decoding: a call's part, and nothing else of other events.
+#[test]
+fn a_peek_reads_the_kind_and_part_without_decoding() {
+    let (_, call) = seal_entry(0, GENESIS, "2026-12-01T00:00:00Z".into(), a_call()).unwrap();
+    let mut seen = None;
+    Verifier::new()
+        .push_if(&call, |p| {
+            seen = Some((p.call, p.part.map(str::to_string), p.seq));
+            false
+        })
+        .unwrap();
+    assert_eq!(seen, Some((true, Some("test".to_string()), 0)));
+    let (_, reveal) = seal_entry(0, GENESIS, "2026-12-01T00:00:00Z".into(), call_event(3)).unwrap();
+    let got = Verifier::new().push_if(&reveal, |p| !p.call && p.part.is_none());
+    assert!(matches!(got, Ok(Some(e)) if e.event == call_event(3)));
+}

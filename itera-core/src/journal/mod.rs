@@ -8,7 +8,8 @@
 //! This layer uses only [`crate::frame`], [`crate::data`] and the hashing helpers; the records
 //! later phases journal are defined in [`record`].
 
-mod chain;
+pub(crate) mod chain;
+mod decode;
 pub mod event;
 pub mod lock;
 pub mod marker;

@@ -2,6 +2,7 @@
 //! lines verified one by one ([`scan_lines`]), the sealed-opened marker, and the hashes it keeps
 //! from the `registered` and `verdict` events so later checks need no second read (#17).
 
+use crate::journal::chain::Peek;
 use crate::journal::event::{ChainError, Entry, Event, Verifier};
 use crate::journal::marker::{SEALED_OPENED_FILE, SealedMarker};
 use crate::journal::store::io_err;
@@ -77,6 +78,40 @@ pub(crate) fn scan_lines(
     reader: impl Read,
     path: &Path,
     verifier: &mut Verifier,
+    visit: impl FnMut(Entry),
+) -> Result<u64, StoreError> {
+    read_lines(
+        reader,
+        path,
+        verifier,
+        |v, text| v.push(text).map(Some),
+        visit,
+    )
+}
+
+/// [`scan_lines`], decoding (and visiting) only the lines `want` accepts from what can be read of
+/// them without decoding ([`Peek`]); every other line is verified from its bytes ([`Verifier::push_if`]).
+pub(crate) fn scan_lines_if(
+    reader: impl Read,
+    path: &Path,
+    verifier: &mut Verifier,
+    mut want: impl FnMut(&Peek<'_>) -> bool,
+    visit: impl FnMut(Entry),
+) -> Result<u64, StoreError> {
+    read_lines(
+        reader,
+        path,
+        verifier,
+        |v, text| v.push_if(text, &mut want),
+        visit,
+    )
+}
+
+fn read_lines(
+    reader: impl Read,
+    path: &Path,
+    verifier: &mut Verifier,
+    mut step: impl FnMut(&mut Verifier, &str) -> Result<Option<Entry>, ChainError>,
     mut visit: impl FnMut(Entry),
 ) -> Result<u64, StoreError> {
     let mut reader = BufReader::with_capacity(1 << 16, reader);
@@ -99,7 +134,9 @@ pub(crate) fn scan_lines(
                 why: "not UTF-8".into(),
             })
         })?;
-        visit(verifier.push(text).map_err(tampered)?);
+        if let Some(entry) = step(verifier, text).map_err(tampered)? {
+            visit(entry);
+        }
         complete += n as u64;
     }
 }

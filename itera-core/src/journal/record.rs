@@ -400,8 +400,8 @@ pub struct CallRecord {
     pub outcome: CallOutcome,
 }
 
-/// What became of a call.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// What became of a call. (Decoded in one pass by `journal/decode.rs`, issue #17.)
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "status", rename_all = "kebab-case")]
 #[allow(clippy::large_enum_variant)] // a journal record, built once per call and written out
 pub enum CallOutcome {

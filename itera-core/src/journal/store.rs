@@ -5,11 +5,12 @@
 
 use crate::frame::Frame;
 use crate::hash;
+pub(crate) use crate::journal::chain::Peek;
 use crate::journal::event::{self, Entry, Event, GENESIS, Verifier};
 use crate::journal::lock::DirLock;
 use crate::journal::opening::{
     RecordedRegistration, ReportHashes, read_marker, recorded_registration, report_hashes,
-    scan_lines,
+    scan_lines, scan_lines_if,
 };
 pub use crate::journal::store_error::StoreError;
 use serde::{Deserialize, Serialize};
@@ -165,7 +166,16 @@ impl Store {
         let mut concluded = None;
         let mut reported = None;
         let mut at_marker = None;
-        let complete = scan_lines(&journal, &jpath, &mut verifier, |entry| {
+        // A writable open (a run) decodes only the lines it keeps something of; the others are
+        // verified from their bytes, and the phases that need them read them. A read-only open (`itera verify`, `status`)
+        // decodes every line: it promises the full pass (opening_decodes_no_call_line).
+        let marker_seq = marker.as_ref().map(|m| m.seq);
+        let want = |p: &Peek<'_>| {
+            !writable
+                || matches!(p.kind, "registered" | "verdict-reached")
+                || Some(p.seq) == marker_seq
+        };
+        let complete = scan_lines_if(&journal, &jpath, &mut verifier, want, |entry| {
             if registered.is_none() {
                 registered = recorded_registration(&entry);
             }
@@ -334,9 +344,40 @@ impl Store {
     /// was opened). A long journal is better walked with [`Store::scan`], which does not hold it
     /// in memory.
     pub fn entries(&self) -> Result<Vec<Entry>, StoreError> {
-        let mut out = Vec::new();
+        // Sized to the lines known, not grown by doubling: an entry is ~700 bytes, and a
+        // 140k-line journal's vector grew to 180 MB of capacity for 96 MB of entries (#17).
+        let mut out = Vec::with_capacity(self.verified_lines() as usize);
         self.scan(|e| out.push(e))?;
         Ok(out)
+    }
+
+    /// Every entry but the call records, re-read and re-verified like [`Store::entries`]: the
+    /// call lines are verified from their bytes (hash, link, sequence) without being decoded.
+    /// For the phases that rebuild their state from the decisions (the iteration ledger, the
+    /// gate, the seal, the verdict's checks): a 140k-line journal has a few hundred of them
+    /// (issue #17: each phase decoded every call again; `seal_decodes_no_call_line`).
+    pub(crate) fn entries_without_calls(&self) -> Result<Vec<Entry>, StoreError> {
+        self.entries_except(&["call"])
+    }
+
+    /// Every entry but those whose event tag is in `kinds`, verified like
+    /// [`Store::entries_without_calls`]. The iteration ledger reads neither the calls nor the
+    /// split, whose line lists every train and dev row id (1.3 MB at 100k rows).
+    pub(crate) fn entries_except(&self, kinds: &[&str]) -> Result<Vec<Entry>, StoreError> {
+        let mut out = Vec::new();
+        self.scan_if(|p| !kinds.contains(&p.kind), |e| out.push(e))?;
+        Ok(out)
+    }
+
+    /// [`Store::scan`], visiting only the entries `want` accepts from what can be read of them
+    /// without decoding ([`Peek`]: call or not, part, sequence number); the others are verified
+    /// without being decoded.
+    pub(crate) fn scan_if(
+        &self,
+        want: impl FnMut(&Peek<'_>) -> bool,
+        visit: impl FnMut(Entry),
+    ) -> Result<(), StoreError> {
+        self.read_journal(Some(want), visit)
     }
 
     /// Re-reads and re-verifies the journal like [`Store::entries`], handing each entry to
@@ -351,7 +392,15 @@ impl Store {
     /// store.scan(|e| calls += usize::from(matches!(e.event, Event::Call(_)))).unwrap();
     /// assert_eq!(calls, 0);
     /// ```
-    pub fn scan(&self, mut visit: impl FnMut(Entry)) -> Result<(), StoreError> {
+    pub fn scan(&self, visit: impl FnMut(Entry)) -> Result<(), StoreError> {
+        self.read_journal(None::<fn(&Peek<'_>) -> bool>, visit)
+    }
+
+    fn read_journal(
+        &self,
+        want: Option<impl FnMut(&Peek<'_>) -> bool>,
+        mut visit: impl FnMut(Entry),
+    ) -> Result<(), StoreError> {
         enum Source {
             Cached(Vec<Entry>),
             Bytes(Vec<u8>),
@@ -370,21 +419,32 @@ impl Store {
         };
         #[cfg(test)]
         SCANS.with(|c| c.set(c.get() + 1));
-        let mut verifier = Verifier::new();
-        match source {
-            Source::Cached(entries) => entries.into_iter().for_each(&mut visit),
-            Source::Bytes(bytes) => {
-                let path = PathBuf::from(JOURNAL_FILE);
-                scan_lines(bytes.as_slice(), &path, &mut verifier, visit)?;
-            }
-            Source::File(path) => match File::open(&path) {
-                Ok(file) => {
-                    scan_lines(&file, &path, &mut verifier, visit)?;
+        let (reader, path): (Box<dyn std::io::Read>, PathBuf) = match source {
+            Source::Cached(entries) => {
+                let mut want = want;
+                for e in entries {
+                    let peek = Peek::of(&e);
+                    if want.as_mut().is_none_or(|w| w(&peek)) {
+                        visit(e);
+                    }
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                return Ok(());
+            }
+            Source::Bytes(bytes) => (
+                Box::new(std::io::Cursor::new(bytes)),
+                PathBuf::from(JOURNAL_FILE),
+            ),
+            Source::File(path) => match File::open(&path) {
+                Ok(file) => (Box::new(file), path),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
                 Err(e) => return Err(StoreError::Io { path, source: e }),
             },
-        }
+        };
+        let mut verifier = Verifier::new();
+        match want {
+            Some(want) => scan_lines_if(reader, &path, &mut verifier, want, visit)?,
+            None => scan_lines(reader, &path, &mut verifier, visit)?,
+        };
         Ok(())
     }
 

@@ -7,7 +7,7 @@
 
 use crate::data::split::Part;
 use crate::frame::FailurePolicy;
-use crate::journal::event::{CallOutcome, Entry, Event};
+use crate::journal::event::{CallOutcome, CallRecord, Entry, Event};
 use crate::journal::record::ArmKey;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -49,32 +49,60 @@ pub(crate) fn count_calls(
     part: Part,
     policy: FailurePolicy,
 ) -> CallCounts {
-    // (row, trial) → (latest outcome failed, ever needed more than one attempt)
-    let mut cells: BTreeMap<(&str, u32), (bool, bool)> = BTreeMap::new();
+    let mut tally = CallTally::new(key, part);
     for e in entries {
-        let Event::Call(rec) = &e.event else {
-            continue;
-        };
-        if rec.part != part || rec.arm != key.arm || rec.spec_hash != key.spec_hash {
-            continue;
+        if let Event::Call(rec) = &e.event {
+            tally.add(rec);
+        }
+    }
+    tally.counts(policy)
+}
+
+/// [`count_calls`] fed one call record at a time, so a scan of the journal can count without
+/// holding its call records (issue #17: the test pass held the whole journal to count dev calls).
+pub(crate) struct CallTally<'k> {
+    key: &'k ArmKey,
+    part: Part,
+    /// (row, trial) → (latest outcome failed, ever needed more than one attempt)
+    cells: BTreeMap<(String, u32), (bool, bool)>,
+}
+
+impl<'k> CallTally<'k> {
+    pub(crate) fn new(key: &'k ArmKey, part: Part) -> CallTally<'k> {
+        CallTally {
+            key,
+            part,
+            cells: BTreeMap::new(),
+        }
+    }
+
+    /// Counts `rec` if it is a call of this tally's arm version in its part.
+    pub(crate) fn add(&mut self, rec: &CallRecord) {
+        if rec.part != self.part || rec.arm != self.key.arm || rec.spec_hash != self.key.spec_hash {
+            return;
         }
         let failed = matches!(rec.outcome, CallOutcome::Failed { .. });
-        let cell = cells
-            .entry((rec.row.as_str(), rec.trial))
+        let cell = self
+            .cells
+            .entry((rec.row.as_str().to_string(), rec.trial))
             .or_insert((false, false));
         // A second record of the same call is a resume's re-attempt of a failure.
         let again = cell.0;
         *cell = (failed, cell.1 || again || rec.attempts > 1);
     }
-    let failed = cells.values().filter(|c| c.0).count();
-    CallCounts {
-        calls: cells.len(),
-        failed,
-        retried: cells.values().filter(|c| c.1).count(),
-        excluded: if policy == FailurePolicy::Exclude {
-            failed
-        } else {
-            0
-        },
+
+    /// The counts so far.
+    pub(crate) fn counts(&self, policy: FailurePolicy) -> CallCounts {
+        let failed = self.cells.values().filter(|c| c.0).count();
+        CallCounts {
+            calls: self.cells.len(),
+            failed,
+            retried: self.cells.values().filter(|c| c.1).count(),
+            excluded: if policy == FailurePolicy::Exclude {
+                failed
+            } else {
+                0
+            },
+        }
     }
 }

@@ -57,20 +57,23 @@ pub(crate) async fn batch_phase(
     // itera-cli/tests/batch.rs fails without it).
     let mut submitted: Vec<(String, String, String, Vec<BatchItem>)> = Vec::new();
     let mut done_ids = BTreeSet::new();
-    job.store.scan(|e| match e.event {
-        Event::BatchSubmitted {
-            arm,
-            spec_hash,
-            part,
-            batch_id,
-            items,
-            ..
-        } if part == job.part => submitted.push((arm, spec_hash, batch_id, items)),
-        Event::BatchDone { batch_id, .. } => {
-            done_ids.insert(batch_id);
-        }
-        _ => {}
-    })?;
+    job.store.scan_if(
+        |p| !p.call,
+        |e| match e.event {
+            Event::BatchSubmitted {
+                arm,
+                spec_hash,
+                part,
+                batch_id,
+                items,
+                ..
+            } if part == job.part => submitted.push((arm, spec_hash, batch_id, items)),
+            Event::BatchDone { batch_id, .. } => {
+                done_ids.insert(batch_id);
+            }
+            _ => {}
+        },
+    )?;
     let mut counts = BatchCounts::default();
     let mut open: Vec<Open> = Vec::new();
     for (arm, spec_hash, batch_id, items) in submitted {

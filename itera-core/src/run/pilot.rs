@@ -31,15 +31,18 @@ pub(crate) fn manifest(
         .map(|(a, h)| (a.id().to_string(), h.clone()))
         .collect();
     let mut recorded = None;
-    store.scan(|e| match e.event {
-        Event::Manifest {
-            judge,
-            rubric_hash,
-            arms,
-            ..
-        } if recorded.is_none() => recorded = Some((judge, rubric_hash, arms)),
-        _ => {}
-    })?;
+    store.scan_if(
+        |p| !p.call,
+        |e| match e.event {
+            Event::Manifest {
+                judge,
+                rubric_hash,
+                arms,
+                ..
+            } if recorded.is_none() => recorded = Some((judge, rubric_hash, arms)),
+            _ => {}
+        },
+    )?;
     match recorded {
         Some((j, r, recorded_arms)) => {
             // G8: enforced here; removing this check fails tests/guards_enforced.rs::manifest_rewritten_to_another_judge_is_refused_on_resume
@@ -137,11 +140,14 @@ pub(crate) async fn pilot(
     crate::run::crossjudge::require(roster, judge, opts)?;
     manifest(store, roster, judge)?;
     let mut passed = false;
-    store.scan(|e| {
-        if let Event::PilotPassed { arms, .. } = e.event {
-            passed |= arms.iter().map(|a| &a.spec_hash).eq(roster.hashes.iter());
-        }
-    })?;
+    store.scan_if(
+        |p| !p.call,
+        |e| {
+            if let Event::PilotPassed { arms, .. } = e.event {
+                passed |= arms.iter().map(|a| &a.spec_hash).eq(roster.hashes.iter());
+            }
+        },
+    )?;
     if passed {
         return Ok(());
     }

@@ -13,7 +13,7 @@ use crate::data::split::Part;
 use crate::frame::Frame;
 use crate::hash;
 use crate::journal::event::{ArmNoise, CallOutcome, Event};
-use crate::journal::store::{Store, StoreError};
+use crate::journal::store::{Peek, Store, StoreError};
 use crate::run::arm::Arm;
 use crate::run::cube::{ArmKey, ScoreCube};
 use crate::run::exec::{Limits, Progress, RunOptions};
@@ -288,7 +288,10 @@ fn replay(job: &PartJob<'_>) -> Result<ScoreCube, RunError> {
     let (judge_id, rubric) = judge_tag(job.judge);
     // Streamed: a long journal is not held in memory while the cube is built.
     let mut changed = None;
-    job.store.scan(|entry| {
+    // Only this part's call lines are decoded (issue #17: the test pass decoded every dev call).
+    let part = job.part.name();
+    let wanted = |p: &Peek<'_>| p.call && p.part == Some(part);
+    job.store.scan_if(wanted, |entry| {
         let Event::Call(rec) = entry.event else {
             return;
         };
@@ -363,9 +366,12 @@ pub(crate) async fn score_part(
         && job.roster.arms.first().map(|a| a.id()) == Some(job.frame.baseline.id.as_str());
     let mut baseline_recorded = !is_baseline;
     if !baseline_recorded {
-        job.store.scan(|e| {
-            baseline_recorded |= matches!(e.event, Event::BaselineScored { .. });
-        })?;
+        job.store.scan_if(
+            |p| !p.call,
+            |e| {
+                baseline_recorded |= matches!(e.event, Event::BaselineScored { .. });
+            },
+        )?;
     }
     let mut baseline_missing = keys.iter().filter(|k| k.0 == 0).count();
     let mut calls = futures::stream::iter(keys)

@@ -1,0 +1,172 @@
+//! Tests of how often a run decodes its call records ("Fast at 100k rows", issue #17): the
+//! profile of `itera run` on a 140k-line journal was dominated by decoding every call line again
+//! in each phase (the open, the gate, the seal, three times in the verdict), although those
+//! phases rebuild their state from the few hundred decision lines. Call lines are still verified
+//! on every read (hash, link, sequence: G7), only not decoded where nothing reads them.
+
+use crate::data::row::Row;
+use crate::experiment::Experiment;
+use crate::journal::chain::CALL_DECODES;
+use crate::journal::store::Store;
+use crate::run::arm::{Arm, ArmError, ArmOutput, CallCtx};
+use crate::run::exec::RunOptions;
+use crate::run::judges::ExactMatch;
+use crate::run::lineup::Lineup;
+use async_trait::async_trait;
+use serde_json::Value;
+
+fn decodes() -> u64 {
+    CALL_DECODES.with(|c| c.get())
+}
+
+/// Answers the expected label, except on every `miss`-th row.
+struct Labeler {
+    id: &'static str,
+    miss: usize,
+}
+
+#[async_trait]
+impl Arm for Labeler {
+    fn id(&self) -> &str {
+        self.id
+    }
+    fn spec(&self) -> String {
+        format!("{} misses every {}th row", self.id, self.miss)
+    }
+    async fn call(&self, input: &Value, _ctx: &CallCtx) -> Result<ArmOutput, ArmError> {
+        let n: usize = input["n"].as_u64().unwrap_or(0) as usize;
+        let expected = input["expected"].as_str().unwrap_or("");
+        Ok(ArmOutput::text(if n.is_multiple_of(self.miss) {
+            "wrong"
+        } else {
+            expected
+        }))
+    }
+}
+
+fn rows(n: usize) -> Vec<Row> {
+    (0..n)
+        .map(|i| {
+            let expected = ["travel", "software", "supplies"][i % 3];
+            Row::new(
+                format!("r{i:04}"),
+                serde_json::json!({"n": i, "expected": expected}),
+            )
+            .expected(expected)
+        })
+        .collect()
+}
+
+fn lineup() -> Lineup {
+    let arms: Vec<Box<dyn Arm>> = vec![
+        Box::new(Labeler {
+            id: "base",
+            miss: 3,
+        }),
+        Box::new(Labeler {
+            id: "candidate",
+            miss: 4,
+        }),
+    ];
+    Lineup::new(ExactMatch).arms(arms).options(RunOptions {
+        accept_underpowered: Some("a unit-test fixture".into()),
+        ..RunOptions::default()
+    })
+}
+
+fn frame() -> crate::frame::Frame {
+    crate::frame::Frame::builder("decodes", "Does candidate label better?", "It does.")
+        .baseline("base", "decode_tests.rs:1")
+        .arm("candidate", "base", "misses fewer rows")
+        .metric("accuracy", "exact")
+        .threshold_pp(5.0)
+        .slice_loss_floor_pp(-2.0)
+        .trials(1)
+        .deterministic(true)
+        .seed(3)
+        .build()
+        .unwrap()
+}
+
+/// Call lines in the directory's journal.
+fn calls_in(dir: &std::path::Path) -> u64 {
+    std::fs::read_to_string(dir.join("journal.jsonl"))
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains(r#""event":"call""#))
+        .count() as u64
+}
+
+/// Opening a directory to run it decodes no call line (they are verified from their bytes), and
+/// `itera verify`'s read-only open still decodes every one (its full pass).
+#[tokio::test]
+async fn opening_decodes_no_call_line() {
+    // A directory inside a temp dir: the spent-test ledger beside it is this test's own (G15).
+    let root = tempfile::tempdir().unwrap();
+    let dir = &root.path().join("exp");
+    let exp = Experiment::new(frame())
+        .unwrap()
+        .register(Store::dir(dir).unwrap())
+        .unwrap()
+        .split_rows(rows(300))
+        .unwrap()
+        .pilot(lineup())
+        .await
+        .unwrap()
+        .score_dev()
+        .await
+        .unwrap();
+    drop(exp);
+    let calls = calls_in(dir);
+    assert!(calls >= 300, "{calls} call lines");
+    let before = decodes();
+    drop(Store::dir(dir).unwrap());
+    assert_eq!(decodes() - before, 0, "Store::dir decoded call lines");
+    let before = decodes();
+    drop(Store::read_only(dir).unwrap());
+    assert_eq!(
+        decodes() - before,
+        calls,
+        "a read-only open decodes every line"
+    );
+}
+
+/// The gate and the seal rebuild their state from the decision lines: they decode no call line.
+/// The verdict decodes the calls it counts before opening the test set once, and every call
+/// once more after the test pass for the report and the self-audit — no more.
+#[tokio::test]
+async fn gate_seal_and_verdict_decode_each_call_line_at_most_once() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = &root.path().join("exp");
+    let scored = Experiment::new(frame())
+        .unwrap()
+        .register(Store::dir(dir).unwrap())
+        .unwrap()
+        .split_rows(rows(300))
+        .unwrap()
+        .pilot(lineup())
+        .await
+        .unwrap()
+        .score_dev()
+        .await
+        .unwrap();
+    let before = decodes();
+    let gated = scored.gate(&[]).unwrap();
+    assert_eq!(decodes() - before, 0, "the gate decoded call lines");
+    let before = decodes();
+    let sealed = gated.seal().unwrap();
+    assert_eq!(decodes() - before, 0, "the seal decoded call lines");
+    let dev_calls = calls_in(dir);
+    let before = decodes();
+    let conclusion = sealed.verdict(None).await.unwrap();
+    let all_calls = calls_in(dir);
+    assert!(all_calls > dev_calls, "the test pass made calls");
+    let made = decodes() - before;
+    assert!(
+        made <= dev_calls + all_calls,
+        "the verdict decoded {made} call lines; {dev_calls} before the test pass and \
+         {all_calls} after it are the most it needs"
+    );
+    // The same verdict as ever: the audit still reads every call (its items are green).
+    assert!(!conclusion.audit.is_empty());
+}
