@@ -1,7 +1,8 @@
 //! Where an experiment lives: a directory (`frame.md`, `registration.json`, `journal.jsonl`, and
-//! later the report) or memory (for `cargo test`). [`Store`] appends journal entries — call lines
-//! group-committed, every decision written and synced before it counts — verifies the hash chain
-//! and the registration when a directory is opened, and writes report files atomically.
+//! later the report) or memory (for `cargo test`). [`Store`] appends journal entries — each
+//! written before it counts, decisions synced at once and call lines synced in batches — verifies
+//! the hash chain and the registration when a directory is opened, and writes report files
+//! atomically.
 
 use crate::frame::Frame;
 use crate::hash;
@@ -39,11 +40,11 @@ pub struct Registration {
 }
 
 enum Backend {
-    /// Fields drop in order: the journal's pending lines are written and synced while the
-    /// directory's lock is still held.
+    /// Fields drop in order: the journal's unsynced lines are synced while the directory's
+    /// lock is still held.
     Dir {
         root: PathBuf,
-        /// Group-commits the journal's lines (writer.rs): calls in batches, decisions synced.
+        /// Writes the journal's lines and group-commits their syncs (writer.rs).
         journal: JournalWriter,
         /// The directory's exclusive lock (G1), `None` when opened read-only.
         lock: Option<DirLock>,
@@ -290,14 +291,13 @@ impl Store {
         }
     }
 
-    /// Appends an event; once this returns `Ok`, the event counts. In a directory the journal
-    /// is group-committed (journal/writer.rs): a call line joins a batch written with one write
-    /// and synced within `MAX_BATCH_AGE` (50 ms); any other event is a decision, written with the
-    /// pending batch and synced before this returns (G15, G46: `sealed-opened` and the verdict
-    /// count only once durable). A SIGKILL or a power loss can lose the calls of the last 50 ms
-    /// (they never counted; a resume makes them again), never a decision, and never a call
-    /// journaled before a decision. Scans and reads of the journal in this process see the
-    /// batched lines; `itera status`/`verify` in another process may lag by the bound.
+    /// Appends an event; once this returns `Ok`, the event counts. In a directory every line is
+    /// written to the file before this returns (a SIGKILL loses none), and durability against a
+    /// power loss is group-committed (journal/writer.rs): call lines share one sync per batch,
+    /// within `MAX_BATCH_AGE` (50 ms); any other event is a decision, synced with every line
+    /// before it before this returns (G15, G46: `sealed-opened` and the verdict count only once
+    /// durable). A power loss can lose the call lines of the last 50 ms (they never counted for a
+    /// decision; a resume makes them again), never a decision and never a call before one.
     pub(crate) fn append(&self, event: Event) -> Result<Entry, StoreError> {
         let mut inner = self.lock();
         let (entry, line) = event::seal_entry(
@@ -342,8 +342,8 @@ impl Store {
         Ok(entry)
     }
 
-    /// Writes the lines still batched by the journal writer (not the in-memory store's), so a
-    /// read of the file in this process sees every line appended.
+    /// Fails with the journal writer's kept error, if a write or sync failed (a reader must not
+    /// take a journal with a lost line for a whole one).
     fn write_pending(&self) -> Result<(), StoreError> {
         match &self.lock().backend {
             Backend::Dir { journal, .. } => journal.write_pending(),
@@ -378,7 +378,7 @@ impl Store {
             Bytes(Vec<u8>),
             File(PathBuf),
         }
-        // Lines still in the journal writer's batch are written first (writer.rs).
+        // A journal whose writer failed is not read as if it were whole (writer.rs).
         self.write_pending()?;
         // Take what is needed under the lock, then visit outside it.
         let source = match &self.lock().backend {

@@ -1,22 +1,24 @@
-//! The journal's writer: group commit (issue #17 item 2, "journal at the speed of the disk").
-//! A call line ([`Event::Call`](crate::journal::event::Event::Call)) is put in an in-memory batch
-//! and `append` returns; a flusher thread writes the whole batch with one `write` and makes it
-//! durable with one `sync_data` once the batch is [`MAX_BATCH_AGE`] old or [`MAX_BATCH_BYTES`]
-//! long, so a lone call reaches the disk within the bound even when nothing else is appended.
-//! Every other event is a decision: it is written together with the pending batch (one `write`)
-//! and synced before `append` returns, so a decision is never durable without every call before
-//! it, and "journaled before it counts" holds for each (G15/G46: the `sealed-opened` event, the
-//! verdict). Lines are batched in chain order (under the store's lock that assigns their `seq`)
-//! and batches reach the file in the order they were taken, so the file is always a prefix of
-//! the chain.
+//! The journal's writer: every line is written to the file as it is appended (so a SIGKILL loses
+//! nothing that `append` returned `Ok` for: the line is in the kernel), and made durable against
+//! a power loss by group commit (issue #17 item 2, "journal at the speed of the disk"): call
+//! lines ([`Event::Call`](crate::journal::event::Event::Call)) share one `sync_data` per batch,
+//! made by a flusher thread once the oldest unsynced line is [`MAX_BATCH_AGE`] old, so a lone
+//! call is durable within the bound even when nothing else is appended. Every other event is a
+//! decision: it is written and synced — with every line before it — before `append` returns, so
+//! "journaled before it counts" holds against a power loss for each (G15/G46: the
+//! `sealed-opened` event, the verdict).
 //!
-//! Crash semantics. A SIGKILL (or a panic with `panic = "abort"`) loses at most the calls of the
-//! last [`MAX_BATCH_AGE`] (or [`MAX_BATCH_BYTES`]) not yet written: they never counted, and a
-//! resumed run makes them again. A power loss loses the same at most: what was written was also
-//! synced. A decision that returned `Ok` is never lost to either. A panic that unwinds drops the
-//! store, which writes and syncs the batch. A failed background write or sync is kept and
-//! returned (as [`StoreError::Io`] naming the journal) by the next append, scan or read of the
-//! journal, and by every one after it: the lost lines would leave a gap in the chain.
+//! Why the writes are not batched too: a batched call line is lost to a SIGKILL although the
+//! call was made and paid for, and the existing kill test (`crash_safety_under_sigkill`, itera-core
+//! tests/crash.rs) allows a kill to lose only the calls in flight. Measured on the 100k-row run,
+//! the 140k one-line writes cost about 0.06 s of the run; the 140k `fsync`s that per-line
+//! durability would take are what a batch saves (91 syncs instead).
+//!
+//! Crash semantics. A SIGKILL loses no line `append` returned `Ok` for (as before). A power loss
+//! loses at most the call lines of the last [`MAX_BATCH_AGE`] (they never counted for a
+//! decision; a resumed run makes them again), never a decision and never a call before one. A
+//! failed write or sync is kept and returned (as [`StoreError::Io`] naming the journal) by every
+//! later append, scan or read of the journal: a lost line would leave a gap in the chain.
 
 use crate::journal::store::StoreError;
 use std::fs::File;
@@ -29,20 +31,15 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-/// The oldest a batch of call lines gets before it is written and synced: what a SIGKILL or a
-/// power loss can lose (calls made again on resume; never a decision).
+/// The oldest an unsynced call line gets before the flusher syncs it: what a power loss can lose
+/// (calls made again on resume; never a decision).
 pub(crate) const MAX_BATCH_AGE: Duration = Duration::from_millis(50);
-/// A batch this long is written and synced at once, whatever its age (so a SIGKILL or a power
-/// loss also loses at most about this many bytes of call lines, plus what came in during the
-/// write).
-pub(crate) const MAX_BATCH_BYTES: usize = 1 << 20;
 
-/// The lines appended and not yet written.
-struct Batch {
-    bytes: Vec<u8>,
-    /// When the first line of `bytes` came (`None` iff `bytes` is empty).
-    since: Option<Instant>,
-    /// The writer is being dropped: the flusher writes what is left and ends.
+/// What the flusher has to do.
+struct Pending {
+    /// When the oldest line written and not yet synced was written (`None`: all synced).
+    unsynced_since: Option<Instant>,
+    /// The writer is being dropped: the flusher syncs what is left and ends.
     closing: bool,
 }
 
@@ -54,13 +51,12 @@ struct Disk {
 
 struct Shared {
     path: PathBuf,
-    /// Lock order: `batch`, then `disk` (a batch is taken and its write begun under `batch`, so
-    /// batches reach the file in the order they were taken); never `batch` while holding `disk`.
-    batch: Mutex<Batch>,
-    /// Wakes the flusher: a first line in an empty batch, a full batch, or closing.
+    /// Lock order: `pending`, then `disk`; never `pending` while holding `disk`.
+    pending: Mutex<Pending>,
+    /// Wakes the flusher: a first unsynced line, or closing.
     due: Condvar,
     disk: Mutex<Disk>,
-    /// `disk.failed` is set: checked on every append without waiting for a write in progress.
+    /// `disk.failed` is set: checked on every append without waiting for a sync in progress.
     failed: AtomicBool,
     #[cfg(test)]
     writes: AtomicU64,
@@ -68,11 +64,12 @@ struct Shared {
     syncs: AtomicU64,
 }
 
-/// Group-commits one journal file (the directory store's; the in-memory store has none).
+/// Writes one journal file and group-commits its syncs (the directory store's; the in-memory
+/// store has none).
 pub(crate) struct JournalWriter {
     shared: Arc<Shared>,
     flusher: Option<JoinHandle<()>>,
-    /// The flusher thread could not be started: lines are then written as they come.
+    /// The flusher thread could not be started: call lines are then synced as they come.
     no_thread: bool,
 }
 
@@ -83,9 +80,8 @@ impl JournalWriter {
         JournalWriter {
             shared: Arc::new(Shared {
                 path,
-                batch: Mutex::new(Batch {
-                    bytes: Vec::new(),
-                    since: None,
+                pending: Mutex::new(Pending {
+                    unsynced_since: None,
                     closing: false,
                 }),
                 due: Condvar::new(),
@@ -101,46 +97,35 @@ impl JournalWriter {
         }
     }
 
-    /// Batches a call line (`line` ends with its newline); it is written and synced within
-    /// [`MAX_BATCH_AGE`]. Fails with an earlier background write's error.
+    /// Writes a call line (`line` ends with its newline); it is synced within
+    /// [`MAX_BATCH_AGE`]. Fails with this write's error or an earlier one's.
     pub(crate) fn push_call(&mut self, line: &[u8]) -> Result<(), StoreError> {
-        self.shared.check()?;
         self.start_flusher();
-        let mut batch = self.shared.lock_batch();
-        let first = batch.bytes.is_empty();
-        if first {
-            batch.since = Some(Instant::now());
-        }
-        batch.bytes.extend_from_slice(line);
-        if self.flusher.is_none() {
-            // No flusher: written now, as before group commit (durable at the next decision).
-            return self.shared.write_out(batch, b"", false);
-        }
-        let full = batch.bytes.len() >= MAX_BATCH_BYTES;
-        drop(batch);
-        if first || full {
-            self.shared.due.notify_one();
+        let sync_now = self.flusher.is_none();
+        self.shared.write(line, sync_now)?;
+        if !sync_now {
+            let mut pending = self.shared.lock_pending();
+            if pending.unsynced_since.is_none() {
+                pending.unsynced_since = Some(Instant::now());
+                self.shared.due.notify_one();
+            }
         }
         Ok(())
     }
 
-    /// Writes the pending batch and the decision `line` with one write and syncs them before it
-    /// returns: once this is `Ok`, the decision counts and survives a power loss (G15, G46).
-    /// Removing the sync fails `a_decision_is_synced_with_every_call_before_it`
-    /// (journal/writer_tests.rs).
+    /// Writes the decision `line` and syncs it with every line before it before returning: once
+    /// this is `Ok`, the decision counts and survives a power loss (G15, G46). Removing the sync
+    /// fails `a_decision_is_synced_with_every_call_before_it` (journal/writer_tests.rs).
     pub(crate) fn commit_decision(&mut self, line: &[u8]) -> Result<(), StoreError> {
-        self.shared.check()?;
-        let batch = self.shared.lock_batch();
-        self.shared.write_out(batch, line, true)
+        // Taken first: a sync after this write covers every line written before it.
+        self.shared.lock_pending().unsynced_since = None;
+        self.shared.write(line, true)
     }
 
-    /// Writes the pending batch (and waits for a write in progress) so that a reader of the
-    /// file in this process sees every line appended. Removing it from `Store::scan` fails
-    /// `a_scan_sees_lines_still_in_the_batch` (journal/writer_tests.rs).
+    /// Every line appended is already in the file; this only returns an earlier failure, so a
+    /// reader in this process never reads a journal with a lost line as if it were whole.
     pub(crate) fn write_pending(&self) -> Result<(), StoreError> {
-        self.shared.check()?;
-        let batch = self.shared.lock_batch();
-        self.shared.write_out(batch, b"", true)
+        self.shared.check()
     }
 
     fn start_flusher(&mut self) {
@@ -168,41 +153,45 @@ impl JournalWriter {
 }
 
 impl Drop for JournalWriter {
-    /// Writes and syncs what is pending (also while a panic unwinds): the flusher is told to
-    /// close and joined. An error here cannot be returned; the lines it loses are calls only
-    /// (every decision was synced when it was appended), made again on resume.
+    /// Syncs what is unsynced (also while a panic unwinds): the flusher is told to close and
+    /// joined. An error here cannot be returned; the lines it leaves unsynced are calls only
+    /// (every decision was synced when it was appended), and they are in the file already.
     fn drop(&mut self) {
-        self.shared.lock_batch().closing = true;
+        self.shared.lock_pending().closing = true;
         self.shared.due.notify_all();
         if let Some(handle) = self.flusher.take() {
             let _ = handle.join();
         }
-        // Without a flusher (or if it died) what is left is written here.
-        let batch = self.shared.lock_batch();
-        let _ = self.shared.write_out(batch, b"", true);
+        let unsynced = self.shared.lock_pending().unsynced_since.take().is_some();
+        if unsynced {
+            let _ = self.shared.write(b"", true);
+        }
     }
 }
 
-/// The flusher thread: writes and syncs the batch when it is old or long enough, or closing.
+/// The flusher thread: syncs once the oldest unsynced line is old enough, or when closing.
 fn flusher(shared: &Shared) {
-    let mut batch = shared.lock_batch();
+    let mut pending = shared.lock_pending();
     loop {
-        let Some(since) = batch.since else {
-            if batch.closing {
+        let Some(since) = pending.unsynced_since else {
+            if pending.closing {
                 return;
             }
-            batch = shared.due.wait(batch).unwrap_or_else(|p| p.into_inner());
+            pending = shared.due.wait(pending).unwrap_or_else(|p| p.into_inner());
             continue;
         };
         let age = since.elapsed();
-        if batch.closing || age >= MAX_BATCH_AGE || batch.bytes.len() >= MAX_BATCH_BYTES {
+        if pending.closing || age >= MAX_BATCH_AGE {
+            // Lines written after this point set `unsynced_since` again: a later sync.
+            pending.unsynced_since = None;
+            drop(pending);
             // An error is kept in `disk.failed` and returned by the next append.
-            let _ = shared.write_out(batch, b"", true);
-            batch = shared.lock_batch();
+            let _ = shared.write(b"", true);
+            pending = shared.lock_pending();
         } else {
-            batch = shared
+            pending = shared
                 .due
-                .wait_timeout(batch, MAX_BATCH_AGE - age)
+                .wait_timeout(pending, MAX_BATCH_AGE - age)
                 .unwrap_or_else(|p| p.into_inner())
                 .0;
         }
@@ -210,17 +199,17 @@ fn flusher(shared: &Shared) {
 }
 
 impl Shared {
-    // A panic while holding either lock leaves consistent state (a batch is whole lines; the
-    // disk holds no partial state of its own), so a poisoned lock is used as it is.
-    fn lock_batch(&self) -> MutexGuard<'_, Batch> {
-        self.batch.lock().unwrap_or_else(|p| p.into_inner())
+    // A panic while holding either lock leaves consistent state (lines are written with one
+    // call), so a poisoned lock is used as it is.
+    fn lock_pending(&self) -> MutexGuard<'_, Pending> {
+        self.pending.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn lock_disk(&self) -> MutexGuard<'_, Disk> {
         self.disk.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The kept error of an earlier write, if any.
+    /// The kept error of an earlier write or sync, if any.
     fn check(&self) -> Result<(), StoreError> {
         if !self.failed.load(Ordering::Acquire) {
             return Ok(());
@@ -232,28 +221,18 @@ impl Shared {
         }
     }
 
-    /// Takes the batch (plus `extra`), releases the batch lock, writes it with one call and
-    /// syncs it (when `sync`). Nothing to write: only waits for a write in progress.
-    fn write_out(
-        &self,
-        mut batch: MutexGuard<'_, Batch>,
-        extra: &[u8],
-        sync: bool,
-    ) -> Result<(), StoreError> {
+    /// Writes `bytes` with one call (none when empty) and syncs the file (when `sync`).
+    fn write(&self, bytes: &[u8], sync: bool) -> Result<(), StoreError> {
         let mut disk = self.lock_disk();
-        let mut bytes = std::mem::take(&mut batch.bytes);
-        batch.since = None;
-        drop(batch);
         if let Some(e) = &disk.failed {
             return Err(self.earlier(e));
         }
-        bytes.extend_from_slice(extra);
-        if bytes.is_empty() {
-            return Ok(());
+        let mut done = Ok(());
+        if !bytes.is_empty() {
+            #[cfg(test)]
+            self.writes.fetch_add(1, Ordering::Relaxed);
+            done = disk.file.write_all(bytes);
         }
-        #[cfg(test)]
-        self.writes.fetch_add(1, Ordering::Relaxed);
-        let mut done = disk.file.write_all(&bytes);
         if done.is_ok() && sync {
             #[cfg(test)]
             self.syncs.fetch_add(1, Ordering::Relaxed);
@@ -277,10 +256,10 @@ impl Shared {
             source: io::Error::new(
                 e.kind(),
                 format!(
-                    "writing the journal failed ({e}); lines appended since the last one on disk \
-                     are lost to this process and nothing more can be appended: free the disk or \
-                     fix the file, then open the directory again to resume (lost calls are made \
-                     again, lost decisions were never reported as made)"
+                    "writing the journal failed ({e}); nothing more can be appended: free the \
+                     disk or fix the file, then open the directory again to resume (a call whose \
+                     line was not written is made again; a decision that failed was never \
+                     reported as made)"
                 ),
             ),
         }
