@@ -18,6 +18,10 @@ pub mod record;
 pub mod spent;
 pub mod store;
 pub mod store_error;
+mod writer;
+
+#[cfg(test)]
+mod writer_tests;
 
 #[cfg(test)]
 mod codec_tests;
