@@ -461,13 +461,9 @@ fn too_many_failed_in_journal(
     frame: &Frame,
 ) -> Result<Option<FailedCalls>, Error> {
     let mut tallies: Vec<CallTally<'_>> = keys.iter().map(|k| CallTally::new(k, part)).collect();
-    store.scan_if(
+    store.scan_text_if(
         |p| p.call && p.part == Some(part.name()),
-        |e| {
-            if let Event::Call(rec) = &e.event {
-                tallies.iter_mut().for_each(|t| t.add(rec));
-            }
-        },
+        |text| tallies.iter_mut().for_each(|t| t.add_line(text)),
     )?;
     Ok(keys.iter().zip(&tallies).find_map(|(k, t)| {
         let c = t.counts(frame.failure_policy);

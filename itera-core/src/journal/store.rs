@@ -11,7 +11,7 @@ use crate::journal::event::{self, Entry, Event, GENESIS, Verifier};
 use crate::journal::lock::DirLock;
 use crate::journal::opening::{
     RecordedRegistration, ReportHashes, read_marker, recorded_registration, report_hashes,
-    scan_lines, scan_lines_if,
+    scan_lines, scan_lines_if, scan_text_if,
 };
 pub use crate::journal::store_error::StoreError;
 use crate::journal::writer::JournalWriter;

@@ -46,6 +46,38 @@ impl Store {
         self.read_journal(Some(want), visit)
     }
 
+    /// [`Store::scan_if`], handing `visit` each wanted line's text undecoded (verified from its
+    /// bytes, like every other line): for a reader that needs a few fields of many lines (the
+    /// test pass counts failed dev calls by row, trial and status, issue #17).
+    pub(crate) fn scan_text_if(
+        &self,
+        mut want: impl FnMut(&Peek<'_>) -> bool,
+        mut visit: impl FnMut(&str),
+    ) -> Result<(), StoreError> {
+        self.write_pending()?;
+        let (reader, path): (Box<dyn std::io::Read>, PathBuf) = match &self.lock().backend {
+            Backend::Dir { root, .. } => {
+                let path = root.join(JOURNAL_FILE);
+                match File::open(&path) {
+                    Ok(file) => (Box::new(file), path),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+                    Err(e) => return Err(StoreError::Io { path, source: e }),
+                }
+            }
+            Backend::Memory { files, .. } => (
+                Box::new(std::io::Cursor::new(
+                    files.get(JOURNAL_FILE).cloned().unwrap_or_default(),
+                )),
+                PathBuf::from(JOURNAL_FILE),
+            ),
+        };
+        #[cfg(test)]
+        SCANS.with(|c| c.set(c.get() + 1));
+        let mut verifier = Verifier::new();
+        scan_text_if(reader, &path, &mut verifier, &mut want, &mut visit)?;
+        Ok(())
+    }
+
     /// Re-reads and re-verifies the journal like [`Store::entries`], handing each entry to
     /// `visit` in order instead of collecting them: memory stays flat in the journal's length.
     /// The whole chain is verified even when `visit` has seen what it needs. A line still being

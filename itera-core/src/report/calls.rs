@@ -78,17 +78,82 @@ impl<'k> CallTally<'k> {
 
     /// Counts `rec` if it is a call of this tally's arm version in its part.
     pub(crate) fn add(&mut self, rec: &CallRecord) {
-        if rec.part != self.part || rec.arm != self.key.arm || rec.spec_hash != self.key.spec_hash {
+        let failed = matches!(rec.outcome, CallOutcome::Failed { .. });
+        self.count(
+            &rec.arm,
+            &rec.spec_hash,
+            rec.part,
+            rec.row.as_str(),
+            rec.trial,
+            rec.attempts,
+            failed,
+        );
+    }
+
+    /// Counts a verified call line's text by the fields the counts use, without decoding the
+    /// rest of it (its output, usage, judge call): the test pass counts every dev call this way
+    /// (issue #17). A line these fields cannot be read from is not a call line (the chain's
+    /// decoder refuses it); it is counted as nothing.
+    pub(crate) fn add_line(&mut self, text: &str) {
+        #[derive(serde::Deserialize)]
+        struct Status<'a> {
+            #[serde(borrow)]
+            status: std::borrow::Cow<'a, str>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Head<'a> {
+            #[serde(borrow)]
+            arm: std::borrow::Cow<'a, str>,
+            #[serde(borrow)]
+            spec_hash: std::borrow::Cow<'a, str>,
+            #[serde(borrow)]
+            row: std::borrow::Cow<'a, str>,
+            part: Part,
+            trial: u32,
+            attempts: u32,
+            #[serde(borrow)]
+            outcome: Status<'a>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Line<'a> {
+            #[serde(borrow)]
+            event: Head<'a>,
+        }
+        if let Ok(Line { event: h }) = serde_json::from_str::<Line<'_>>(text) {
+            let failed = h.outcome.status == "failed";
+            self.count(
+                &h.arm,
+                &h.spec_hash,
+                h.part,
+                &h.row,
+                h.trial,
+                h.attempts,
+                failed,
+            );
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)] // the fields of one call record
+    fn count(
+        &mut self,
+        arm: &str,
+        spec_hash: &str,
+        part: Part,
+        row: &str,
+        trial: u32,
+        attempts: u32,
+        failed: bool,
+    ) {
+        if part != self.part || arm != self.key.arm || spec_hash != self.key.spec_hash {
             return;
         }
-        let failed = matches!(rec.outcome, CallOutcome::Failed { .. });
         let cell = self
             .cells
-            .entry((rec.row.as_str().to_string(), rec.trial))
+            .entry((row.to_string(), trial))
             .or_insert((false, false));
         // A second record of the same call is a resume's re-attempt of a failure.
         let again = cell.0;
-        *cell = (failed, cell.1 || again || rec.attempts > 1);
+        *cell = (failed, cell.1 || again || attempts > 1);
     }
 
     /// The counts so far.
@@ -104,5 +169,108 @@ impl<'k> CallTally<'k> {
                 0
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::row::RowId;
+    use crate::journal::chain::seal_entry;
+    use crate::journal::event::GENESIS;
+    use crate::journal::record::Usage;
+
+    fn rec(arm: &str, part: Part, row: &str, trial: u32, attempts: u32, ok: bool) -> CallRecord {
+        CallRecord {
+            arm: arm.into(),
+            version: 0,
+            spec_hash: format!("{arm}-hash"),
+            row: RowId(row.into()),
+            part,
+            trial,
+            attempts,
+            errors: Vec::new(),
+            latency_ms: 1.0,
+            queue_ms: None,
+            server_ms: None,
+            outcome: if ok {
+                CallOutcome::Scored {
+                    output: serde_json::json!({"status": "failed", "arm": "other"}),
+                    raw: None,
+                    score: 1.0,
+                    failure_modes: Vec::new(),
+                    deferred_findings: Vec::new(),
+                    judge: "exact".into(),
+                    rubric_hash: None,
+                    usage: Usage::default(),
+                    cost_usd: None,
+                    judge_call: None,
+                    trace: Vec::new(),
+                }
+            } else {
+                CallOutcome::Failed {
+                    error: "HTTP 500".into(),
+                }
+            },
+        }
+    }
+
+    /// Counting a call line's text (the test pass's way, issue #17) gives the counts decoding it
+    /// gives: failures, retries, a resume's re-attempt, other parts and arms left out — even
+    /// when the output holds a `status` or `arm` of its own.
+    #[test]
+    fn counting_lines_equals_counting_records() {
+        let records = [
+            rec("v2", Part::Dev, "r1", 0, 1, true),
+            rec("v2", Part::Dev, "r2", 0, 3, true),
+            rec("v2", Part::Dev, "r3", 0, 1, false),
+            rec("v2", Part::Dev, "r3", 0, 1, true), // the resume's re-attempt succeeded
+            rec("v2", Part::Dev, "r4", 1, 2, false),
+            rec("v2", Part::Test, "r5", 0, 1, false),
+            rec("v1", Part::Dev, "r6", 0, 1, false),
+        ];
+        for key_arm in ["v1", "v2"] {
+            let key = ArmKey {
+                arm: key_arm.into(),
+                version: 0,
+                spec_hash: format!("{key_arm}-hash"),
+            };
+            let (mut decoded, mut texts) = (
+                CallTally::new(&key, Part::Dev),
+                CallTally::new(&key, Part::Dev),
+            );
+            for r in &records {
+                let (_, line) = seal_entry(
+                    0,
+                    GENESIS,
+                    "2026-12-02T08:00:00Z".into(),
+                    Event::Call(r.clone()),
+                )
+                .unwrap();
+                decoded.add(r);
+                texts.add_line(&line);
+            }
+            let policy = FailurePolicy::Exclude;
+            assert_eq!(texts.counts(policy), decoded.counts(policy), "{key_arm}");
+        }
+        let key = ArmKey {
+            arm: "v2".into(),
+            version: 0,
+            spec_hash: "v2-hash".into(),
+        };
+        let mut t = CallTally::new(&key, Part::Dev);
+        for r in &records {
+            t.add(r);
+        }
+        // r1..r4: 4 cells; r4 failed (r3's failure was re-attempted); r2, r3 (again) and r4 retried.
+        assert_eq!(
+            t.counts(FailurePolicy::ScoreZero),
+            CallCounts {
+                calls: 4,
+                failed: 1,
+                retried: 3,
+                excluded: 0
+            }
+        );
     }
 }
