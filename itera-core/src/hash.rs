@@ -2,7 +2,6 @@
 //! registration G1/G7, data hash, test commitment G15, journal chain).
 
 use serde::Serialize;
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 /// Lower-case hex SHA-256 of some bytes.
@@ -37,9 +36,8 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 pub fn canonical_json<T: Serialize + ?Sized>(value: &T) -> Result<String, serde_json::Error> {
     #[cfg(test)]
     ENCODINGS.with(|c| c.set(c.get() + 1));
-    let v = serde_json::to_value(value)?;
     let mut out = Vec::with_capacity(256);
-    write_canonical(&v, &mut out)?;
+    crate::canonical::write(value, &mut out)?;
     // serde_json writes UTF-8 only; the conversion cannot fail.
     String::from_utf8(out).map_err(|e| serde::ser::Error::custom(e.to_string()))
 }
@@ -48,39 +46,6 @@ pub fn canonical_json<T: Serialize + ?Sized>(value: &T) -> Result<String, serde_
 thread_local! {
     /// Canonical encodings made on this thread (the journal codec's tests count them).
     pub(crate) static ENCODINGS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
-}
-
-/// Writes keys and scalars straight into `out` (no string per key or number: the journal
-/// encodes every line through here).
-fn write_canonical(v: &Value, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
-    match v {
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            out.push(b'{');
-            for (i, k) in keys.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                serde_json::to_writer(&mut *out, k)?;
-                out.push(b':');
-                write_canonical(&map[k.as_str()], out)?;
-            }
-            out.push(b'}');
-        }
-        Value::Array(items) => {
-            out.push(b'[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_canonical(item, out)?;
-            }
-            out.push(b']');
-        }
-        other => serde_json::to_writer(&mut *out, other)?,
-    }
-    Ok(())
 }
 
 /// SHA-256 of the canonical JSON of a value.

@@ -130,6 +130,7 @@
 //! ```
 
 pub mod builtin;
+mod canonical;
 pub mod data;
 pub mod guards {
     #![doc = include_str!("guards.md")]

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 const LAYERS: [&[&str]; 10] = [
-    &["hash", "time"],
+    &["hash", "canonical", "canonical_tests", "time"],
     &["frame"],
     &["data"],
     &["journal"],

@@ -170,3 +170,17 @@ async fn gate_seal_and_verdict_decode_each_call_line_at_most_once() {
     // The same verdict as ever: the audit still reads every call (its items are green).
     assert!(!conclusion.audit.is_empty());
 }
+
+/// Every event of a whole journal (the self-audit's fixture: registration, split, manifest,
+/// calls, gates, iterations, the verdict) encodes to the same bytes with the direct canonical
+/// writer as with the value tree it replaced (issue #17): no line's hash changes.
+#[test]
+fn every_journal_event_encodes_as_before() {
+    use crate::canonical::tests::{direct, via_tree};
+    use crate::report::audit::fixture;
+    let entries = fixture::journal(fixture::events(&fixture::frame()));
+    assert!(entries.len() > 20, "{} entries", entries.len());
+    for e in &entries {
+        assert_eq!(direct(e), via_tree(e), "{}", e.event.kind());
+    }
+}
