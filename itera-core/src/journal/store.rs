@@ -172,15 +172,14 @@ impl Store {
         let mut reported = None;
         let mut at_marker = None;
         // A writable open (a run) decodes only the lines it keeps something of; the others are
-        // verified from their bytes, and the phases that need them read them. A read-only open (`itera verify`, `status`)
-        // decodes every line: it promises the full pass (opening_decodes_no_call_line).
+        // verified from their bytes, and the phases that need them read them. A read-only open
+        // (`itera verify`, `status`) decodes every line: it promises the full pass
+        // (opening_decodes_no_call_line).
         let marker_seq = marker.as_ref().map(|m| m.seq);
         let want = |p: &Peek<'_>| {
-            !writable
-                || matches!(p.kind, "registered" | "verdict-reached")
-                || Some(p.seq) == marker_seq
+            matches!(p.kind, "registered" | "verdict-reached") || Some(p.seq) == marker_seq
         };
-        let complete = scan_lines_if(&journal, &jpath, &mut verifier, want, |entry| {
+        let visit = |entry: Entry| {
             if registered.is_none() {
                 registered = recorded_registration(&entry);
             }
@@ -191,7 +190,12 @@ impl Store {
             if marker.as_ref().is_some_and(|m| m.seq == entry.seq) {
                 at_marker = Some(entry.hash);
             }
-        })?;
+        };
+        let complete = if writable {
+            scan_lines_if(&journal, &jpath, &mut verifier, want, visit)?
+        } else {
+            scan_lines(&journal, &jpath, &mut verifier, visit)?
+        };
         // The test set was opened at `marker.head`: a journal without that line was cut back
         // after opening (G15, G46). Enforcement tested by
         // `journal_truncated_before_sealed_opened_is_refused` (tests/integrity.rs).
