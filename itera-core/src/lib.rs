@@ -31,6 +31,21 @@
 //! | [`report`] | 6 report | `data.json` ([`ReportData`](report::ReportData)), `conclusion.md`, the self-audit from the journal | G40, G44, §6 |
 //! | [`experiment`] | 0 → 5 | the typestate [`Experiment`] that walks the phases in order, and the one test pass | G1, G15, G16, G20, G37, G39, G46 |
 //!
+//! ## Debug builds
+//!
+//! A debug build (your `cargo test`) compiles itera-core and its dependencies unoptimized, and an
+//! experiment spends most of its time in them (the journal's SHA-256 and JSON). Cargo reads
+//! profiles only from the top workspace, so add this to your workspace's root `Cargo.toml`:
+//!
+//! ```toml
+//! [profile.dev.package."*"]
+//! opt-level = 1
+//! ```
+//!
+//! Your own crates stay unoptimized; a debug run then takes about 2× the release time instead
+//! of about 7× (README "Performance", `benches/e2e/debug_ratio.sh`). Level 1, not 3: at 2–3
+//! rustc no longer shares the dependencies' generic code with your unoptimized crates.
+//!
 //! ## The whole method, in memory
 //!
 //! Register → split → pilot → score dev → gate → seal → verdict, with a custom arm and judge
