@@ -1,5 +1,6 @@
 //! Tests of the cost-vs-accuracy chart's numbers: Wilson intervals, the Pareto frontier, labels.
 use super::*;
+use crate::interval::normal_quantile;
 
 /// Issue #19: the live run's points were all labelled "$0.00/1k" (real: $0.0020–0.0041).
 /// Two significant digits below a dollar, cents above.

@@ -31,7 +31,9 @@ mod arm_bar;
 mod cost;
 mod error;
 mod forest;
+mod interval;
 mod io;
+mod numbers;
 #[doc(hidden)]
 pub mod sample;
 mod style;
