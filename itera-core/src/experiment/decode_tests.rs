@@ -184,3 +184,33 @@ fn every_journal_event_encodes_as_before() {
         assert_eq!(direct(e), via_tree(e), "{}", e.event.kind());
     }
 }
+
+/// The in-memory store's scans peek at decoded entries (`Peek::of`), a directory's at the line's
+/// text: both see the same kind and part for every event of a whole journal, so a scan that
+/// skips kinds skips the same lines in both stores.
+#[test]
+fn a_peek_at_an_entry_equals_a_peek_at_its_line() {
+    use crate::journal::chain::{Peek, Verifier, seal_entry};
+    use crate::journal::event::GENESIS;
+    use crate::report::audit::fixture;
+    let entries = fixture::journal(fixture::events(&fixture::frame()));
+    let mut kinds = std::collections::BTreeSet::new();
+    for e in &entries {
+        let (_, line) = seal_entry(0, GENESIS, e.at.clone(), e.event.clone()).unwrap();
+        let mut from_line = None;
+        Verifier::new()
+            .push_if(&line, |p| {
+                from_line = Some((p.call, p.kind.to_string(), p.part.map(str::to_string)));
+                false
+            })
+            .unwrap();
+        let p = Peek::of(e);
+        let from_entry = (p.call, p.kind.to_string(), p.part.map(str::to_string));
+        assert_eq!(from_line, Some(from_entry), "{}", e.event.kind());
+        kinds.insert(p.kind.to_string());
+    }
+    assert!(
+        kinds.contains("verdict-reached") && kinds.contains("call"),
+        "{kinds:?}"
+    );
+}
