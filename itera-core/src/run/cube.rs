@@ -9,24 +9,120 @@ pub use crate::journal::record::ArmKey;
 use ndarray::Array3;
 use serde::{Deserialize, Serialize};
 
-/// One cell: a call's result.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// One cell: a call's result, packed (issue #17: memory while scoring grows with the calls; the
+/// cell was 112 bytes of `Option`s, it is 64): the optional values are plain numbers with a
+/// presence bit each, so nothing is encoded as a sentinel value.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub(crate) struct Cell {
-    pub filled: bool,
-    pub score: Option<f64>,
-    pub failed: bool,
+    score: f64,
+    cost_usd: f64,
+    latency_ms: f64,
+    queue_ms: f64,
+    server_ms: f64,
+    input_tokens: u64,
+    output_tokens: u64,
+    /// The `Cell::*` bits: filled, failed, cold, and which optional values are present.
+    flags: u16,
     /// Bit i set = failure mode i of the registered taxonomy assigned.
-    pub modes: u8,
-    pub cost_usd: Option<f64>,
-    pub input_tokens: Option<u64>,
-    pub output_tokens: Option<u64>,
-    pub latency_ms: f64,
-    /// Itera's own queue wait before the call was sent (#19), when measured.
-    pub queue_ms: Option<f64>,
-    /// The processing time the endpoint reported, when it did.
-    pub server_ms: Option<f64>,
+    modes: u8,
+}
+
+impl Cell {
+    const FILLED: u16 = 1;
+    const FAILED: u16 = 1 << 1;
     /// A cold call (G28): it wrote the provider's prompt cache and read nothing from it.
-    pub cold: bool,
+    const COLD: u16 = 1 << 2;
+    const SCORE: u16 = 1 << 3;
+    const COST: u16 = 1 << 4;
+    /// Itera's own queue wait before the call was sent (#19), when measured.
+    const QUEUE: u16 = 1 << 5;
+    /// The processing time the endpoint reported, when it did.
+    const SERVER: u16 = 1 << 6;
+    const INPUT: u16 = 1 << 7;
+    const OUTPUT: u16 = 1 << 8;
+
+    fn put_f64(&mut self, bit: u16, v: Option<f64>) -> f64 {
+        self.flags |= if v.is_some() { bit } else { 0 };
+        v.unwrap_or(0.0)
+    }
+
+    fn put_u64(&mut self, bit: u16, v: Option<u64>) -> u64 {
+        self.flags |= if v.is_some() { bit } else { 0 };
+        v.unwrap_or(0)
+    }
+
+    fn has(&self, bit: u16) -> bool {
+        self.flags & bit != 0
+    }
+
+    fn get(&self, bit: u16, v: f64) -> Option<f64> {
+        self.has(bit).then_some(v)
+    }
+
+    #[allow(clippy::too_many_arguments)] // the fields of one scored call
+    fn scored(
+        score: f64,
+        modes: u8,
+        cost_usd: Option<f64>,
+        input_tokens: Option<u64>,
+        output_tokens: Option<u64>,
+        latency_ms: f64,
+        queue_ms: Option<f64>,
+        server_ms: Option<f64>,
+        cold: bool,
+    ) -> Cell {
+        let mut c = Cell {
+            flags: Cell::FILLED | Cell::SCORE | if cold { Cell::COLD } else { 0 },
+            score,
+            modes,
+            latency_ms,
+            ..Cell::default()
+        };
+        c.cost_usd = c.put_f64(Cell::COST, cost_usd);
+        c.queue_ms = c.put_f64(Cell::QUEUE, queue_ms);
+        c.server_ms = c.put_f64(Cell::SERVER, server_ms);
+        c.input_tokens = c.put_u64(Cell::INPUT, input_tokens);
+        c.output_tokens = c.put_u64(Cell::OUTPUT, output_tokens);
+        c
+    }
+
+    fn failed_call(latency_ms: f64, queue_ms: Option<f64>) -> Cell {
+        let mut c = Cell {
+            flags: Cell::FILLED | Cell::FAILED,
+            latency_ms,
+            ..Cell::default()
+        };
+        c.queue_ms = c.put_f64(Cell::QUEUE, queue_ms);
+        c
+    }
+
+    fn filled(&self) -> bool {
+        self.has(Cell::FILLED)
+    }
+    fn failed(&self) -> bool {
+        self.has(Cell::FAILED)
+    }
+    fn cold(&self) -> bool {
+        self.has(Cell::COLD)
+    }
+    fn score(&self) -> Option<f64> {
+        self.get(Cell::SCORE, self.score)
+    }
+    fn cost_usd(&self) -> Option<f64> {
+        self.get(Cell::COST, self.cost_usd)
+    }
+    fn queue_ms(&self) -> Option<f64> {
+        self.get(Cell::QUEUE, self.queue_ms)
+    }
+    fn server_ms(&self) -> Option<f64> {
+        self.get(Cell::SERVER, self.server_ms)
+    }
+    fn input_tokens(&self) -> Option<u64> {
+        self.has(Cell::INPUT).then_some(self.input_tokens)
+    }
+    fn output_tokens(&self) -> Option<u64> {
+        self.has(Cell::OUTPUT).then_some(self.output_tokens)
+    }
 }
 
 /// Per-arm summary of a part: mean ± SD across trials, never a best trial (G25), with usage,
@@ -187,6 +283,7 @@ impl ScoreCube {
         let Some(cell) = self.cells.get_mut((arm, row, rec.trial as usize)) else {
             return;
         };
+        let modes = &self.modes;
         *cell = match &rec.outcome {
             CallOutcome::Scored {
                 score,
@@ -194,30 +291,22 @@ impl ScoreCube {
                 usage,
                 cost_usd,
                 ..
-            } => Cell {
-                filled: true,
-                score: Some(*score),
-                failed: false,
-                modes: failure_modes
+            } => Cell::scored(
+                *score,
+                failure_modes
                     .iter()
-                    .filter_map(|m| self.modes.iter().position(|k| k == m))
+                    .filter_map(|m| modes.iter().position(|k| k == m))
                     .fold(0u8, |acc, i| acc | (1 << i)),
-                cost_usd: *cost_usd,
-                input_tokens: usage.input_tokens,
-                output_tokens: usage.output_tokens,
-                latency_ms: rec.latency_ms,
-                queue_ms: rec.queue_ms,
-                server_ms: rec.server_ms,
-                cold: usage.cache_write_tokens.unwrap_or(0) > 0
+                *cost_usd,
+                usage.input_tokens,
+                usage.output_tokens,
+                rec.latency_ms,
+                rec.queue_ms,
+                rec.server_ms,
+                usage.cache_write_tokens.unwrap_or(0) > 0
                     && usage.cache_read_tokens.unwrap_or(0) == 0,
-            },
-            CallOutcome::Failed { .. } => Cell {
-                filled: true,
-                failed: true,
-                latency_ms: rec.latency_ms,
-                queue_ms: rec.queue_ms,
-                ..Cell::default()
-            },
+            ),
+            CallOutcome::Failed { .. } => Cell::failed_call(rec.latency_ms, rec.queue_ms),
         };
     }
 
@@ -253,12 +342,12 @@ impl ScoreCube {
 
     /// Whether every call is filled (scored or failed, G31).
     pub fn complete(&self) -> bool {
-        self.cells.iter().all(|c| c.filled)
+        self.cells.iter().all(|c| c.filled())
     }
 
     /// Number of cells not filled yet.
     pub fn missing(&self) -> usize {
-        self.cells.iter().filter(|c| !c.filled).count()
+        self.cells.iter().filter(|c| !c.filled()).count()
     }
 
     /// Whether a cell holds a call that need not be made again: filled, and not a failure. A
@@ -266,16 +355,16 @@ impl ScoreCube {
     pub(crate) fn is_settled(&self, arm: usize, row: usize, trial: usize) -> bool {
         self.cells
             .get((arm, row, trial))
-            .is_some_and(|c| c.filled && !c.failed)
+            .is_some_and(|c| c.filled() && !c.failed())
     }
 
     /// The score that counts for a call: its score; 0 for a failed call under `score-zero`;
     /// `None` for a failed call under `exclude` or an unfilled cell.
     fn effective(&self, cell: &Cell) -> Option<f64> {
-        if !cell.filled {
+        if !cell.filled() {
             return None;
         }
-        match (cell.score, self.policy) {
+        match (cell.score(), self.policy) {
             (Some(s), _) => Some(s),
             (None, FailurePolicy::ScoreZero) => Some(0.0),
             (None, FailurePolicy::Exclude) => None,
@@ -370,21 +459,21 @@ impl ScoreCube {
         let (mut queued, mut served) = (Mean::default(), Mean::default());
         let (mut warm_priced, mut warm_cost) = (0usize, 0.0);
         for cell in self.cells.index_axis(ndarray::Axis(0), arm).iter() {
-            if !cell.filled {
+            if !cell.filled() {
                 continue;
             }
             calls += 1;
             latency += cell.latency_ms;
-            queued.add(cell.queue_ms);
-            served.add(cell.server_ms);
-            s.failed_calls += usize::from(cell.failed);
-            s.input_tokens += cell.input_tokens.unwrap_or(0);
-            s.output_tokens += cell.output_tokens.unwrap_or(0);
-            s.cold_calls += usize::from(cell.cold);
-            if let Some(c) = cell.cost_usd {
+            queued.add(cell.queue_ms());
+            served.add(cell.server_ms());
+            s.failed_calls += usize::from(cell.failed());
+            s.input_tokens += cell.input_tokens().unwrap_or(0);
+            s.output_tokens += cell.output_tokens().unwrap_or(0);
+            s.cold_calls += usize::from(cell.cold());
+            if let Some(c) = cell.cost_usd() {
                 s.cost_usd += c;
                 priced += 1;
-                if cell.cold {
+                if cell.cold() {
                     s.cold_cost_usd += c;
                 } else {
                     warm_cost += c;
@@ -460,5 +549,54 @@ impl Mean {
 
     fn get(&self) -> Option<f64> {
         (self.n > 0).then(|| self.sum / self.n as f64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cell;
+
+    /// Memory while scoring grows by one cell per call (issue #17: +110 MB at 1M calls with the
+    /// 112-byte cell of `Option`s): a cell is at most 64 bytes, and every optional value still
+    /// reads back as absent or as given, zero included.
+    #[test]
+    fn a_cell_is_packed_and_keeps_absent_apart_from_zero() {
+        assert!(
+            std::mem::size_of::<Cell>() <= 64,
+            "{}",
+            std::mem::size_of::<Cell>()
+        );
+        let full = Cell::scored(
+            0.5,
+            3,
+            Some(0.0),
+            Some(0),
+            Some(7),
+            12.5,
+            Some(0.0),
+            None,
+            true,
+        );
+        assert!(full.filled() && !full.failed() && full.cold());
+        assert_eq!(
+            (
+                full.score(),
+                full.cost_usd(),
+                full.queue_ms(),
+                full.server_ms()
+            ),
+            (Some(0.5), Some(0.0), Some(0.0), None)
+        );
+        assert_eq!(
+            (full.input_tokens(), full.output_tokens()),
+            (Some(0), Some(7))
+        );
+        let failed = Cell::failed_call(3.0, None);
+        assert!(failed.filled() && failed.failed() && !failed.cold());
+        assert_eq!(
+            (failed.score(), failed.cost_usd(), failed.queue_ms()),
+            (None, None, None)
+        );
+        assert!(!Cell::default().filled());
     }
 }
