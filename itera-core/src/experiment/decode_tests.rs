@@ -88,6 +88,22 @@ fn frame() -> crate::frame::Frame {
         .unwrap()
 }
 
+/// The fixture experiment registered in `dir`, split, piloted and scored on dev.
+async fn scored_in(dir: &std::path::Path) -> Experiment<crate::experiment::Scored> {
+    Experiment::new(frame())
+        .unwrap()
+        .register(Store::dir(dir).unwrap())
+        .unwrap()
+        .split_rows(rows(300))
+        .unwrap()
+        .pilot(lineup())
+        .await
+        .unwrap()
+        .score_dev()
+        .await
+        .unwrap()
+}
+
 /// Call lines in the directory's journal.
 fn calls_in(dir: &std::path::Path) -> u64 {
     std::fs::read_to_string(dir.join("journal.jsonl"))
@@ -104,19 +120,7 @@ async fn opening_decodes_no_call_line() {
     // A directory inside a temp dir: the spent-test ledger beside it is this test's own (G15).
     let root = tempfile::tempdir().unwrap();
     let dir = &root.path().join("exp");
-    let exp = Experiment::new(frame())
-        .unwrap()
-        .register(Store::dir(dir).unwrap())
-        .unwrap()
-        .split_rows(rows(300))
-        .unwrap()
-        .pilot(lineup())
-        .await
-        .unwrap()
-        .score_dev()
-        .await
-        .unwrap();
-    drop(exp);
+    drop(scored_in(dir).await);
     let calls = calls_in(dir);
     assert!(calls >= 300, "{calls} call lines");
     let before = decodes();
@@ -138,18 +142,7 @@ async fn opening_decodes_no_call_line() {
 async fn gate_seal_and_verdict_decode_each_call_line_at_most_once() {
     let root = tempfile::tempdir().unwrap();
     let dir = &root.path().join("exp");
-    let scored = Experiment::new(frame())
-        .unwrap()
-        .register(Store::dir(dir).unwrap())
-        .unwrap()
-        .split_rows(rows(300))
-        .unwrap()
-        .pilot(lineup())
-        .await
-        .unwrap()
-        .score_dev()
-        .await
-        .unwrap();
+    let scored = scored_in(dir).await;
     let before = decodes();
     let gated = scored.gate(&[]).unwrap();
     assert_eq!(decodes() - before, 0, "the gate decoded call lines");

@@ -358,9 +358,9 @@ impl Store {
 
     /// Fails with the journal writer's kept error, if a write or sync failed (a reader must not
     /// take a journal with a lost line for a whole one).
-    fn write_pending(&self) -> Result<(), StoreError> {
+    fn check_written(&self) -> Result<(), StoreError> {
         match &self.lock().backend {
-            Backend::Dir { journal, .. } => journal.write_pending(),
+            Backend::Dir { journal, .. } => journal.check_written(),
             Backend::Memory { .. } => Ok(()),
         }
     }
@@ -427,7 +427,7 @@ impl Store {
         match &inner.backend {
             Backend::Dir { root, journal, .. } => {
                 if name == JOURNAL_FILE {
-                    journal.write_pending()?;
+                    journal.check_written()?;
                 }
                 let path = root.join(name);
                 match fs::read(&path) {

@@ -5,6 +5,9 @@
 use super::*;
 use crate::journal::chain::Peek;
 
+/// A journal's text to read, and the path its errors name.
+type JournalText = (Box<dyn std::io::Read>, PathBuf);
+
 impl Store {
     /// Every entry, re-read and re-verified (a directory's journal may have been touched since it
     /// was opened). A long journal is better walked with [`Store::scan`], which does not hold it
@@ -54,25 +57,9 @@ impl Store {
         mut want: impl FnMut(&Peek<'_>) -> bool,
         mut visit: impl FnMut(&str),
     ) -> Result<(), StoreError> {
-        self.write_pending()?;
-        let (reader, path): (Box<dyn std::io::Read>, PathBuf) = match &self.lock().backend {
-            Backend::Dir { root, .. } => {
-                let path = root.join(JOURNAL_FILE);
-                match File::open(&path) {
-                    Ok(file) => (Box::new(file), path),
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-                    Err(e) => return Err(StoreError::Io { path, source: e }),
-                }
-            }
-            Backend::Memory { files, .. } => (
-                Box::new(std::io::Cursor::new(
-                    files.get(JOURNAL_FILE).cloned().unwrap_or_default(),
-                )),
-                PathBuf::from(JOURNAL_FILE),
-            ),
+        let Some((reader, path)) = self.journal_text()? else {
+            return Ok(());
         };
-        #[cfg(test)]
-        SCANS.with(|c| c.set(c.get() + 1));
         let mut verifier = Verifier::new();
         scan_text_if(reader, &path, &mut verifier, &mut want, &mut visit)?;
         Ok(())
@@ -99,46 +86,28 @@ impl Store {
         want: Option<impl FnMut(&Peek<'_>) -> bool>,
         mut visit: impl FnMut(Entry),
     ) -> Result<(), StoreError> {
-        enum Source {
-            Cached(Vec<Entry>),
-            Bytes(Vec<u8>),
-            File(PathBuf),
-        }
-        // A journal whose writer failed is not read as if it were whole (writer.rs).
-        self.write_pending()?;
-        // Take what is needed under the lock, then visit outside it.
-        let source = match &self.lock().backend {
-            Backend::Dir { root, .. } => Source::File(root.join(JOURNAL_FILE)),
+        // The in-memory store's decoded entries, taken under the lock and visited outside it.
+        let cached = match &self.lock().backend {
             Backend::Memory {
                 cached: Some(entries),
                 ..
-            } => Source::Cached(entries.clone()),
-            Backend::Memory { files, .. } => {
-                Source::Bytes(files.get(JOURNAL_FILE).cloned().unwrap_or_default())
-            }
+            } => Some(entries.clone()),
+            _ => None,
         };
-        #[cfg(test)]
-        SCANS.with(|c| c.set(c.get() + 1));
-        let (reader, path): (Box<dyn std::io::Read>, PathBuf) = match source {
-            Source::Cached(entries) => {
-                let mut want = want;
-                for e in entries {
-                    let peek = Peek::of(&e);
-                    if want.as_mut().is_none_or(|w| w(&peek)) {
-                        visit(e);
-                    }
+        if let Some(entries) = cached {
+            #[cfg(test)]
+            SCANS.with(|c| c.set(c.get() + 1));
+            let mut want = want;
+            for e in entries {
+                let peek = Peek::of(&e);
+                if want.as_mut().is_none_or(|w| w(&peek)) {
+                    visit(e);
                 }
-                return Ok(());
             }
-            Source::Bytes(bytes) => (
-                Box::new(std::io::Cursor::new(bytes)),
-                PathBuf::from(JOURNAL_FILE),
-            ),
-            Source::File(path) => match File::open(&path) {
-                Ok(file) => (Box::new(file), path),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-                Err(e) => return Err(StoreError::Io { path, source: e }),
-            },
+            return Ok(());
+        }
+        let Some((reader, path)) = self.journal_text()? else {
+            return Ok(());
         };
         let mut verifier = Verifier::new();
         match want {
@@ -146,5 +115,30 @@ impl Store {
             None => scan_lines(reader, &path, &mut verifier, visit)?,
         };
         Ok(())
+    }
+
+    /// The journal's text to read (the file, or the in-memory store's bytes) and the path its
+    /// errors name; `None` when a directory has no journal yet. Counts one scan.
+    fn journal_text(&self) -> Result<Option<JournalText>, StoreError> {
+        // A journal whose writer failed is not read as if it were whole (writer.rs).
+        self.check_written()?;
+        #[cfg(test)]
+        SCANS.with(|c| c.set(c.get() + 1));
+        match &self.lock().backend {
+            Backend::Dir { root, .. } => {
+                let path = root.join(JOURNAL_FILE);
+                match File::open(&path) {
+                    Ok(file) => Ok(Some((Box::new(file), path))),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                    Err(e) => Err(StoreError::Io { path, source: e }),
+                }
+            }
+            Backend::Memory { files, .. } => Ok(Some((
+                Box::new(std::io::Cursor::new(
+                    files.get(JOURNAL_FILE).cloned().unwrap_or_default(),
+                )),
+                PathBuf::from(JOURNAL_FILE),
+            ))),
+        }
     }
 }

@@ -124,7 +124,7 @@ impl JournalWriter {
 
     /// Every line appended is already in the file; this only returns an earlier failure, so a
     /// reader in this process never reads a journal with a lost line as if it were whole.
-    pub(crate) fn write_pending(&self) -> Result<(), StoreError> {
+    pub(crate) fn check_written(&self) -> Result<(), StoreError> {
         self.shared.check()
     }
 

@@ -168,6 +168,6 @@ fn a_failed_write_is_returned_now_and_by_every_later_append() {
     assert!(err.contains("space"), "{err}");
     let again = writer.commit_decision(b"{\"line\":2}\n").unwrap_err();
     assert!(again.to_string().contains("/dev/full"), "{again}");
-    assert!(writer.write_pending().is_err());
+    assert!(writer.check_written().is_err());
     assert!(writer.push_call(b"{\"line\":3}\n").is_err());
 }
