@@ -10,6 +10,7 @@ use crate::experiment::{Error, Experiment, Sealed};
 use crate::iterate::iteration::Ledger;
 use crate::journal::event::Event;
 use crate::report::calls::{ArmCalls, count_calls};
+use crate::report::index::JournalIndex;
 use crate::report::{
     Aggregate, ArmEffects, ArmInfo, ExperimentInfo, FailureModes, ModeInfo, PowerInfo, ReportData,
     SeverityInfo, SliceInfo, Tokens, VerdictInfo,
@@ -24,8 +25,9 @@ pub(super) fn build_report(
     test: &ScoreCube,
     verdict: &Verdict,
     ledger: &Ledger,
-    entries: &[crate::journal::event::Entry],
+    ix: &JournalIndex,
 ) -> Result<ReportData, Error> {
+    let entries = ix.entries();
     let frame = &exp.frame;
     let plan = &exp.state.scored.split.plan;
     let dev = &exp.state.scored.dev;
@@ -259,7 +261,7 @@ pub(super) fn build_report(
         calls: keys
             .iter()
             .map(|k| {
-                let count = |part| count_calls(entries, k, part, frame.failure_policy);
+                let count = |part| count_calls(ix, k, part, frame.failure_policy);
                 (
                     k.arm.clone(),
                     ArmCalls {
@@ -283,7 +285,7 @@ pub(super) fn build_report(
             }),
             _ => None,
         }),
-        judge: crate::report::judge_info(entries),
+        judge: crate::report::judge_info(ix),
     })
 }
 

@@ -25,6 +25,7 @@ use crate::report::ReportData;
 use crate::report::audit::{AuditItem, Storage, Tables, self_audit};
 use crate::report::calls::{CallTally, count_calls};
 use crate::report::conclusion::conclusion_markdown;
+use crate::report::index::JournalIndex;
 use crate::run::arm::Arm;
 use crate::run::judge::Judge;
 use crate::run::runner::{self, PartJob, Roster};
@@ -393,14 +394,16 @@ async fn conclude(exp: &Experiment<Sealed>, reread: Option<Vec<Row>>) -> Result<
     // here; `failed_test_calls_withhold_the_decision_and_resume_retries_them`
     // (itera-cli/tests/faults.rs) fails without it.
     drop(entries);
-    let entries = store.entries()?;
-    if let Some(f) = too_many_failed(&entries, &keys, Part::Test, frame) {
+    // The journal as the report and the self-audit read it: decisions whole, each call as its
+    // facts, in one pass (issue #17: the decoded 140k-line journal took ~150 MB here).
+    let mut ix = JournalIndex::read(store, &frame.arm_ids())?;
+    if let Some(f) = too_many_failed(&ix, &keys, Part::Test, frame) {
         return Err(VerdictError::TestCallsFailed(f).into());
     }
     let test = test?;
 
     let verdict = decide(exp, &keys, &test, &power);
-    let report = build_report(exp, &keys, &test, &verdict, &ledger, &entries)?;
+    let report = build_report(exp, &keys, &test, &verdict, &ledger, &ix)?;
     let json = serde_json::to_vec_pretty(&report)
         .map_err(|e| crate::journal::store::StoreError::Encode(e.to_string()))?;
     store.write_file(DATA_FILE, &json)?;
@@ -421,14 +424,11 @@ async fn conclude(exp: &Experiment<Sealed>, reread: Option<Vec<Row>>) -> Result<
         verdict_hash: Some(hash::sha256_hex(&trace)),
         conclusion_hash,
     };
-    // The journal as it now stands: nothing was appended since `entries` was read (the report
-    // files are not journal lines), so it is not read a third time.
-    let mut entries = entries;
-    // One more entry: grown by one, not doubled (a 140k-line journal's vector is ~96 MB).
-    entries.reserve_exact(1);
-    entries.push(crate::journal::event::Entry {
-        seq: entries.len() as u64,
-        prev: entries.last().map_or_else(String::new, |e| e.hash.clone()),
+    // The journal as it now stands: nothing was appended since it was indexed (the report
+    // files are not journal lines), so it is not read again; the verdict is its next line.
+    ix.push(crate::journal::event::Entry {
+        seq: ix.lines(),
+        prev: ix.last_hash().to_string(),
         at: crate::time::now_rfc3339(),
         event: verdict_event(None),
         hash: String::new(),
@@ -439,8 +439,8 @@ async fn conclude(exp: &Experiment<Sealed>, reread: Option<Vec<Row>>) -> Result<
     } else {
         Storage::InMemory
     };
-    let audit = self_audit(&entries, frame, storage, Some(Tables::of(&report)));
-    let ledger = Ledger::from_entries(&entries);
+    let audit = self_audit(&ix, frame, storage, Some(Tables::of(&report)));
+    let ledger = Ledger::from_entries(ix.entries());
     let markdown = conclusion_markdown(&report, &verdict, &audit, &ledger, opts.charts);
     store.write_file(CONCLUSION_FILE, markdown.as_bytes())?;
     store.append(verdict_event(Some(hash::sha256_hex(markdown.as_bytes()))))?;
@@ -490,13 +490,13 @@ fn failed_calls(
 
 /// The first arm whose failed calls in `part` exceed the frame's share.
 fn too_many_failed(
-    entries: &[crate::journal::event::Entry],
+    ix: &JournalIndex,
     keys: &[crate::run::cube::ArmKey],
     part: Part,
     frame: &Frame,
 ) -> Option<FailedCalls> {
     keys.iter().find_map(|k| {
-        let c = count_calls(entries, k, part, frame.failure_policy);
+        let c = count_calls(ix, k, part, frame.failure_policy);
         failed_calls(k, part, c, frame)
     })
 }

@@ -5,8 +5,9 @@
 //! absent for a deterministic judge, so such reports are unchanged.
 
 use crate::data::split::Part;
-use crate::journal::event::{CallOutcome, Entry, Event};
+use crate::journal::event::Event;
 use crate::journal::record::JudgeCall;
+use crate::report::index::JournalIndex;
 use crate::run::crossjudge::{Agreement, agreement, passes};
 use serde::{Deserialize, Serialize};
 
@@ -28,7 +29,7 @@ pub struct JudgeCost {
 }
 
 impl JudgeCost {
-    fn add(&mut self, c: &JudgeCall) {
+    pub(crate) fn add(&mut self, c: &JudgeCall) {
         self.calls += 1;
         self.input_tokens += c.usage.input_tokens.unwrap_or(0);
         self.output_tokens += c.usage.output_tokens.unwrap_or(0);
@@ -80,7 +81,8 @@ pub struct JudgeInfo {
 }
 
 /// The judge section of `data.json`, from the journal; `None` for a deterministic judge.
-pub(crate) fn judge_info(entries: &[Entry]) -> Option<JudgeInfo> {
+pub(crate) fn judge_info(ix: &JournalIndex) -> Option<JudgeInfo> {
+    let entries = ix.entries();
     let (id, family) = entries.iter().find_map(|e| match &e.event {
         Event::Manifest {
             judge,
@@ -89,26 +91,14 @@ pub(crate) fn judge_info(entries: &[Entry]) -> Option<JudgeInfo> {
         } => Some((judge.clone(), f.clone())),
         _ => None,
     })?;
-    let cost = || JudgeCost {
+    let cost = |part| JudgeCost {
         judge: id.clone(),
-        ..JudgeCost::default()
+        ..ix.judge_cost(part).clone()
     };
-    let (mut dev, mut test) = (cost(), cost());
+    let (dev, test) = (cost(Part::Dev), cost(Part::Test));
     let (mut second, mut cross_judge) = (None, None);
     for e in entries {
         match &e.event {
-            Event::Call(rec) => {
-                if let CallOutcome::Scored {
-                    judge_call: Some(c),
-                    ..
-                } = &rec.outcome
-                {
-                    match rec.part {
-                        Part::Test => test.add(c),
-                        _ => dev.add(c),
-                    }
-                }
-            }
             Event::CrossJudge {
                 second_judge,
                 rows,
@@ -224,8 +214,13 @@ pub(crate) fn judge_markdown(md: &mut String, j: Option<&JudgeInfo>) {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::journal::event::{CallOutcome, Entry};
     use crate::journal::record::{SecondJudgeCall, Usage};
     use crate::report::audit::fixture::{events, frame, journal};
+
+    fn judge_info(entries: Vec<Entry>) -> Option<JudgeInfo> {
+        super::judge_info(&JournalIndex::of(&entries, &[]))
+    }
 
     fn billed(cost: Option<f64>) -> JudgeCall {
         JudgeCall {
@@ -249,7 +244,7 @@ mod tests {
         let f = frame();
         let mut ev = events(&f);
         // A deterministic judge: no judge section at all (old reports unchanged).
-        assert!(judge_info(&journal(ev.clone())).is_none());
+        assert!(judge_info(journal(ev.clone())).is_none());
         let mut md = String::new();
         judge_markdown(&mut md, None);
         assert!(md.is_empty());
@@ -270,7 +265,7 @@ mod tests {
             Event::Call(_) => (d + 1, t),
             _ => (d, t),
         });
-        let info = judge_info(&journal(ev.clone())).unwrap();
+        let info = judge_info(journal(ev.clone())).unwrap();
         assert_eq!((info.dev.calls, info.test.calls), (dev_calls, test_calls));
         assert!((info.test.cost_usd.unwrap() - 0.002 * test_calls as f64).abs() < 1e-9);
         assert!(info.cross_judge.is_none());
@@ -302,7 +297,7 @@ mod tests {
             });
         }
         ev.insert(d + 1, cj);
-        let info = judge_info(&journal(ev)).unwrap();
+        let info = judge_info(journal(ev)).unwrap();
         let second = info.second.clone().unwrap();
         assert_eq!((second.calls, second.unpriced_calls), (1, 1));
         let c = info.cross_judge.clone().unwrap();

@@ -10,6 +10,7 @@ pub(crate) mod audit;
 pub mod calls;
 pub(crate) mod conclusion;
 mod data;
+pub(crate) mod index;
 mod judge;
 mod stable;
 
@@ -115,8 +116,8 @@ pub fn rewrite_conclusion(dir: &std::path::Path) -> Result<String, StoreError> {
         file: name.into(),
         why: format!("not readable ({e})"),
     };
-    let entries = store.entries()?;
-    let recorded = entries.iter().find_map(|e| match &e.event {
+    let ix = index::JournalIndex::read(&store, &registration.frame.arm_ids())?;
+    let recorded = ix.entries().iter().find_map(|e| match &e.event {
         crate::journal::event::Event::VerdictReached {
             data_hash,
             verdict_hash,
@@ -153,12 +154,12 @@ pub fn rewrite_conclusion(dir: &std::path::Path) -> Result<String, StoreError> {
     let verdict: Verdict =
         serde_json::from_slice(&verdict_bytes).map_err(|e| bad(VERDICT_FILE, e))?;
     let audit = self_audit(
-        &entries,
+        &ix,
         &registration.frame,
         Storage::Directory,
         Some(Tables::of(&report)),
     );
-    let ledger = Ledger::from_entries(&entries);
+    let ledger = Ledger::from_entries(ix.entries());
     // The verdict rendered it with or without embedded charts (`RunOptions::charts`, chosen by
     // the caller and not journaled): the rendering whose hash the verdict journaled is the one.
     let render = |charts| conclusion_markdown(&report, &verdict, &audit, &ledger, charts);

@@ -4,7 +4,7 @@
 //! from the scored outputs an LLM judge saw.
 
 use super::{AuditItem, AuditStatus, ITEMS, Journal, line, pp_abs};
-use crate::journal::event::{CallOutcome, Event};
+use crate::journal::event::Event;
 
 pub(super) fn noise_floor(j: &Journal<'_>) -> AuditItem {
     let item = ITEMS[4];
@@ -226,21 +226,17 @@ pub(super) fn blind_judge(j: &Journal<'_>) -> AuditItem {
     // G30: the view is blind by construction, but an output that names its arm un-blinds an LLM
     // judge through the only channel it has. Tested by tests_integrity.rs
     // `attack_an_output_names_its_arm_to_an_llm_judge`.
-    let ids: Vec<&str> = j.frame.arm_ids();
+    // The index checked every scored output for the frame's arm ids as it read the journal.
     let mut leaks: Vec<String> = Vec::new();
     let mut scored = 0usize;
-    for e in j.entries {
-        let Event::Call(c) = &e.event else { continue };
-        let CallOutcome::Scored { output, .. } = &c.outcome else {
-            continue;
-        };
+    for c in j.ix.calls().filter(|c| c.score.is_some()) {
         scored += 1;
-        let text = match output {
-            serde_json::Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
-        if let Some(id) = ids.iter().find(|id| names(&text, id)) {
-            leaks.push(format!("journal line {} ({} names '{id}')", line(e), c.arm));
+        if let Some(id) = c.names_arm {
+            leaks.push(format!(
+                "journal line {} ({} names '{id}')",
+                c.line(),
+                c.arm
+            ));
         }
     }
     match family {
@@ -269,14 +265,4 @@ pub(super) fn blind_judge(j: &Journal<'_>) -> AuditItem {
             ),
         ),
     }
-}
-
-/// `text` names `id` as a word (not inside a longer word).
-fn names(text: &str, id: &str) -> bool {
-    let word = |c: char| c.is_alphanumeric() || c == '_' || c == '-';
-    text.match_indices(id).any(|(i, _)| {
-        let before = text[..i].chars().next_back();
-        let after = text[i + id.len()..].chars().next();
-        !before.is_some_and(word) && !after.is_some_and(word)
-    })
 }

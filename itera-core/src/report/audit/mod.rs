@@ -41,7 +41,8 @@ use crate::data::row::RowId;
 use crate::data::split::Part;
 use crate::frame::{FailurePolicy, Frame};
 use crate::iterate::iteration::Ledger;
-use crate::journal::event::{CallOutcome, Entry, Event};
+use crate::journal::event::{Entry, Event};
+use crate::report::index::{Call, JournalIndex};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -143,17 +144,30 @@ impl<'a> Tables<'a> {
     }
 }
 
-/// Computes the self-audit from a verified journal (entries are only obtained from a
-/// [`crate::Store`], which checks the hash chain as it reads), the registered frame, where the
-/// journal was kept and the report's tables (`None` before a verdict, or in unit tests). One
-/// item per entry of [`ITEMS`], in that order.
-pub(crate) fn self_audit(
+/// [`self_audit`] of a slice of entries (the unit tests' journals).
+#[cfg(test)]
+pub(crate) fn self_audit_entries(
     entries: &[Entry],
     frame: &Frame,
     storage: Storage,
     tables: Option<Tables<'_>>,
 ) -> Vec<AuditItem> {
-    let j = Journal::new(entries, frame);
+    let ix = JournalIndex::of(entries, &frame.arm_ids());
+    self_audit(&ix, frame, storage, tables)
+}
+
+/// Computes the self-audit from a verified journal (its index is only read from a
+/// [`crate::Store`], which checks the hash chain as it reads), the registered frame, where the
+/// journal was kept and the report's tables (`None` before a verdict, or in unit tests). One
+/// item per entry of [`ITEMS`], in that order. The index's outputs were checked for the frame's
+/// arm ids (the blind-judge item).
+pub(crate) fn self_audit(
+    ix: &JournalIndex,
+    frame: &Frame,
+    storage: Storage,
+    tables: Option<Tables<'_>>,
+) -> Vec<AuditItem> {
+    let j = Journal::new(ix, frame);
     vec![
         sealed_once(&j, storage),
         registered_first(&j),
@@ -180,9 +194,11 @@ pub(crate) fn self_audit(
     ]
 }
 
-/// The journal, indexed for the audit.
+/// The journal, indexed for the audit: `entries` are its decisions (every entry but the calls),
+/// `ix` holds the calls.
 struct Journal<'a> {
     entries: &'a [Entry],
+    ix: &'a JournalIndex,
     frame: &'a Frame,
     ledger: Ledger,
 }
@@ -209,11 +225,12 @@ fn pp_abs(x: f64) -> String {
 }
 
 impl<'a> Journal<'a> {
-    fn new(entries: &'a [Entry], frame: &'a Frame) -> Journal<'a> {
+    fn new(ix: &'a JournalIndex, frame: &'a Frame) -> Journal<'a> {
         Journal {
-            entries,
+            entries: ix.entries(),
+            ix,
             frame,
-            ledger: Ledger::from_entries(entries),
+            ledger: Ledger::from_entries(ix.entries()),
         }
     }
 
@@ -228,10 +245,8 @@ impl<'a> Journal<'a> {
         self.entries.iter().find(|e| e.event.kind() == kind)
     }
 
-    fn first_call(&self, part: Part) -> Option<&'a Entry> {
-        self.entries
-            .iter()
-            .find(|e| matches!(&e.event, Event::Call(c) if c.part == part))
+    fn first_call(&self, part: Part) -> Option<Call<'a>> {
+        self.ix.calls().find(|c| c.part == part)
     }
 
     fn candidates(&self) -> Vec<&'a str> {
@@ -241,16 +256,13 @@ impl<'a> Journal<'a> {
     /// Per row, the scores of one arm version's calls on a part (failed calls per the policy).
     fn scores(&self, arm: &str, version: u32, part: Part) -> BTreeMap<RowId, Vec<f64>> {
         let mut out: BTreeMap<RowId, Vec<f64>> = BTreeMap::new();
-        for e in self.entries {
-            let Event::Call(c) = &e.event else { continue };
+        for c in self.ix.calls() {
             if c.arm != arm || c.version != version || c.part != part {
                 continue;
             }
-            match &c.outcome {
-                CallOutcome::Scored { score, .. } => {
-                    out.entry(c.row.clone()).or_default().push(*score);
-                }
-                CallOutcome::Failed { .. } => {
+            match c.score {
+                Some(score) => out.entry(c.row.clone()).or_default().push(score),
+                None => {
                     if self.frame.failure_policy == FailurePolicy::ScoreZero {
                         out.entry(c.row.clone()).or_default().push(0.0);
                     }

@@ -22,22 +22,27 @@ pub(super) fn registered_first(j: &Journal<'_>) -> AuditItem {
             lines(&regs)
         ));
     }
-    let data = j
+    // The first data line: the split, or a call if one came first.
+    let split = j
         .entries
         .iter()
-        .find(|e| matches!(e.event, Event::Split { .. } | Event::Call(_)));
+        .find(|e| matches!(e.event, Event::Split { .. }))
+        .map(|e| (e.seq, e.event.kind()));
+    let call = j.ix.calls().next().map(|c| (c.seq, "call"));
+    let data = match (split, call) {
+        (Some(s), Some(c)) => Some(s.min(c)),
+        (s, c) => s.or(c),
+    };
     let order = match data {
-        Some(d) if d.seq > reg.seq => format!(
-            "journal line {}: registered before the data ({} at line {})",
+        Some((seq, kind)) if seq > reg.seq => format!(
+            "journal line {}: registered before the data ({kind} at line {})",
             line(reg),
-            d.event.kind(),
-            line(d)
+            seq + 1
         ),
-        Some(d) => {
+        Some((seq, kind)) => {
             problems.push(format!(
-                "journal line {}: {} comes before the registration (line {})",
-                line(d),
-                d.event.kind(),
+                "journal line {}: {kind} comes before the registration (line {})",
+                seq + 1,
                 line(reg)
             ));
             String::new()
@@ -66,7 +71,7 @@ pub(super) fn registered_first(j: &Journal<'_>) -> AuditItem {
     ev.extend([order, drift].into_iter().filter(|s| !s.is_empty()));
     ev.push(format!(
         "the hash chain of all {} lines verified when the journal was read",
-        j.entries.len()
+        j.ix.lines()
     ));
     AuditItem::pass_if(item, ok, ev.join("; "))
 }
@@ -89,7 +94,7 @@ pub(super) fn pilot(j: &Journal<'_>) -> AuditItem {
     {
         problems.push(format!(
             "the first dev call (line {}) precedes the passed pilot (line {})",
-            line(d),
+            d.line(),
             line(p)
         ));
     }
@@ -106,7 +111,7 @@ pub(super) fn pilot(j: &Journal<'_>) -> AuditItem {
         }
         let ok = problems.is_empty();
         let first = first_dev.map_or("no dev call yet".to_string(), |d| {
-            format!("the first dev call is at line {}", line(d))
+            format!("the first dev call is at line {}", d.line())
         });
         problems.push(format!(
             "journal line {}: pilot passed on row {row} for {} arm(s); {first}; {failed} failed pilot(s) before it",

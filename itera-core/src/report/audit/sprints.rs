@@ -96,10 +96,7 @@ pub(super) fn hypotheses_first(j: &Journal<'_>) -> AuditItem {
         else {
             continue;
         };
-        let first = j
-            .entries
-            .iter()
-            .find(|c| matches!(&c.event, Event::Call(r) if &r.arm == arm && r.version == *version));
+        let first = j.ix.calls().find(|c| c.arm == arm && c.version == *version);
         if hypothesis.trim().is_empty() {
             ok = false;
             ev.push(format!(
@@ -112,14 +109,14 @@ pub(super) fn hypotheses_first(j: &Journal<'_>) -> AuditItem {
                 ok = false;
                 ev.push(format!(
                     "{arm} v{version}: the first call (line {}) precedes its hypothesis (line {})",
-                    line(c),
+                    c.line(),
                     line(e)
                 ));
             }
             Some(c) => ev.push(format!(
                 "{arm} v{version}: hypothesis at line {}, first call at line {}",
                 line(e),
-                line(c)
+                c.line()
             )),
             None => ev.push(format!(
                 "{arm} v{version}: hypothesis at line {}, not scored yet",

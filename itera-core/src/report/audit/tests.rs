@@ -8,7 +8,7 @@ use crate::iterate::gate::GateOutcome;
 use crate::journal::event::Event;
 
 fn audit_of(events: Vec<Event>, frame: &Frame) -> Vec<AuditItem> {
-    self_audit(&journal(events), frame, Storage::Directory, None)
+    self_audit_entries(&journal(events), frame, Storage::Directory, None)
 }
 
 fn item<'a>(items: &'a [AuditItem], name: &str) -> &'a AuditItem {
@@ -51,13 +51,13 @@ fn a_clean_journal_passes_every_applicable_item_in_order() {
 fn in_memory_evidence_says_the_guarantee_is_per_process() {
     let f = frame();
     let entries = journal(events(&f));
-    let mem = self_audit(&entries, &f, Storage::InMemory, None);
+    let mem = self_audit_entries(&entries, &f, Storage::InMemory, None);
     let e = &item(&mem, ITEMS[0]).evidence;
     assert!(
         e.contains("per process") && e.contains("move semantics"),
         "{e}"
     );
-    let dir = self_audit(&entries, &f, Storage::Directory, None);
+    let dir = self_audit_entries(&entries, &f, Storage::Directory, None);
     assert!(item(&dir, ITEMS[0]).evidence.contains("across processes"));
 }
 

@@ -7,7 +7,7 @@ use super::*;
 use crate::journal::event::Event;
 
 fn audit_of(events: Vec<Event>, frame: &Frame) -> Vec<AuditItem> {
-    self_audit(&journal(events), frame, Storage::Directory, None)
+    self_audit_entries(&journal(events), frame, Storage::Directory, None)
 }
 
 fn cross_item(events: Vec<Event>) -> AuditItem {

@@ -9,11 +9,11 @@ use crate::journal::event::Event;
 use crate::report::data::SeverityInfo;
 
 fn audit_of(events: Vec<Event>, frame: &Frame) -> Vec<AuditItem> {
-    self_audit(&journal(events), frame, Storage::Directory, None)
+    self_audit_entries(&journal(events), frame, Storage::Directory, None)
 }
 
 fn audit_with(events: Vec<Event>, frame: &Frame, tables: Tables<'_>) -> Vec<AuditItem> {
-    self_audit(&journal(events), frame, Storage::Directory, Some(tables))
+    self_audit_entries(&journal(events), frame, Storage::Directory, Some(tables))
 }
 
 type Counts = BTreeMap<String, BTreeMap<String, usize>>;
@@ -247,7 +247,7 @@ fn the_power_item_fails_when_an_underpowered_design_was_accepted() {
                 *acc = accepted.map(str::to_string);
             }
         }
-        let items = self_audit(&super::fixture::journal(ev), &f, Storage::Directory, None);
+        let items = self_audit_entries(&super::fixture::journal(ev), &f, Storage::Directory, None);
         items.into_iter().find(|i| i.item == ITEMS[21]).unwrap()
     };
     let ok = with(true, None);

@@ -8,7 +8,8 @@ use super::{
 };
 use crate::data::row::RowId;
 use crate::data::split::Part;
-use crate::journal::event::{CallOutcome, Entry, Event};
+use crate::journal::event::Event;
+use crate::report::index::Call;
 use std::collections::{BTreeMap, BTreeSet};
 
 pub(super) fn sealed_once(j: &Journal<'_>, storage: Storage) -> AuditItem {
@@ -79,25 +80,21 @@ pub(super) fn sealed_once(j: &Journal<'_>, storage: Storage) -> AuditItem {
             _ => BTreeSet::new(),
         })
         .unwrap_or_default();
-    let test_calls: Vec<&Entry> = j
-        .entries
-        .iter()
-        .filter(|e| matches!(&e.event, Event::Call(c) if c.part == Part::Test))
-        .collect();
-    if let Some(early) = test_calls.iter().find(|e| e.seq < opened_at) {
+    let test_calls: Vec<Call<'_>> = j.ix.calls().filter(|c| c.part == Part::Test).collect();
+    if let Some(early) = test_calls.iter().find(|c| c.seq < opened_at) {
         problems.push(format!(
             "journal line {}: a test call before the test set was opened",
-            line(early)
+            early.line()
         ));
     }
-    if let Some(stray) = test_calls.iter().find(|e| match &e.event {
-        Event::Call(c) => !allowed.contains(&(c.arm.clone(), c.version)),
-        _ => false,
-    }) && opened_at != u64::MAX
+    if let Some(stray) = test_calls
+        .iter()
+        .find(|c| !allowed.contains(&(c.arm.to_string(), c.version)))
+        && opened_at != u64::MAX
     {
         problems.push(format!(
             "journal line {}: a test call by a version that was not opened for test (G39)",
-            line(stray)
+            stray.line()
         ));
     }
     facts.push(format!("{} test call(s)", test_calls.len()));
@@ -172,16 +169,13 @@ pub(super) fn failure_mode_deltas(j: &Journal<'_>, tables: Option<Tables<'_>>) -
     for (arm, version) in &arms {
         // The modes the judge assigned on test, from the journal.
         let mut rows: BTreeMap<&str, BTreeSet<&RowId>> = BTreeMap::new();
-        for e in j.entries {
-            let Event::Call(c) = &e.event else { continue };
-            if &c.arm != arm || c.version != *version || c.part != Part::Test {
+        for c in j.ix.calls() {
+            if c.arm != arm || c.version != *version || c.part != Part::Test {
                 continue;
             }
             calls += 1;
-            if let CallOutcome::Scored { failure_modes, .. } = &c.outcome {
-                for m in failure_modes {
-                    rows.entry(m.as_str()).or_default().insert(&c.row);
-                }
+            for m in c.failure_modes {
+                rows.entry(m.as_str()).or_default().insert(c.row);
             }
         }
         let judged = |m: &str| rows.get(m).map_or(0, BTreeSet::len);

@@ -5,7 +5,7 @@ use super::*;
 use crate::decide::rules::{ArmEvidence, Rules, SliceEvidence, decide};
 use crate::frame::ThresholdRule;
 use crate::report::audit::fixture;
-use crate::report::audit::{Storage, self_audit};
+use crate::report::audit::{Storage, self_audit_entries};
 use crate::report::{
     Aggregate, ArmEffects, ArmInfo, ExperimentInfo, FailureModes, ModeInfo, SliceInfo, Tokens,
     VerdictInfo,
@@ -200,7 +200,7 @@ fn audit_and_ledger() -> (Vec<AuditItem>, Ledger) {
     f.synthetic_source = true;
     let entries = fixture::journal(fixture::events(&f));
     (
-        self_audit(&entries, &f, Storage::Directory, None),
+        self_audit_entries(&entries, &f, Storage::Directory, None),
         Ledger::from_entries(&entries),
     )
 }

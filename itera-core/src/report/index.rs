@@ -1,0 +1,211 @@
+//! The journal as the report and the self-audit read it (issue #17, "Fast at 100k rows"): every
+//! entry that is not a call, in full and in order, and each call as the few facts they read —
+//! whose call it was (arm, version, spec hash), its row, part and trial, its attempts, its score
+//! or its failure, its failure modes, its judge's cost, and the arm id its output names, if any
+//! (the blind-judge check, G30). A decoded call entry takes about a kilobyte with its strings, a
+//! fact about a tenth of that: the verdict on a 140k-line journal held ~150 MB of call records
+//! for its report and audit, and now holds the facts. Built in one streaming pass over a store,
+//! or from a slice of entries.
+
+use crate::data::row::RowId;
+use crate::data::split::Part;
+use crate::journal::event::{CallOutcome, CallRecord, Entry, Event};
+use crate::journal::store::{Store, StoreError};
+use crate::report::judge::JudgeCost;
+
+/// The journal, indexed: decisions in full, calls as facts.
+pub(crate) struct JournalIndex {
+    decisions: Vec<Entry>,
+    calls: Vec<Fact>,
+    /// The arm ids, spec hashes and judge ids the facts name, each once.
+    names: Vec<String>,
+    /// The arm ids a scored output is checked for (G30).
+    arm_ids: Vec<String>,
+    /// The judge's own calls behind the scores: on train and dev, and on test.
+    judge_cost: [JudgeCost; 2],
+    lines: u64,
+    last_hash: String,
+}
+
+/// One call line, as the report and the audit read it.
+struct Fact {
+    seq: u64,
+    row: RowId,
+    failure_modes: Vec<String>,
+    /// The judge's score (0 and not read for a failed call: see `scored`).
+    score: f64,
+    version: u32,
+    trial: u32,
+    attempts: u32,
+    arm: u16,
+    spec: u16,
+    /// The arm id (an index into `arm_ids`) the output names as a word, if any.
+    names_arm: Option<u16>,
+    part: Part,
+    scored: bool,
+}
+
+/// A call, read from the index.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Call<'a> {
+    /// The call's entry's sequence number (0-based).
+    pub(crate) seq: u64,
+    pub(crate) arm: &'a str,
+    pub(crate) spec_hash: &'a str,
+    pub(crate) version: u32,
+    pub(crate) row: &'a RowId,
+    pub(crate) part: Part,
+    pub(crate) trial: u32,
+    pub(crate) attempts: u32,
+    /// The judge's score; `None` for a call that failed after its retries.
+    pub(crate) score: Option<f64>,
+    /// The failure modes the judge assigned (none for a failed call).
+    pub(crate) failure_modes: &'a [String],
+    /// The arm id the scored output names as a word, if any (G30).
+    pub(crate) names_arm: Option<&'a str>,
+}
+
+impl Call<'_> {
+    /// The call's 1-based journal line.
+    pub(crate) fn line(&self) -> u64 {
+        self.seq + 1
+    }
+}
+
+impl JournalIndex {
+    /// An empty index whose scored outputs are checked for `arm_ids`.
+    fn new(arm_ids: &[&str]) -> JournalIndex {
+        JournalIndex {
+            decisions: Vec::new(),
+            calls: Vec::new(),
+            names: Vec::new(),
+            arm_ids: arm_ids.iter().map(|s| s.to_string()).collect(),
+            judge_cost: [JudgeCost::default(), JudgeCost::default()],
+            lines: 0,
+            last_hash: String::new(),
+        }
+    }
+
+    /// The index of `entries`, checking scored outputs for `arm_ids` (the unit tests' journals).
+    #[cfg(test)]
+    pub(crate) fn of(entries: &[Entry], arm_ids: &[&str]) -> JournalIndex {
+        let mut ix = JournalIndex::new(arm_ids);
+        entries.iter().for_each(|e| ix.push(e.clone()));
+        ix
+    }
+
+    /// The index of a store's journal, read (and verified) in one pass that holds one call
+    /// record at a time.
+    pub(crate) fn read(store: &Store, arm_ids: &[&str]) -> Result<JournalIndex, StoreError> {
+        let mut ix = JournalIndex::new(arm_ids);
+        store.scan(|e| ix.push(e))?;
+        Ok(ix)
+    }
+
+    /// Adds the next entry: a decision kept whole, a call as its facts.
+    pub(crate) fn push(&mut self, e: Entry) {
+        self.lines = e.seq + 1;
+        self.last_hash.clone_from(&e.hash);
+        match e.event {
+            Event::Call(c) => self.push_call(e.seq, c),
+            _ => self.decisions.push(e),
+        }
+    }
+
+    fn push_call(&mut self, seq: u64, c: CallRecord) {
+        let (scored, score, failure_modes, names_arm) = match c.outcome {
+            CallOutcome::Scored {
+                output,
+                score,
+                failure_modes,
+                judge_call,
+                ..
+            } => {
+                if let Some(j) = &judge_call {
+                    let at = usize::from(c.part == Part::Test);
+                    self.judge_cost[at].add(j);
+                }
+                let text = match output {
+                    serde_json::Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                let named = self.arm_ids.iter().position(|id| names(&text, id));
+                (true, score, failure_modes, named.map(|i| i as u16))
+            }
+            CallOutcome::Failed { .. } => (false, 0.0, Vec::new(), None),
+        };
+        let fact = Fact {
+            seq,
+            scored,
+            row: c.row,
+            failure_modes,
+            score,
+            version: c.version,
+            trial: c.trial,
+            attempts: c.attempts,
+            arm: self.name(c.arm),
+            spec: self.name(c.spec_hash),
+            names_arm,
+            part: c.part,
+        };
+        self.calls.push(fact);
+    }
+
+    /// The index of `s` in `names`, added if new (a journal names a handful of arms and specs).
+    fn name(&mut self, s: String) -> u16 {
+        match self.names.iter().position(|n| *n == s) {
+            Some(i) => i as u16,
+            None => {
+                self.names.push(s);
+                (self.names.len() - 1) as u16
+            }
+        }
+    }
+
+    /// Every entry that is not a call, in journal order.
+    pub(crate) fn entries(&self) -> &[Entry] {
+        &self.decisions
+    }
+
+    /// Every call, in journal order.
+    pub(crate) fn calls(&self) -> impl Iterator<Item = Call<'_>> {
+        self.calls.iter().map(|f| Call {
+            seq: f.seq,
+            arm: &self.names[usize::from(f.arm)],
+            spec_hash: &self.names[usize::from(f.spec)],
+            version: f.version,
+            row: &f.row,
+            part: f.part,
+            trial: f.trial,
+            attempts: f.attempts,
+            score: f.scored.then_some(f.score),
+            failure_modes: &f.failure_modes,
+            names_arm: f.names_arm.map(|i| self.arm_ids[usize::from(i)].as_str()),
+        })
+    }
+
+    /// The journal's lines, calls included.
+    pub(crate) fn lines(&self) -> u64 {
+        self.lines
+    }
+
+    /// The hash of the last entry (empty for an empty journal).
+    pub(crate) fn last_hash(&self) -> &str {
+        &self.last_hash
+    }
+
+    /// The judge's own calls behind the scores on `part` (train and dev together).
+    pub(crate) fn judge_cost(&self, part: Part) -> &JudgeCost {
+        &self.judge_cost[usize::from(part == Part::Test)]
+    }
+}
+
+/// `text` names `id` as a word (not inside a longer word).
+pub(crate) fn names(text: &str, id: &str) -> bool {
+    let word = |c: char| c.is_alphanumeric() || c == '_' || c == '-';
+    text.match_indices(id).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + id.len()..].chars().next();
+        !before.is_some_and(word) && !after.is_some_and(word)
+    })
+}
