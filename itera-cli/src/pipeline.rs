@@ -16,7 +16,6 @@ use itera_core::data::load::load_path;
 use itera_core::iterate::iteration::Ledger;
 use itera_core::{
     Arm, Conclusion, Experiment, Frame, Judge, Lineup, Row, RowId, RunOptions, Scored, Store,
-    VecDataset,
 };
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -382,10 +381,35 @@ pub fn check_frame(store: &Store, frame: &Frame, file: &Path) -> Result<(), CliE
 
 /// Walks a directory to `Scored`: register, split, pilot, dev scoring, then every recorded
 /// iteration (rebuilt from the journal without calls). Only what is missing is called.
+/// Rows handed to the split as they are, not copied (a `VecDataset` clones its rows for each
+/// read: the split of a 100k-row run held a second copy, #17). The split reads a dataset once;
+/// a second read would find no rows, which the split refuses.
+struct Handed {
+    name: String,
+    rows: std::sync::Mutex<Vec<Row>>,
+}
+
+#[itera_core::prelude::async_trait]
+impl itera_core::Dataset for Handed {
+    fn describe(&self) -> String {
+        self.name.clone()
+    }
+    async fn rows(&self) -> Result<Vec<Row>, itera_core::DataError> {
+        let mut rows = self
+            .rows
+            .lock()
+            .map_err(|_| itera_core::DataError::Other("the rows' lock was poisoned".into()))?;
+        Ok(std::mem::take(&mut *rows))
+    }
+}
+
+/// `rows` are the setup's rows, moved in: the split keeps them, and a caller with no further use
+/// for them passes `std::mem::take(&mut setup.rows)` so the run does not hold them twice (#17).
 pub async fn to_scored(
     dir: &Path,
     setup: &Setup,
     mut pool: Pool,
+    rows: Vec<Row>,
 ) -> Result<Experiment<Scored>, CliError> {
     let mut store = Store::dir(dir).map_err(|e| CliError::from(e).context(dir.display()))?;
     if let Some(ledger) = &setup.spent_ledger {
@@ -399,7 +423,10 @@ pub async fn to_scored(
         setup.loaded.file.data.path,
         setup.data_path.display()
     );
-    let ds = VecDataset::new(describe, setup.rows.clone());
+    let ds = Handed {
+        name: describe,
+        rows: std::sync::Mutex::new(rows),
+    };
     let exp = exp.split(&ds).await?;
     tracing::info!(
         "split: {} train, {} dev, {} test rows sealed",

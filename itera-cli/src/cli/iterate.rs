@@ -38,7 +38,7 @@ pub(super) async fn scored_from_dir(
     let mut setup = pipeline::setup(loaded).await?;
     setup.opts.progress = crate::progress::bars(bars);
     let pool = pipeline::pool(dir, &setup)?;
-    let exp = pipeline::to_scored(dir, &setup, pool).await?;
+    let exp = pipeline::to_scored(dir, &setup, pool, setup.rows.clone()).await?;
     Ok((exp, setup))
 }
 

@@ -243,7 +243,10 @@ pub(super) async fn run(
         pipeline::check_current_arms(&store, &setup, &pool)?;
     }
     pipeline::save_copy(&dir, &setup.loaded)?;
-    let exp = pipeline::to_scored(&dir, &setup, pool).await?;
+    // The rows move into the experiment: nothing after the split reads them here (#17: the run
+    // held its rows twice, three times during the verdict's re-read).
+    let rows = std::mem::take(&mut setup.rows);
+    let exp = pipeline::to_scored(&dir, &setup, pool, rows).await?;
     if stop_after == Some("dev") {
         let v = crate::status::status(&dir)?;
         eprint!("{}", crate::status::status_text(&v));

@@ -228,7 +228,9 @@ impl RowSet {
                 });
             }
         }
-        rows.sort_by(|a, b| a.id.cmp(&b.id));
+        // Ids are unique (checked above), so an unstable sort gives the stable order without its
+        // buffer (half the rows, 9.6 MB at 100k, #17).
+        rows.sort_unstable_by(|a, b| a.id.cmp(&b.id));
         let content_hash = hash::hash_seq(&rows).map_err(|e| DataError::Other(e.to_string()))?;
         Ok(RowSet { rows, content_hash })
     }
