@@ -269,9 +269,12 @@ impl SplitPlan {
             .map(|(i, m)| (m.id.as_str(), i))
             .collect();
 
-        // Slice -> failure-mode stratum -> rows (ids ascending, from RowSet).
-        let mut strata: BTreeMap<String, BTreeMap<usize, Vec<Row>>> = BTreeMap::new();
-        for row in rows.into_rows() {
+        // Slice -> failure-mode stratum -> row indices (ids ascending, from RowSet). The rows stay
+        // where they are until each is moved once into its part (#17: moving 100k rows through
+        // the strata held their buffers several times over).
+        let rows = rows.into_rows();
+        let mut strata: BTreeMap<&str, BTreeMap<usize, Vec<usize>>> = BTreeMap::new();
+        for (i, row) in rows.iter().enumerate() {
             let mode = row
                 .failure_modes
                 .iter()
@@ -279,20 +282,21 @@ impl SplitPlan {
                 .min()
                 .map_or(0, |r| r + 1);
             strata
-                .entry(row.slice.clone())
+                .entry(row.slice.as_str())
                 .or_default()
                 .entry(mode)
                 .or_default()
-                .push(row);
+                .push(i);
         }
 
         let mut rng = ChaCha20Rng::seed_from_u64(frame.seed);
-        let (mut train, mut dev, mut test) = (Vec::new(), Vec::new(), Vec::new());
-        let mut dev_fold_of: Vec<u32> = Vec::new();
+        // Per row: its part (0 train, 1 dev, 2 test) and, on dev under k-fold, its fold.
+        let mut part_of = vec![0usize; total];
+        let mut fold_of = vec![0u32; total];
         let mut fold_cursor = 0usize;
         let mut slices = Vec::new();
         for (slice, groups) in strata {
-            let mut sequence: Vec<Row> = Vec::new();
+            let mut sequence: Vec<usize> = Vec::new();
             for (_, mut group) in groups {
                 shuffle(&mut group, &mut rng);
                 sequence.extend(group);
@@ -306,24 +310,18 @@ impl SplitPlan {
             };
             let parts = deal(&counts);
             let mut audit = SliceAudit {
-                slice: slice.clone(),
+                slice: slice.to_string(),
                 source: n,
                 source_share: n as f64 / total as f64,
                 train: counts[0],
                 dev: counts[1],
                 test: counts[2],
             };
-            for (row, part) in sequence.into_iter().zip(parts) {
-                match part {
-                    0 => train.push(row),
-                    1 => {
-                        if kfold {
-                            dev_fold_of.push((fold_cursor % KFOLD_K) as u32);
-                            fold_cursor += 1;
-                        }
-                        dev.push(row)
-                    }
-                    _ => test.push(row),
+            for (i, part) in sequence.into_iter().zip(parts) {
+                part_of[i] = part;
+                if part == 1 && kfold {
+                    fold_of[i] = (fold_cursor % KFOLD_K) as u32;
+                    fold_cursor += 1;
                 }
             }
             audit.source_share = n as f64 / total as f64;
@@ -350,17 +348,28 @@ impl SplitPlan {
             }
         }
 
-        // Keep dev rows and their folds in id order.
-        let mut dev_pairs: Vec<(Row, u32)> = if kfold {
-            dev.into_iter().zip(dev_fold_of).collect()
-        } else {
-            dev.into_iter().map(|r| (r, 0)).collect()
-        };
-        dev_pairs.sort_by(|a, b| a.0.id.cmp(&b.0.id));
-        let dev_folds = kfold.then(|| dev_pairs.iter().map(|p| p.1).collect());
-        let dev: Vec<Row> = dev_pairs.into_iter().map(|p| p.0).collect();
-        train.sort_by(|a, b| a.id.cmp(&b.id));
-        test.sort_by(|a, b| a.id.cmp(&b.id));
+        // Each row moved once into its part, in id order (the parts are sorted by id), into room
+        // for exactly its rows; dev's folds in the same order.
+        let count = |p: usize| part_of.iter().filter(|x| **x == p).count();
+        let (mut train, mut dev, mut test) = (
+            Vec::with_capacity(count(0)),
+            Vec::with_capacity(count(1)),
+            Vec::with_capacity(count(2)),
+        );
+        let mut folds = Vec::with_capacity(if kfold { dev.capacity() } else { 0 });
+        for (row, (part, fold)) in rows.into_iter().zip(part_of.into_iter().zip(fold_of)) {
+            match part {
+                0 => train.push(row),
+                1 => {
+                    if kfold {
+                        folds.push(fold);
+                    }
+                    dev.push(row);
+                }
+                _ => test.push(row),
+            }
+        }
+        let dev_folds = kfold.then_some(folds);
         let test_commitment = hash::hash_seq(&test).map_err(|e| DataError::Other(e.to_string()))?;
 
         let failure_modes = frame

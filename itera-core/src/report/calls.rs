@@ -78,7 +78,7 @@ impl<'k> CallTally<'k> {
             c.arm,
             c.spec_hash,
             c.part,
-            c.row.as_str(),
+            c.row,
             c.trial,
             c.attempts,
             c.score.is_none(),

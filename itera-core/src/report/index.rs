@@ -3,11 +3,10 @@
 //! whose call it was (arm, version, spec hash), its row, part and trial, its attempts, its score
 //! or its failure, its failure modes, its judge's cost, and the arm id its output names, if any
 //! (the blind-judge check, G30). A decoded call entry takes about a kilobyte with its strings, a
-//! fact about a tenth of that: the verdict on a 140k-line journal held ~150 MB of call records
+//! fact 64 bytes and its row id: the verdict on a 140k-line journal held ~150 MB of call records
 //! for its report and audit, and now holds the facts. Built in one streaming pass over a store,
 //! or from a slice of entries.
 
-use crate::data::row::RowId;
 use crate::data::split::Part;
 use crate::journal::event::{CallOutcome, CallRecord, Entry, Event};
 use crate::journal::store::{Store, StoreError};
@@ -17,8 +16,10 @@ use crate::report::judge::JudgeCost;
 pub(crate) struct JournalIndex {
     decisions: Vec<Entry>,
     calls: Vec<Fact>,
-    /// The arm ids, spec hashes and judge ids the facts name, each once.
+    /// The arm ids and spec hashes the facts name, each once.
     names: Vec<String>,
+    /// The failure-mode lists of the calls that have one.
+    modes: Vec<Vec<String>>,
     /// The arm ids a scored output is checked for (G30).
     arm_ids: Vec<String>,
     /// The judge's own calls behind the scores: on train and dev, and on test.
@@ -27,16 +28,17 @@ pub(crate) struct JournalIndex {
     last_hash: String,
 }
 
-/// One call line, as the report and the audit read it.
+/// One call line, as the report and the audit read it: 64 bytes and its row id's.
 struct Fact {
     seq: u64,
-    row: RowId,
-    failure_modes: Vec<String>,
     /// The judge's score (0 and not read for a failed call: see `scored`).
     score: f64,
+    row: Box<str>,
     version: u32,
     trial: u32,
     attempts: u32,
+    /// The failure modes the judge assigned, as an index into `modes` (most calls have none).
+    modes: Option<u32>,
     arm: u16,
     spec: u16,
     /// The arm id (an index into `arm_ids`) the output names as a word, if any.
@@ -53,7 +55,7 @@ pub(crate) struct Call<'a> {
     pub(crate) arm: &'a str,
     pub(crate) spec_hash: &'a str,
     pub(crate) version: u32,
-    pub(crate) row: &'a RowId,
+    pub(crate) row: &'a str,
     pub(crate) part: Part,
     pub(crate) trial: u32,
     pub(crate) attempts: u32,
@@ -79,6 +81,7 @@ impl JournalIndex {
             decisions: Vec::new(),
             calls: Vec::new(),
             names: Vec::new(),
+            modes: Vec::new(),
             arm_ids: arm_ids.iter().map(|s| s.to_string()).collect(),
             judge_cost: [JudgeCost::default(), JudgeCost::default()],
             lines: 0,
@@ -98,7 +101,10 @@ impl JournalIndex {
     /// record at a time.
     pub(crate) fn read(store: &Store, arm_ids: &[&str]) -> Result<JournalIndex, StoreError> {
         let mut ix = JournalIndex::new(arm_ids);
+        // Sized once: grown by doubling, the facts of 140k calls took room for 262k.
+        ix.calls.reserve_exact(store.verified_lines() as usize);
         store.scan(|e| ix.push(e))?;
+        ix.calls.shrink_to_fit();
         Ok(ix)
     }
 
@@ -134,19 +140,23 @@ impl JournalIndex {
             }
             CallOutcome::Failed { .. } => (false, 0.0, Vec::new(), None),
         };
+        let modes = (!failure_modes.is_empty()).then(|| {
+            self.modes.push(failure_modes);
+            (self.modes.len() - 1) as u32
+        });
         let fact = Fact {
             seq,
-            scored,
-            row: c.row,
-            failure_modes,
             score,
+            row: c.row.0.into_boxed_str(),
             version: c.version,
             trial: c.trial,
             attempts: c.attempts,
+            modes,
             arm: self.name(c.arm),
             spec: self.name(c.spec_hash),
             names_arm,
             part: c.part,
+            scored,
         };
         self.calls.push(fact);
     }
@@ -179,7 +189,7 @@ impl JournalIndex {
             trial: f.trial,
             attempts: f.attempts,
             score: f.scored.then_some(f.score),
-            failure_modes: &f.failure_modes,
+            failure_modes: f.modes.map_or(&[][..], |i| &self.modes[i as usize][..]),
             names_arm: f.names_arm.map(|i| self.arm_ids[usize::from(i)].as_str()),
         })
     }
@@ -208,4 +218,18 @@ pub(crate) fn names(text: &str, id: &str) -> bool {
         let after = text[i + id.len()..].chars().next();
         !before.is_some_and(word) && !after.is_some_and(word)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    /// A call's facts fit in 64 bytes (#17: the index of a 140k-call journal is held through the
+    /// report and the self-audit).
+    #[test]
+    fn a_fact_is_64_bytes() {
+        assert!(
+            std::mem::size_of::<super::Fact>() <= 64,
+            "{} bytes",
+            std::mem::size_of::<super::Fact>()
+        );
+    }
 }

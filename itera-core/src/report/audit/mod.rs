@@ -261,10 +261,10 @@ impl<'a> Journal<'a> {
                 continue;
             }
             match c.score {
-                Some(score) => out.entry(c.row.clone()).or_default().push(score),
+                Some(score) => out.entry(RowId(c.row.into())).or_default().push(score),
                 None => {
                     if self.frame.failure_policy == FailurePolicy::ScoreZero {
-                        out.entry(c.row.clone()).or_default().push(0.0);
+                        out.entry(RowId(c.row.into())).or_default().push(0.0);
                     }
                 }
             }

@@ -6,7 +6,6 @@
 use super::{
     AuditItem, AuditStatus, ITEMS, Journal, Storage, Tables, line, lines, mean, pp, pp_abs,
 };
-use crate::data::row::RowId;
 use crate::data::split::Part;
 use crate::journal::event::Event;
 use crate::report::index::Call;
@@ -168,7 +167,7 @@ pub(super) fn failure_mode_deltas(j: &Journal<'_>, tables: Option<Tables<'_>>) -
     let mut calls = 0usize;
     for (arm, version) in &arms {
         // The modes the judge assigned on test, from the journal.
-        let mut rows: BTreeMap<&str, BTreeSet<&RowId>> = BTreeMap::new();
+        let mut rows: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
         for c in j.ix.calls() {
             if c.arm != arm || c.version != *version || c.part != Part::Test {
                 continue;
