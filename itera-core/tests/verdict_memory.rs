@@ -1,7 +1,8 @@
 //! The verdict's memory against its journal's size (issue #17, "Fast at 100k rows": `itera run`
 //! at 100k rows peaked at 331 MiB, most of it every call record of the 140k-line journal decoded
 //! and held at once for the report and the self-audit). The report and the self-audit read the
-//! calls through a compact index instead: this test measures how far the process's peak
+//! calls through a compact index instead, and the re-read of the data file (G7) compares it row
+//! by row with the split's rows instead of holding a second copy: this test measures how far the process's peak
 //! resident size rises during the verdict (Linux: `/proc/self/clear_refs` resets the peak) and
 //! bounds it by the journal's size on disk.
 //!
@@ -34,7 +35,10 @@ impl Arm for Labeler {
         format!("{} misses every {}th row", self.id, self.miss)
     }
     async fn call(&self, input: &Value, _ctx: &CallCtx) -> Result<ArmOutput, ArmError> {
-        let n = input["n"].as_u64().unwrap_or(0) as usize;
+        let n: usize = input["n"]
+            .as_str()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
         let expected = input["expected"].as_str().unwrap_or("");
         Ok(ArmOutput::text(if n.is_multiple_of(self.miss) {
             "wrong"
@@ -48,12 +52,19 @@ impl Arm for Labeler {
 #[tokio::test]
 async fn the_verdict_holds_the_calls_compactly_not_the_decoded_journal() {
     const ROWS: usize = 6000;
-    let rows: Vec<Row> = (0..ROWS)
-        .map(|i| {
-            let expected = ["travel", "software", "supplies"][i % 3];
-            Row::new(format!("r{i:05}"), json!({"n": i, "expected": expected})).expected(expected)
-        })
-        .collect();
+    // A data file, split and re-read at the verdict (G7) the way `itera run` does.
+    let root = tempfile::tempdir().unwrap();
+    let mut csv = String::from("id,n,expected\n");
+    for i in 0..ROWS {
+        let expected = ["travel", "software", "supplies"][i % 3];
+        csv.push_str(&format!("r{i:05},{i},{expected}\n"));
+    }
+    let data = root.path().join("rows.csv");
+    std::fs::write(&data, csv).unwrap();
+    let dataset = itera_core::data::load::CsvDataset::new(
+        &data,
+        itera_core::data::load::Columns::new(["id"], ["n", "expected"]).expected("expected"),
+    );
     let frame = Frame::builder("memory", "Does candidate label better?", "It does.")
         .baseline("base", "verdict_memory.rs:1")
         .arm("candidate", "base", "misses fewer rows")
@@ -82,13 +93,13 @@ async fn the_verdict_holds_the_calls_compactly_not_the_decoded_journal() {
             ..RunOptions::default()
         });
     // A directory inside a temp dir: the spent-test ledger beside it is this test's own (G15).
-    let root = tempfile::tempdir().unwrap();
     let dir = root.path().join("exp");
     let sealed = Experiment::new(frame)
         .unwrap()
         .register(Store::dir(&dir).unwrap())
         .unwrap()
-        .split_rows(rows)
+        .split(&dataset)
+        .await
         .unwrap()
         .pilot(lineup)
         .await
@@ -103,7 +114,7 @@ async fn the_verdict_holds_the_calls_compactly_not_the_decoded_journal() {
     // Writing 5 to clear_refs resets the peak resident size (VmHWM) to the current one.
     std::fs::write("/proc/self/clear_refs", "5").unwrap();
     let base = status_kib("VmRSS:") * 1024;
-    let conclusion = sealed.verdict(None).await.unwrap();
+    let conclusion = sealed.verdict(Some(&dataset)).await.unwrap();
     let peak = (status_kib("VmHWM:") * 1024).saturating_sub(base);
     let journal = std::fs::metadata(dir.join("journal.jsonl")).unwrap().len() as usize;
     let calls = std::fs::read_to_string(dir.join("journal.jsonl"))
@@ -115,10 +126,11 @@ async fn the_verdict_holds_the_calls_compactly_not_the_decoded_journal() {
     assert!(!conclusion.audit.is_empty());
     // Decoded, a call line takes about twice its bytes (a ~690-byte entry, its strings); held
     // compactly, a fraction of them. Half the journal leaves room for the test pass's own cube,
-    // the report and the charts, and none for the decoded journal.
+    // the report and the charts, and none for the decoded journal or a second copy of the rows.
     assert!(
         peak < journal / 2,
         "the verdict's resident size peaked {peak} bytes above what it started with, for a \
-         journal of {journal} bytes ({calls} call lines): it held the decoded call records"
+         journal of {journal} bytes ({calls} call lines): it held the decoded call records \
+         or a second copy of the rows"
     );
 }

@@ -11,5 +11,6 @@
 pub mod audit;
 pub mod dataset;
 pub mod load;
+pub(crate) mod reread;
 pub mod row;
 pub mod split;

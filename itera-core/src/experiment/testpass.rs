@@ -9,7 +9,7 @@
 //! rules read is gathered in `evidence`, the `data.json` model is built in `report_data`.
 
 use crate::data::dataset::{Dataset, RowSet};
-use crate::data::row::{Row, RowId};
+use crate::data::row::RowId;
 use crate::data::split::Part;
 use crate::decide::power::PowerPlan;
 use crate::decide::rules::Verdict;
@@ -172,14 +172,7 @@ impl Experiment<Sealed> {
         self,
         dataset: Option<&dyn Dataset>,
     ) -> Result<Conclusion, Rejected<Sealed>> {
-        let reread = match dataset {
-            Some(ds) => match ds.rows().await {
-                Ok(rows) => Some(rows),
-                Err(e) => return Err(self.reject(e)),
-            },
-            None => None,
-        };
-        match conclude(&self, reread).await {
+        match conclude(&self, dataset).await {
             Ok(c) => Ok(c),
             Err(e) => Err(self.reject(e)),
         }
@@ -190,7 +183,10 @@ fn store_of(exp: &Experiment<Sealed>) -> &Store {
     &exp.state.scored.split.registered.store
 }
 
-async fn conclude(exp: &Experiment<Sealed>, reread: Option<Vec<Row>>) -> Result<Conclusion, Error> {
+async fn conclude(
+    exp: &Experiment<Sealed>,
+    dataset: Option<&dyn Dataset>,
+) -> Result<Conclusion, Error> {
     let store = store_of(exp);
     let lineup = &exp.state.scored.lineup;
     let (judge, opts) = (lineup.judge(), &lineup.options);
@@ -224,8 +220,12 @@ async fn conclude(exp: &Experiment<Sealed>, reread: Option<Vec<Row>>) -> Result<
         return Err(VerdictError::AlreadyConcluded { at: e.at.clone() }.into());
     }
     // G7: enforced here; removing this check fails tests/verdict.rs::tampering_between_seal_and_verdict_is_refused
-    if let Some(rows) = reread {
-        let found = RowSet::new(rows)?.content_hash().to_string();
+    // The re-read is compared row by row with the split's rows, holding one at a time (#17); only
+    // one that differs is read whole, to name its hash (and refuse what is not a row set).
+    if let Some(ds) = dataset
+        && !crate::data::reread::holds_split_rows(plan, ds).await?
+    {
+        let found = RowSet::new(ds.rows().await?)?.content_hash().to_string();
         if found != plan.data_hash {
             return Err(VerdictError::DataChanged {
                 expected: plan.data_hash.clone(),

@@ -5,7 +5,7 @@
 
 use crate::data::dataset::{DataError, Dataset};
 use crate::data::load::Columns;
-use crate::data::load::sink::{Sink, parse_severity, split_tags};
+use crate::data::load::sink::{Sink, Visit, parse_severity, split_tags};
 use crate::data::row::{DEFAULT_SLICE, Row, RowId};
 use async_trait::async_trait;
 use serde_json::{Map, Value};
@@ -196,7 +196,13 @@ fn resolve_csv(
     })
 }
 
-fn read_csv(path: &Path, columns: &Columns) -> Result<Vec<Row>, DataError> {
+/// Reads and checks every row; with `visit`, hands each row to it instead of keeping it (and
+/// returns no rows).
+fn read_csv<'a>(
+    path: &'a Path,
+    columns: &Columns,
+    visit: Option<Visit<'a>>,
+) -> Result<Vec<Row>, DataError> {
     columns.validate()?;
     let file = File::open(path).map_err(|source| DataError::Unreadable {
         path: path.to_path_buf(),
@@ -222,7 +228,7 @@ fn read_csv(path: &Path, columns: &Columns) -> Result<Vec<Row>, DataError> {
         });
     }
     let idx = resolve_csv(path, &headers, columns)?;
-    let mut sink = Sink::new(path);
+    let mut sink = Sink::new(path, visit);
     let mut record = csv::StringRecord::new();
     while reader
         .read_record(&mut record)

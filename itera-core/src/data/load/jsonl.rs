@@ -3,7 +3,7 @@
 
 use crate::data::dataset::{DataError, Dataset};
 use crate::data::load::Columns;
-use crate::data::load::sink::{Sink, json_kind, parse_severity, split_tags};
+use crate::data::load::sink::{Sink, Visit, json_kind, parse_severity, split_tags};
 use crate::data::row::{Row, RowId};
 use async_trait::async_trait;
 use serde_json::{Map, Value};
@@ -46,14 +46,20 @@ fn scalar_text(v: &Value) -> Option<String> {
     }
 }
 
-fn read_jsonl(path: &Path, columns: &Columns) -> Result<Vec<Row>, DataError> {
+/// Reads and checks every row; with `visit`, hands each row to it instead of keeping it (and
+/// returns no rows).
+fn read_jsonl<'a>(
+    path: &'a Path,
+    columns: &Columns,
+    visit: Option<Visit<'a>>,
+) -> Result<Vec<Row>, DataError> {
     columns.validate()?;
     let file = File::open(path).map_err(|source| DataError::Unreadable {
         path: path.to_path_buf(),
         source,
     })?;
     let mut reader = BufReader::new(file);
-    let mut sink = Sink::new(path);
+    let mut sink = Sink::new(path, visit);
     let mut buf = String::new();
     let mut line: u64 = 0;
     loop {

@@ -47,7 +47,7 @@ macro_rules! file_dataset {
 
             /// Reads and checks every row (file order).
             pub fn read(&self) -> Result<Vec<Row>, DataError> {
-                $reader(&self.path, &self.columns)
+                $reader(&self.path, &self.columns, None)
             }
         }
 
@@ -58,6 +58,12 @@ macro_rules! file_dataset {
             }
             async fn rows(&self) -> Result<Vec<Row>, DataError> {
                 self.read()
+            }
+            async fn each_row(
+                &self,
+                visit: &mut (dyn FnMut(Row) -> Result<(), DataError> + Send),
+            ) -> Result<(), DataError> {
+                $reader(&self.path, &self.columns, Some(visit)).map(drop)
             }
         }
     };

@@ -14,10 +14,18 @@ use std::path::Path;
 /// How many distinct values per filter column are remembered for the no-match error.
 const SEEN_CAP: usize = 12;
 
-/// Collects kept rows, checks id uniqueness, and remembers what the filter columns held.
+/// Where a reader hands its rows instead of keeping them ([`crate::Dataset::each_row`]).
+pub(crate) type Visit<'v> = &'v mut dyn FnMut(Row) -> Result<(), DataError>;
+
+/// Collects kept rows, checks id uniqueness, and remembers what the filter columns held. With a
+/// visitor, hands each kept row to it instead: nothing is kept, and ids are not checked here (the
+/// caller compares the rows with rows already checked).
 pub(crate) struct Sink<'a> {
     path: &'a Path,
     file_name: String,
+    visit: Option<Visit<'a>>,
+    /// Rows kept, or handed to `visit`.
+    kept: u64,
     rows: Vec<Row>,
     index: HashMap<RowId, usize>,
     pub(crate) scanned: u64,
@@ -25,7 +33,7 @@ pub(crate) struct Sink<'a> {
 }
 
 impl<'a> Sink<'a> {
-    pub(crate) fn new(path: &'a Path) -> Sink<'a> {
+    pub(crate) fn new(path: &'a Path, visit: Option<Visit<'a>>) -> Sink<'a> {
         let file_name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -33,6 +41,8 @@ impl<'a> Sink<'a> {
         Sink {
             path,
             file_name,
+            visit,
+            kept: 0,
             rows: Vec::new(),
             index: HashMap::new(),
             scanned: 0,
@@ -58,7 +68,7 @@ impl<'a> Sink<'a> {
 
     /// Remembers a filter column's value while no row has matched yet (for the error message).
     pub(crate) fn saw(&mut self, column: &str, value: &str) {
-        if !self.rows.is_empty() {
+        if self.kept > 0 {
             return;
         }
         let set = self.seen.entry(column.to_string()).or_default();
@@ -68,6 +78,10 @@ impl<'a> Sink<'a> {
     }
 
     pub(crate) fn push(&mut self, row: Row) -> Result<(), DataError> {
+        self.kept += 1;
+        if let Some(visit) = &mut self.visit {
+            return visit(row);
+        }
         if let Some(&i) = self.index.get(&row.id) {
             let first = self.rows.get(i).and_then(|r| r.origin.clone());
             return Err(DataError::DuplicateId {
@@ -82,7 +96,7 @@ impl<'a> Sink<'a> {
     }
 
     pub(crate) fn finish(mut self, columns: &Columns) -> Result<Vec<Row>, DataError> {
-        if !self.rows.is_empty() {
+        if self.kept > 0 {
             // Grown by doubling: up to half of it unused (100k rows: room for 131,072, #17).
             self.rows.shrink_to_fit();
             return Ok(self.rows);
