@@ -142,13 +142,22 @@ pub fn open_existing(dir: &Path) -> Result<Store, CliError> {
 /// Opens an existing experiment directory to read it (`status`, `verify`, `plan --pilot`):
 /// without the lock, so it works while another process is writing the directory.
 pub fn open_read_only(dir: &Path) -> Result<Store, CliError> {
+    open_read_only_with(dir, |_| {})
+}
+
+/// [`open_read_only`], handing every entry of the verified opening pass to `visit`
+/// ([`Store::read_only_with`]: `itera status` reads the journal in that one pass).
+pub fn open_read_only_with(
+    dir: &Path,
+    visit: impl FnMut(&itera_core::Entry),
+) -> Result<Store, CliError> {
     if !is_experiment_dir(dir) {
         return Err(CliError::bad(format!(
             "{} is not an experiment directory (no journal.jsonl): give the directory `itera run` wrote",
             dir.display()
         )));
     }
-    Store::read_only(dir).map_err(|e| CliError::from(e).context(dir.display()))
+    Store::read_only_with(dir, visit).map_err(|e| CliError::from(e).context(dir.display()))
 }
 
 /// Takes the directory's exclusive lock for a writing command's whole life (G1): a second

@@ -3,7 +3,7 @@
 //! journal, `data.json`, `verdict.json` and `conclusion.md` against the verdict, the kept experiment file against its record).
 
 use crate::error::CliError;
-use crate::pipeline::{COPY_FILE, META_FILE, open_read_only, read_meta};
+use crate::pipeline::{COPY_FILE, META_FILE, open_read_only, open_read_only_with, read_meta};
 use itera_core::iterate::iteration::Ledger;
 use itera_core::{CallOutcome, Event, Part};
 use serde_json::{Value, json};
@@ -13,12 +13,9 @@ use std::path::Path;
 
 /// Where the experiment stands, as JSON.
 pub fn status(dir: &Path) -> Result<Value, CliError> {
-    let store = open_read_only(dir)?;
-    // A finished verdict is shown only while its report files are the ones it wrote (G40).
-    itera_core::report::check_report_files(&store)
-        .map_err(|e| CliError::bad(format!("{}: {e}", dir.display())))?;
-    // One streaming pass (#17): the call records — nearly every line — are counted as they go
-    // by; only the other events are kept, for the ledger (it reads no call).
+    // One streaming pass, the verified opening one (#17: status opened the journal and then
+    // decoded it all again): the call records — nearly every line — are counted as they go by;
+    // only the other events are kept, for the ledger (it reads no call).
     let mut lines = 0usize;
     let mut entries = Vec::new();
     let mut phases: Vec<&'static str> = Vec::new();
@@ -28,7 +25,7 @@ pub fn status(dir: &Path) -> Result<Value, CliError> {
     let mut verdict = Value::Null;
     let mut test_n = None;
     let mut dev_n = None;
-    let mut visit = |e: itera_core::Entry| {
+    let visit = |e: &itera_core::Entry| {
         lines += 1;
         let phase = match &e.event {
             Event::Registered { .. } => Some("registered"),
@@ -85,10 +82,13 @@ pub fn status(dir: &Path) -> Result<Value, CliError> {
             phases.push(p);
         }
         if !matches!(e.event, Event::Call(_)) {
-            entries.push(e);
+            entries.push(e.clone());
         }
     };
-    store.scan(&mut visit)?;
+    let store = open_read_only_with(dir, visit)?;
+    // A finished verdict is shown only while its report files are the ones it wrote (G40).
+    itera_core::report::check_report_files(&store)
+        .map_err(|e| CliError::bad(format!("{}: {e}", dir.display())))?;
     let ledger = Ledger::from_entries(&entries);
     let versions: Vec<Value> = ledger
         .versions

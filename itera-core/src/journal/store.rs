@@ -134,7 +134,7 @@ impl Store {
     pub fn dir(path: impl AsRef<Path>) -> Result<Store, StoreError> {
         let root = path.as_ref().to_path_buf();
         let lock = DirLock::acquire(&root)?;
-        Store::open_dir(root, Some(lock))
+        Store::open_dir(root, Some(lock), |_| {})
     }
 
     /// Opens an experiment directory to read it while another process may be writing it
@@ -142,6 +142,18 @@ impl Store {
     /// without cutting a torn last line (it may be a line still being written). Every write
     /// through it is refused with [`StoreError::ReadOnly`].
     pub fn read_only(path: impl AsRef<Path>) -> Result<Store, StoreError> {
+        Store::read_only_with(path, |_| {})
+    }
+
+    /// [`Store::read_only`], handing every entry of the opening pass to `visit` as it is
+    /// verified and decoded, in order: a reader that wants the whole journal (`itera status`)
+    /// reads it in that one pass instead of a second one (#17). `visit` sees the entries even
+    /// when the open fails later on (a journal cut back after the test set was opened, an edited
+    /// registration): use what it gathered only when this returns `Ok`.
+    pub fn read_only_with(
+        path: impl AsRef<Path>,
+        visit: impl FnMut(&Entry),
+    ) -> Result<Store, StoreError> {
         let root = path.as_ref().to_path_buf();
         if !root.join(JOURNAL_FILE).is_file() {
             return Err(StoreError::Io {
@@ -152,10 +164,14 @@ impl Store {
                 ),
             });
         }
-        Store::open_dir(root, None)
+        Store::open_dir(root, None, visit)
     }
 
-    fn open_dir(root: PathBuf, lock: Option<DirLock>) -> Result<Store, StoreError> {
+    fn open_dir(
+        root: PathBuf,
+        lock: Option<DirLock>,
+        mut reader: impl FnMut(&Entry),
+    ) -> Result<Store, StoreError> {
         let writable = lock.is_some();
         let jpath = root.join(JOURNAL_FILE);
         let journal = OpenOptions::new()
@@ -180,6 +196,7 @@ impl Store {
             matches!(p.kind, "registered" | "verdict-reached") || Some(p.seq) == marker_seq
         };
         let visit = |entry: Entry| {
+            reader(&entry);
             if registered.is_none() {
                 registered = recorded_registration(&entry);
             }
