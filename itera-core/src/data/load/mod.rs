@@ -144,4 +144,6 @@ pub fn load_path(path: impl AsRef<Path>, columns: Columns) -> Result<Box<dyn Dat
 }
 
 #[cfg(test)]
+mod stream_tests;
+#[cfg(test)]
 mod tests;
