@@ -388,8 +388,6 @@ pub fn check_frame(store: &Store, frame: &Frame, file: &Path) -> Result<(), CliE
     Ok(())
 }
 
-/// Walks a directory to `Scored`: register, split, pilot, dev scoring, then every recorded
-/// iteration (rebuilt from the journal without calls). Only what is missing is called.
 /// Rows handed to the split as they are, not copied (a `VecDataset` clones its rows for each
 /// read: the split of a 100k-row run held a second copy, #17). The split reads a dataset once;
 /// a second read would find no rows, which the split refuses.
@@ -412,6 +410,9 @@ impl itera_core::Dataset for Handed {
     }
 }
 
+/// Walks a directory to `Scored`: register, split, pilot, dev scoring, then every recorded
+/// iteration (rebuilt from the journal without calls). Only what is missing is called.
+///
 /// `rows` are the setup's rows, moved in: the split keeps them, and a caller with no further use
 /// for them passes `std::mem::take(&mut setup.rows)` so the run does not hold them twice (#17).
 pub async fn to_scored(
