@@ -13,12 +13,30 @@ type Error = serde_json::Error;
 
 /// Writes the canonical JSON of `value` into `out`.
 pub(crate) fn write<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) -> Result<(), Error> {
-    value.serialize(Canon { out })
+    #[cfg(test)]
+    crate::hash::ENCODINGS.with(|c| c.set(c.get() + 1));
+    value.serialize(Canon { out, finite: false })
 }
+
+/// [`write`], refusing a NaN or infinite number instead of writing it as `null`: JSON cannot
+/// carry one, so a journal line holding it would read back as another value (journal/chain.rs).
+pub(crate) fn write_finite<T: Serialize + ?Sized>(
+    value: &T,
+    out: &mut Vec<u8>,
+) -> Result<(), Error> {
+    #[cfg(test)]
+    crate::hash::ENCODINGS.with(|c| c.set(c.get() + 1));
+    value.serialize(Canon { out, finite: true })
+}
+
+/// The error [`write_finite`] returns; its text names the cause.
+pub(crate) const NON_FINITE: &str = "a NaN or infinite number";
 
 /// Serializes one value into `out`.
 struct Canon<'o> {
     out: &'o mut Vec<u8>,
+    /// Refuse a non-finite number ([`write_finite`]).
+    finite: bool,
 }
 
 /// An object being written: its members' values side by side in `buf`, keys apart.
@@ -30,6 +48,7 @@ struct Object<'o> {
     key: Option<String>,
     /// `Some(variant)`: an enum's struct variant, written as `{"variant":{…}}`.
     variant: Option<&'static str>,
+    finite: bool,
 }
 
 /// An array being written straight into `out`.
@@ -38,6 +57,7 @@ struct Array<'o> {
     first: bool,
     /// `Some(variant)`: a tuple variant, written as `{"variant":[…]}`.
     variant: Option<&'static str>,
+    finite: bool,
 }
 
 fn string(out: &mut Vec<u8>, s: &str) -> Result<(), Error> {
@@ -45,8 +65,14 @@ fn string(out: &mut Vec<u8>, s: &str) -> Result<(), Error> {
 }
 
 impl<'o> Object<'o> {
-    fn new(out: &'o mut Vec<u8>, len: Option<usize>, variant: Option<&'static str>) -> Self {
+    fn new(
+        out: &'o mut Vec<u8>,
+        len: Option<usize>,
+        variant: Option<&'static str>,
+        finite: bool,
+    ) -> Self {
         Object {
+            finite,
             out,
             buf: Vec::with_capacity(64 * len.unwrap_or(4)),
             members: Vec::with_capacity(len.unwrap_or(4)),
@@ -61,7 +87,10 @@ impl<'o> Object<'o> {
         value: &T,
     ) -> Result<(), Error> {
         let start = self.buf.len();
-        value.serialize(Canon { out: &mut self.buf })?;
+        value.serialize(Canon {
+            out: &mut self.buf,
+            finite: self.finite,
+        })?;
         self.members.push((key, start, self.buf.len()));
         Ok(())
     }
@@ -98,7 +127,11 @@ impl<'o> Object<'o> {
 }
 
 impl<'o> Array<'o> {
-    fn new(out: &'o mut Vec<u8>, variant: Option<&'static str>) -> Result<Self, Error> {
+    fn new(
+        out: &'o mut Vec<u8>,
+        variant: Option<&'static str>,
+        finite: bool,
+    ) -> Result<Self, Error> {
         if let Some(v) = variant {
             out.push(b'{');
             string(out, v)?;
@@ -109,6 +142,7 @@ impl<'o> Array<'o> {
             out,
             first: true,
             variant,
+            finite,
         })
     }
 
@@ -117,7 +151,10 @@ impl<'o> Array<'o> {
             self.out.push(b',');
         }
         self.first = false;
-        value.serialize(Canon { out: self.out })
+        value.serialize(Canon {
+            out: self.out,
+            finite: self.finite,
+        })
     }
 
     fn finish(self) -> Result<(), Error> {
@@ -181,7 +218,10 @@ impl<'o> ser::Serializer for Canon<'o> {
         self.serialize_f64(f64::from(v))
     }
     fn serialize_f64(self, v: f64) -> Result<(), Error> {
-        // A non-finite number is `null` in the tree (and the journal refuses it on read-back).
+        // A non-finite number is `null` in the tree; the journal refuses it (write_finite).
+        if self.finite && !v.is_finite() {
+            return Err(Error::custom(NON_FINITE));
+        }
         serde_json::to_writer(self.out, &serde_json::Value::from(v))
     }
     fn serialize_char(self, v: char) -> Result<(), Error> {
@@ -191,7 +231,7 @@ impl<'o> ser::Serializer for Canon<'o> {
         string(self.out, v)
     }
     fn serialize_bytes(self, v: &[u8]) -> Result<(), Error> {
-        let mut a = Array::new(self.out, None)?;
+        let mut a = Array::new(self.out, None, self.finite)?;
         for b in v {
             a.element(b)?;
         }
@@ -230,18 +270,21 @@ impl<'o> ser::Serializer for Canon<'o> {
         self.out.push(b'{');
         string(self.out, variant)?;
         self.out.push(b':');
-        value.serialize(Canon { out: self.out })?;
+        value.serialize(Canon {
+            out: self.out,
+            finite: self.finite,
+        })?;
         self.out.push(b'}');
         Ok(())
     }
     fn serialize_seq(self, _: Option<usize>) -> Result<Array<'o>, Error> {
-        Array::new(self.out, None)
+        Array::new(self.out, None, self.finite)
     }
     fn serialize_tuple(self, _: usize) -> Result<Array<'o>, Error> {
-        Array::new(self.out, None)
+        Array::new(self.out, None, self.finite)
     }
     fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<Array<'o>, Error> {
-        Array::new(self.out, None)
+        Array::new(self.out, None, self.finite)
     }
     fn serialize_tuple_variant(
         self,
@@ -250,13 +293,13 @@ impl<'o> ser::Serializer for Canon<'o> {
         variant: &'static str,
         _: usize,
     ) -> Result<Array<'o>, Error> {
-        Array::new(self.out, Some(variant))
+        Array::new(self.out, Some(variant), self.finite)
     }
     fn serialize_map(self, len: Option<usize>) -> Result<Object<'o>, Error> {
-        Ok(Object::new(self.out, len, None))
+        Ok(Object::new(self.out, len, None, self.finite))
     }
     fn serialize_struct(self, _: &'static str, len: usize) -> Result<Object<'o>, Error> {
-        Ok(Object::new(self.out, Some(len), None))
+        Ok(Object::new(self.out, Some(len), None, self.finite))
     }
     fn serialize_struct_variant(
         self,
@@ -265,7 +308,7 @@ impl<'o> ser::Serializer for Canon<'o> {
         variant: &'static str,
         len: usize,
     ) -> Result<Object<'o>, Error> {
-        Ok(Object::new(self.out, Some(len), Some(variant)))
+        Ok(Object::new(self.out, Some(len), Some(variant), self.finite))
     }
 }
 

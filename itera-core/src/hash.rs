@@ -34,8 +34,6 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 /// assert_eq!(a, r#"{"a":[true,null],"b":1}"#);
 /// ```
 pub fn canonical_json<T: Serialize + ?Sized>(value: &T) -> Result<String, serde_json::Error> {
-    #[cfg(test)]
-    ENCODINGS.with(|c| c.set(c.get() + 1));
     let mut out = Vec::with_capacity(256);
     crate::canonical::write(value, &mut out)?;
     // serde_json writes UTF-8 only; the conversion cannot fail.

@@ -9,7 +9,7 @@ use crate::journal::event::{CallOutcome, CallRecord, Event, GENESIS, Verifier, s
 use crate::journal::record::Usage;
 use proptest::prelude::*;
 
-fn call(latency_ms: f64, score: f64, cost_usd: Option<f64>) -> Event {
+pub(crate) fn call(latency_ms: f64, score: f64, cost_usd: Option<f64>) -> Event {
     Event::Call(CallRecord {
         arm: "a".into(),
         version: 0,

@@ -16,6 +16,8 @@ use std::borrow::Cow;
 
 /// Decodes one journal line (without its newline).
 pub(crate) fn decode_line(line: &str) -> Result<Entry, serde_json::Error> {
+    #[cfg(test)]
+    LINE_DECODES.with(|c| c.set(c.get() + 1));
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
     struct Raw<'a> {
@@ -45,6 +47,12 @@ pub(crate) fn decode_line(line: &str) -> Result<Entry, serde_json::Error> {
         });
     }
     serde_json::from_str(line)
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Lines decoded on this thread, by any reader or writer (the codec's tests count them).
+    pub(crate) static LINE_DECODES: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
 /// `Some(value)` for a field that is present, even as `null` (absent stays `None`).
