@@ -164,6 +164,38 @@ async fn gate_seal_and_verdict_decode_each_call_line_at_most_once() {
     assert!(!conclusion.audit.is_empty());
 }
 
+/// The verdict reads each journal line once (issue #17): before the test pass it read the whole
+/// journal three times (the decisions, the failed dev calls, the test calls to resume) and once
+/// more after it for the report — 23% of a 100k-row `itera run`. It now reads the journal once
+/// into the index before the test set opens, and after the test pass only the lines appended
+/// since, continuing the verified chain from where the index stopped.
+#[tokio::test]
+async fn the_verdict_reads_each_journal_line_once() {
+    use crate::journal::store::LINES_READ;
+    let read = || LINES_READ.with(|c| c.get());
+    let root = tempfile::tempdir().unwrap();
+    let dir = &root.path().join("exp");
+    let sealed = scored_in(dir).await.gate(&[]).unwrap().seal().unwrap();
+    let lines = |dir: &std::path::Path| {
+        std::fs::read_to_string(dir.join("journal.jsonl"))
+            .unwrap()
+            .lines()
+            .count() as u64
+    };
+    let before_lines = lines(dir);
+    let before = read();
+    let conclusion = sealed.verdict(None).await.unwrap();
+    let made = read() - before;
+    let after_lines = lines(dir);
+    assert!(after_lines > before_lines + 100, "the test pass made calls");
+    assert!(
+        made <= after_lines,
+        "the verdict read {made} journal lines; the journal has {after_lines} \
+         ({before_lines} before the test pass)"
+    );
+    assert!(!conclusion.audit.is_empty());
+}
+
 /// Every event of a whole journal (the self-audit's fixture: registration, split, manifest,
 /// calls, gates, iterations, the verdict) encodes to the same bytes with the direct canonical
 /// writer as with the value tree it replaced (issue #17): no line's hash changes.

@@ -404,6 +404,7 @@ async fn iterate_inner(
         judge,
         store,
         opts,
+        recorded: true,
     };
     runner::score_part(&job, "iteration").await?;
     record_outcome(exp, &arm, record.key.version, &version.changed_paths())

@@ -492,6 +492,7 @@ impl Experiment<Piloted> {
                 judge,
                 store,
                 opts,
+                recorded: true,
             };
             // What the journal already holds, read before scoring: on a fresh run it is a few
             // lines, and nothing scoring appends changes these answers.

@@ -23,7 +23,7 @@ use crate::journal::event::Event;
 use crate::journal::store::Store;
 use crate::report::ReportData;
 use crate::report::audit::{AuditItem, Storage, Tables, self_audit};
-use crate::report::calls::{CallTally, count_calls};
+use crate::report::calls::count_calls;
 use crate::report::conclusion::conclusion_markdown;
 use crate::report::index::JournalIndex;
 use crate::run::arm::Arm;
@@ -209,9 +209,12 @@ async fn conclude(
         }
         .into());
     }
-    // The decisions only: the checks before the test set opens read no call record (issue
-    // #17: the verdict decoded the whole journal three times, and held it twice).
-    let entries = store.entries_without_calls()?;
+    // The journal, read once before the test set opens: its decisions whole, each call as its
+    // facts (report/index.rs). After the test pass only the lines appended since are read
+    // (issue #17: the verdict read the whole journal four times; a 140k-line journal took 23%
+    // of `itera run`). Test: decode_tests.rs::the_verdict_reads_each_journal_line_once.
+    let mut ix = JournalIndex::read(store, &frame.arm_ids())?;
+    let entries = ix.entries();
     // G15, G46: enforced here; removing this check fails tests/verdict.rs::a_second_verdict_on_the_same_directory_is_refused
     if let Some(e) = entries
         .iter()
@@ -248,7 +251,7 @@ async fn conclude(
     {
         return Err(VerdictError::CommitmentMismatch.into());
     }
-    let ledger = Ledger::from_entries(&entries);
+    let ledger = Ledger::from_entries(entries);
     let test_ids: BTreeSet<&RowId> = plan.test.iter().map(|r| &r.id).collect();
     let contaminated: Vec<RowId> = ledger
         .seen
@@ -259,7 +262,7 @@ async fn conclude(
     if !contaminated.is_empty() {
         return Err(VerdictError::Contaminated(contaminated).into());
     }
-    check_judge(&entries, judge)?;
+    check_judge(entries, judge)?;
 
     // The versions that run: the baseline (v0) and each locked arm (G39).
     let baseline_key = ledger
@@ -343,7 +346,7 @@ async fn conclude(
     // G31: an arm that did not answer on dev does not open the test set. Enforced here;
     // `flaky_arm_without_retries_refuses_to_open_the_test_set` (itera-cli/tests/faults.rs)
     // fails without it.
-    if let Some(f) = too_many_failed_in_journal(store, &keys, Part::Dev, frame)? {
+    if let Some(f) = too_many_failed(&ix, &keys, Part::Dev, frame) {
         return Err(VerdictError::DevCallsFailed(f).into());
     }
     let opened = entries.iter().find_map(|e| match &e.event {
@@ -365,7 +368,7 @@ async fn conclude(
         None => {
             // G15: the opened test rows are spent before the first test call (experiment/spent.rs).
             let frame_hash = &exp.state.scored.split.registered.frame_hash;
-            crate::experiment::spent::spend_at_opening(store, plan, frame, frame_hash, &entries)?;
+            crate::experiment::spent::spend_at_opening(store, plan, frame, frame_hash, entries)?;
             store.append(Event::SealedOpened {
                 arms: keys.clone(),
                 test_n: plan.test.len(),
@@ -380,6 +383,9 @@ async fn conclude(
     let marker = serde_json::to_vec_pretty(&marker)
         .map_err(|e| crate::journal::store::StoreError::Encode(e.to_string()))?;
     store.write_once(crate::journal::marker::SEALED_OPENED_FILE, &marker)?;
+    // Nothing to resume when the journal read above holds no test call (it was read after
+    // any earlier opening, and this process has appended no call since).
+    let recorded = ix.calls().any(|c| c.part == Part::Test);
     let job = PartJob {
         frame,
         rows: &plan.test,
@@ -388,15 +394,15 @@ async fn conclude(
         judge,
         store,
         opts,
+        recorded,
     };
     let test = runner::score_part(&job, "test").await;
     // G31: on test the decision is withheld the same way (before anything is written). Enforced
     // here; `failed_test_calls_withhold_the_decision_and_resume_retries_them`
     // (itera-cli/tests/faults.rs) fails without it.
-    drop(entries);
-    // The journal as the report and the self-audit read it: decisions whole, each call as its
-    // facts, in one pass (issue #17: the decoded 140k-line journal took ~150 MB here).
-    let mut ix = JournalIndex::read(store, &frame.arm_ids())?;
+    // The journal as the report and the self-audit read it: the index above and the lines the
+    // test pass appended (issue #17: the decoded 140k-line journal took ~150 MB here).
+    ix.read_on(store)?;
     if let Some(f) = too_many_failed(&ix, &keys, Part::Test, frame) {
         return Err(VerdictError::TestCallsFailed(f).into());
     }
@@ -451,24 +457,6 @@ async fn conclude(
         conclusion_md: markdown,
         directory: store.location(),
     })
-}
-
-/// [`too_many_failed`], counted in one scan of the journal's call records without holding them.
-fn too_many_failed_in_journal(
-    store: &Store,
-    keys: &[crate::run::cube::ArmKey],
-    part: Part,
-    frame: &Frame,
-) -> Result<Option<FailedCalls>, Error> {
-    let mut tallies: Vec<CallTally<'_>> = keys.iter().map(|k| CallTally::new(k, part)).collect();
-    store.scan_text_if(
-        |p| p.call && p.part == Some(part.name()),
-        |text| tallies.iter_mut().for_each(|t| t.add_line(text)),
-    )?;
-    Ok(keys.iter().zip(&tallies).find_map(|(k, t)| {
-        let c = t.counts(frame.failure_policy);
-        failed_calls(k, part, c, frame)
-    }))
 }
 
 /// The failed-share refusal for `key`'s counts `c`, if they exceed the frame's share.

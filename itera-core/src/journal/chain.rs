@@ -3,7 +3,7 @@
 //! linked to the previous line, numbered in order) — [`ChainError`] says why a journal is not
 //! trustworthy. What an entry says is [`crate::journal::event`].
 
-use crate::hash::{canonical_json, sha256_hex};
+use crate::hash::sha256_hex;
 use crate::journal::decode::decode_line;
 use crate::journal::event::{Entry, Event, GENESIS};
 use serde::Serialize;
@@ -165,6 +165,7 @@ fn canonical_body(
 /// Verifies journal lines one at a time, in order, and decodes them: each line must be canonical
 /// JSON, match its own hash, link to the previous entry and carry the next sequence number. A
 /// journal is verified as it is read, without holding it in memory.
+#[derive(Clone)]
 pub(crate) struct Verifier {
     prev: String,
     next: u64,
@@ -182,6 +183,13 @@ impl Verifier {
     /// Lines verified so far.
     pub(crate) fn count(&self) -> u64 {
         self.next
+    }
+
+    /// Moves past an entry verified when it was appended (the in-memory store's decoded
+    /// entries, which are never re-read from bytes).
+    pub(crate) fn skip_to(&mut self, e: &Entry) {
+        self.prev.clone_from(&e.hash);
+        self.next = e.seq + 1;
     }
 
     /// The hash the next entry must carry as `prev`.

@@ -5,6 +5,7 @@
 use super::*;
 use crate::data::row::RowId;
 use crate::hash::ENCODINGS;
+use crate::hash::canonical_json;
 
 fn call_event(i: u32) -> Event {
     Event::Reveal {

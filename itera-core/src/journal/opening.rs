@@ -107,28 +107,6 @@ pub(crate) fn scan_lines_if(
     )
 }
 
-/// [`scan_lines_if`], handing `visit` the text of each wanted line without decoding it.
-pub(crate) fn scan_text_if(
-    reader: impl Read,
-    path: &Path,
-    verifier: &mut Verifier,
-    mut want: impl FnMut(&Peek<'_>) -> bool,
-    mut visit: impl FnMut(&str),
-) -> Result<u64, StoreError> {
-    let step = |v: &mut Verifier, text: &str| {
-        let mut wanted = false;
-        v.push_if(text, |p| {
-            wanted = want(p);
-            false
-        })?;
-        if wanted {
-            visit(text);
-        }
-        Ok(None)
-    };
-    read_lines(reader, path, verifier, step, |_| {})
-}
-
 fn read_lines(
     reader: impl Read,
     path: &Path,
@@ -146,6 +124,8 @@ fn read_lines(
             return Ok(complete);
         }
         line.pop();
+        #[cfg(test)]
+        crate::journal::store::LINES_READ.with(|c| c.set(c.get() + 1));
         let tampered = |source| StoreError::Tampered {
             path: path.to_path_buf(),
             source,

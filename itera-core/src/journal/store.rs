@@ -11,7 +11,7 @@ use crate::journal::event::{self, Entry, Event, GENESIS, Verifier};
 use crate::journal::lock::DirLock;
 use crate::journal::opening::{
     RecordedRegistration, ReportHashes, read_marker, recorded_registration, report_hashes,
-    scan_lines, scan_lines_if, scan_text_if,
+    scan_lines, scan_lines_if,
 };
 pub use crate::journal::store_error::StoreError;
 use crate::journal::writer::JournalWriter;
@@ -562,8 +562,11 @@ impl Store {
 thread_local! {
     /// Full scans of the journal made on this thread ([`Store::scan`]; the store's tests count them).
     pub(crate) static SCANS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    /// Journal lines read (and verified) on this thread, by any scan or opening pass.
+    pub(crate) static LINES_READ: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
 // Reading the journal back (entries, scans): store_read.rs.
 #[path = "store_read.rs"]
 mod read;
+pub(crate) use read::JournalCursor;

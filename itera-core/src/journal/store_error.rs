@@ -74,6 +74,19 @@ pub enum StoreError {
         /// When the test set was opened.
         at: String,
     },
+    /// The journal holds fewer complete lines than this process has written to it: it was cut
+    /// or replaced while the store was open (G7).
+    #[error(
+        "{path} ends at line {found}, but this process wrote {written} lines to it: it was cut or replaced while the experiment ran (G7); restore the full journal from a backup, or start a new experiment"
+    )]
+    CutWhileOpen {
+        /// The journal.
+        path: PathBuf,
+        /// The complete lines found.
+        found: u64,
+        /// The lines this store wrote (and verified when it opened).
+        written: u64,
+    },
     /// Serialization failed (a bug, or a non-finite number in an event).
     #[error("cannot encode a journal entry: {0}")]
     Encode(String),

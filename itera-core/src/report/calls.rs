@@ -85,49 +85,6 @@ impl<'k> CallTally<'k> {
         );
     }
 
-    /// Counts a verified call line's text by the fields the counts use, without decoding the
-    /// rest of it (its output, usage, judge call): the test pass counts every dev call this way
-    /// (issue #17). A line these fields cannot be read from is not a call line (the chain's
-    /// decoder refuses it); it is counted as nothing.
-    pub(crate) fn add_line(&mut self, text: &str) {
-        #[derive(serde::Deserialize)]
-        struct Status<'a> {
-            #[serde(borrow)]
-            status: std::borrow::Cow<'a, str>,
-        }
-        #[derive(serde::Deserialize)]
-        struct Head<'a> {
-            #[serde(borrow)]
-            arm: std::borrow::Cow<'a, str>,
-            #[serde(borrow)]
-            spec_hash: std::borrow::Cow<'a, str>,
-            #[serde(borrow)]
-            row: std::borrow::Cow<'a, str>,
-            part: Part,
-            trial: u32,
-            attempts: u32,
-            #[serde(borrow)]
-            outcome: Status<'a>,
-        }
-        #[derive(serde::Deserialize)]
-        struct Line<'a> {
-            #[serde(borrow)]
-            event: Head<'a>,
-        }
-        if let Ok(Line { event: h }) = serde_json::from_str::<Line<'_>>(text) {
-            let failed = h.outcome.status == "failed";
-            self.count(
-                &h.arm,
-                &h.spec_hash,
-                h.part,
-                &h.row,
-                h.trial,
-                h.attempts,
-                failed,
-            );
-        }
-    }
-
     #[allow(clippy::too_many_arguments)] // the fields of one call record
     fn count(
         &mut self,
@@ -171,8 +128,7 @@ impl<'k> CallTally<'k> {
 mod tests {
     use super::*;
     use crate::data::row::RowId;
-    use crate::journal::chain::seal_entry;
-    use crate::journal::event::{CallOutcome, CallRecord, Entry, Event, GENESIS};
+    use crate::journal::event::{CallOutcome, CallRecord, Entry, Event};
     use crate::journal::record::Usage;
 
     fn rec(arm: &str, part: Part, row: &str, trial: u32, attempts: u32, ok: bool) -> CallRecord {
@@ -230,7 +186,7 @@ mod tests {
     /// gives: failures, retries, a resume's re-attempt, other parts and arms left out — even
     /// when the output holds a `status` or `arm` of its own.
     #[test]
-    fn counting_lines_equals_counting_records() {
+    fn counting_calls_from_the_index() {
         let records = [
             rec("v2", Part::Dev, "r1", 0, 1, true),
             rec("v2", Part::Dev, "r2", 0, 3, true),
@@ -240,27 +196,6 @@ mod tests {
             rec("v2", Part::Test, "r5", 0, 1, false),
             rec("v1", Part::Dev, "r6", 0, 1, false),
         ];
-        for key_arm in ["v1", "v2"] {
-            let key = ArmKey {
-                arm: key_arm.into(),
-                version: 0,
-                spec_hash: format!("{key_arm}-hash"),
-            };
-            let mut texts = CallTally::new(&key, Part::Dev);
-            for r in &records {
-                let (_, line) = seal_entry(
-                    0,
-                    GENESIS,
-                    "2026-12-02T08:00:00Z".into(),
-                    Event::Call(r.clone()),
-                )
-                .unwrap();
-                texts.add_line(&line);
-            }
-            let policy = FailurePolicy::Exclude;
-            let decoded = count_calls(&index(&records), &key, Part::Dev, policy);
-            assert_eq!(texts.counts(policy), decoded, "{key_arm}");
-        }
         let key = ArmKey {
             arm: "v2".into(),
             version: 0,

@@ -9,7 +9,7 @@
 
 use crate::data::split::Part;
 use crate::journal::event::{CallOutcome, CallRecord, Entry, Event};
-use crate::journal::store::{Store, StoreError};
+use crate::journal::store::{JournalCursor, Store, StoreError};
 use crate::report::judge::JudgeCost;
 
 /// The journal, indexed: decisions in full, calls as facts.
@@ -26,6 +26,8 @@ pub(crate) struct JournalIndex {
     judge_cost: [JudgeCost; 2],
     lines: u64,
     last_hash: String,
+    /// Where the read stopped in the store's journal ([`JournalIndex::read_on`]).
+    cursor: Option<JournalCursor>,
 }
 
 /// One call line, as the report and the audit read it: 64 bytes and its row id's.
@@ -86,6 +88,7 @@ impl JournalIndex {
             judge_cost: [JudgeCost::default(), JudgeCost::default()],
             lines: 0,
             last_hash: String::new(),
+            cursor: None,
         }
     }
 
@@ -103,9 +106,23 @@ impl JournalIndex {
         let mut ix = JournalIndex::new(arm_ids);
         // Sized once: grown by doubling, the facts of 140k calls took room for 262k.
         ix.calls.reserve_exact(store.verified_lines() as usize);
-        store.scan(|e| ix.push(e))?;
+        let mut cursor = JournalCursor::start();
+        store.scan_on(&mut cursor, |e| ix.push(e))?;
         ix.calls.shrink_to_fit();
+        ix.cursor = Some(cursor);
         Ok(ix)
+    }
+
+    /// Adds the lines `store` appended since this index was read from it, verified from where
+    /// the read stopped ([`Store::scan_on`]): the verdict indexes the journal before the test
+    /// pass and reads only the test calls after it (issue #17).
+    pub(crate) fn read_on(&mut self, store: &Store) -> Result<(), StoreError> {
+        let mut cursor = self.cursor.take().unwrap_or_else(JournalCursor::start);
+        let added = store.verified_lines().saturating_sub(cursor.lines());
+        self.calls.reserve_exact(added as usize);
+        store.scan_on(&mut cursor, |e| self.push(e))?;
+        self.cursor = Some(cursor);
+        Ok(())
     }
 
     /// Adds the next entry: a decision kept whole, a call as its facts.

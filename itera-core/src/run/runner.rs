@@ -256,6 +256,10 @@ pub(crate) struct PartJob<'a> {
     pub judge: &'a dyn Judge,
     pub store: &'a Store,
     pub opts: &'a RunOptions,
+    /// Whether the journal may hold calls of this part, to be replayed first (a resume). `false`
+    /// only where the caller has just read the journal and found none: the test pass right after
+    /// it opened the test set (issue #17: its replay read a 140k-line journal for nothing).
+    pub recorded: bool,
 }
 
 /// Builds the part's cube from the journal: calls already made count, under the same judge (G8).
@@ -285,6 +289,9 @@ fn replay(job: &PartJob<'_>) -> Result<ScoreCube, RunError> {
         .enumerate()
         .map(|(i, (a, h))| ((a.id(), h.as_str()), i))
         .collect();
+    if !job.recorded {
+        return Ok(cube);
+    }
     let (judge_id, rubric) = judge_tag(job.judge);
     // Streamed: a long journal is not held in memory while the cube is built.
     let mut changed = None;
