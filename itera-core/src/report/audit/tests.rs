@@ -80,7 +80,36 @@ fn a_test_call_before_the_opening_fails() {
     let i = at(&ev, "sealed-opened");
     ev.insert(i, call("v1", 0, "t0", Part::Test, 0, 1.0, &[]));
     let s = audit_of(ev, &f);
-    assert_eq!(item(&s, ITEMS[0]).status, AuditStatus::Fail);
+    let s = item(&s, ITEMS[0]);
+    assert_eq!(s.status, AuditStatus::Fail);
+    assert!(
+        s.evidence.contains(&format!(
+            "journal line {}: a test call before the test set was opened",
+            i + 1
+        )),
+        "{}",
+        s.evidence
+    );
+}
+
+/// G39: a test call by a version the opening did not name fails the item, naming its line.
+#[test]
+fn a_test_call_by_a_version_not_opened_fails() {
+    let f = frame();
+    let mut ev = events(&f);
+    let i = at(&ev, "sealed-opened") + 1;
+    ev.insert(i, call("v1", 7, "t0", Part::Test, 0, 1.0, &[]));
+    let s = audit_of(ev, &f);
+    let s = item(&s, ITEMS[0]);
+    assert_eq!(s.status, AuditStatus::Fail);
+    assert!(
+        s.evidence.contains(&format!(
+            "journal line {}: a test call by a version that was not opened for test (G39)",
+            i + 1
+        )),
+        "{}",
+        s.evidence
+    );
 }
 
 #[test]
