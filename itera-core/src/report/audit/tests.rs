@@ -73,42 +73,32 @@ fn a_second_opening_of_the_test_set_fails() {
     assert!(s.evidence.contains("opened 2 times"), "{}", s.evidence);
 }
 
-#[test]
-fn a_test_call_before_the_opening_fails() {
+/// The sealed-once item with a test call by `version` of v1 inserted `offset` lines after the
+/// opening (negative: before it): it fails, naming the call's journal line and `problem`.
+fn a_stray_test_call_fails(offset: isize, version: u32, problem: &str) {
     let f = frame();
     let mut ev = events(&f);
-    let i = at(&ev, "sealed-opened");
-    ev.insert(i, call("v1", 0, "t0", Part::Test, 0, 1.0, &[]));
+    let i = (at(&ev, "sealed-opened") as isize + offset) as usize;
+    ev.insert(i, call("v1", version, "t0", Part::Test, 0, 1.0, &[]));
     let s = audit_of(ev, &f);
     let s = item(&s, ITEMS[0]);
     assert_eq!(s.status, AuditStatus::Fail);
-    assert!(
-        s.evidence.contains(&format!(
-            "journal line {}: a test call before the test set was opened",
-            i + 1
-        )),
-        "{}",
-        s.evidence
-    );
+    let expected = format!("journal line {}: {problem}", i + 1);
+    assert!(s.evidence.contains(&expected), "{}", s.evidence);
+}
+
+#[test]
+fn a_test_call_before_the_opening_fails() {
+    a_stray_test_call_fails(0, 0, "a test call before the test set was opened");
 }
 
 /// G39: a test call by a version the opening did not name fails the item, naming its line.
 #[test]
 fn a_test_call_by_a_version_not_opened_fails() {
-    let f = frame();
-    let mut ev = events(&f);
-    let i = at(&ev, "sealed-opened") + 1;
-    ev.insert(i, call("v1", 7, "t0", Part::Test, 0, 1.0, &[]));
-    let s = audit_of(ev, &f);
-    let s = item(&s, ITEMS[0]);
-    assert_eq!(s.status, AuditStatus::Fail);
-    assert!(
-        s.evidence.contains(&format!(
-            "journal line {}: a test call by a version that was not opened for test (G39)",
-            i + 1
-        )),
-        "{}",
-        s.evidence
+    a_stray_test_call_fails(
+        1,
+        7,
+        "a test call by a version that was not opened for test (G39)",
     );
 }
 
