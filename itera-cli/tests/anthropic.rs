@@ -9,10 +9,9 @@
 
 mod common;
 
+use common::http::{self, Reply, Request};
 use common::text;
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
@@ -57,90 +56,51 @@ struct Gate {
     refused: AtomicUsize,
 }
 
-fn handle(stream: TcpStream, gate: &Gate) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut stream = stream;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
+/// Answers one Messages request: 429 above `k` in flight, 401 without the key or the version
+/// header, 400 unless the system prompt is cached, else row `i`'s reply.
+fn answer(req: &Request, gate: &Gate) -> Reply {
+    let body = req.json();
+    let now = gate.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    let (status, out) = if gate.k > 0 && now > gate.k {
+        gate.refused.fetch_add(1, Ordering::SeqCst);
+        (
+            429,
+            serde_json::json!({"type": "error", "error": {"type": "rate_limit_error", "message": "too many requests"}}),
+        )
+    } else if req.header("x-api-key") != Some(KEY)
+        || req.header("anthropic-version").is_none_or(str::is_empty)
+    {
+        (
+            401,
+            serde_json::json!({"type": "error", "error": {"type": "authentication_error", "message": "invalid x-api-key"}}),
+        )
+    } else if body["system"][0]["cache_control"]["type"] != "ephemeral" || body["max_tokens"] != 8 {
+        (
+            400,
+            serde_json::json!({"type": "error", "error": {"type": "invalid_request_error", "message": "system not cached"}}),
+        )
+    } else {
+        let content = body["messages"][0]["content"][0]["text"]
+            .as_str()
+            .unwrap_or("");
+        let i: usize = content.trim_start_matches("question ").parse().unwrap_or(0);
+        if gate.k > 0 {
+            std::thread::sleep(Duration::from_millis(15));
         }
-        let (mut len, mut key, mut version) = (0usize, String::new(), String::new());
-        loop {
-            let mut h = String::new();
-            if reader.read_line(&mut h).unwrap_or(0) == 0 {
-                return;
-            }
-            if h == "\r\n" {
-                break;
-            }
-            let (k, v) = h.split_once(':').unwrap_or(("", ""));
-            match k.trim().to_ascii_lowercase().as_str() {
-                "content-length" => len = v.trim().parse().unwrap_or(0),
-                "x-api-key" => key = v.trim().to_string(),
-                "anthropic-version" => version = v.trim().to_string(),
-                _ => {}
-            }
-        }
-        let mut body = vec![0; len];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
-        let req: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-        let now = gate.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-        let (status, out) = if gate.k > 0 && now > gate.k {
-            gate.refused.fetch_add(1, Ordering::SeqCst);
-            (
-                429,
-                serde_json::json!({"type": "error", "error": {"type": "rate_limit_error", "message": "too many requests"}}),
-            )
-        } else if key != KEY || version.is_empty() {
-            (
-                401,
-                serde_json::json!({"type": "error", "error": {"type": "authentication_error", "message": "invalid x-api-key"}}),
-            )
-        } else if req["system"][0]["cache_control"]["type"] != "ephemeral" || req["max_tokens"] != 8
-        {
-            (
-                400,
-                serde_json::json!({"type": "error", "error": {"type": "invalid_request_error", "message": "system not cached"}}),
-            )
-        } else {
-            let content = req["messages"][0]["content"][0]["text"]
-                .as_str()
-                .unwrap_or("");
-            let i: usize = content.trim_start_matches("question ").parse().unwrap_or(0);
-            if gate.k > 0 {
-                std::thread::sleep(Duration::from_millis(15));
-            }
-            (200, reply(i))
-        };
-        gate.in_flight.fetch_sub(1, Ordering::SeqCst);
-        let out = out.to_string();
-        let resp = format!(
-            "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{out}",
-            out.len()
-        );
-        if stream.write_all(resp.as_bytes()).is_err() {
-            return;
-        }
-    }
+        (200, reply(i))
+    };
+    gate.in_flight.fetch_sub(1, Ordering::SeqCst);
+    Some((status, out.to_string()))
 }
 
 fn start(k: usize) -> (u16, Arc<Gate>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
+    let (listener, port) = http::bind();
     let gate = Arc::new(Gate {
         k,
         ..Gate::default()
     });
     let g = Arc::clone(&gate);
-    std::thread::spawn(move || {
-        for s in listener.incoming().flatten() {
-            let g = Arc::clone(&g);
-            std::thread::spawn(move || handle(s, &g));
-        }
-    });
+    http::serve(listener, move |req| answer(req, &g));
     (port, gate)
 }
 

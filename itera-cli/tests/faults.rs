@@ -13,12 +13,12 @@
 
 mod common;
 
-use common::{itera, text};
+use common::{http, itera, text};
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 const ROWS: usize = 200;
@@ -425,65 +425,24 @@ fn failed_test_calls_withhold_the_decision_and_resume_retries_them() {
 /// counting connections made the hang flaky) is read and never answered — the connection is held
 /// until the client drops it, at most 20 s.
 fn serve(listener: TcpListener, hang_at: usize) {
-    let requests = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    for stream in listener.incoming() {
-        let Ok(stream) = stream else { continue };
-        let requests = std::sync::Arc::clone(&requests);
-        std::thread::spawn(move || handle(stream, &requests, hang_at));
-    }
-}
-
-fn handle(stream: TcpStream, requests: &std::sync::atomic::AtomicUsize, hang_at: usize) {
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(20)));
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut stream = stream;
-    loop {
-        let mut len = 0usize;
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
+    let requests = AtomicUsize::new(0);
+    http::serve(listener, move |req| {
+        if requests.fetch_add(1, Ordering::SeqCst) + 1 == hang_at {
+            return None;
         }
-        loop {
-            let mut h = String::new();
-            if reader.read_line(&mut h).unwrap_or(0) == 0 {
-                return;
-            }
-            if h == "\r\n" {
-                break;
-            }
-            if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
-                len = v.trim().parse().unwrap_or(0);
-            }
-        }
-        let mut body = vec![0; len];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
-        let n = requests.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
-        if n == hang_at {
-            // Held until the client gives up on it (or 20 s).
-            let mut sink = [0u8; 64];
-            let _ = reader.read(&mut sink);
-            return;
-        }
-        let req: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-        let content = req["messages"][0]["content"].as_str().unwrap_or("");
+        let content = req.json()["messages"][0]["content"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
         let i: usize = content.trim_start_matches("question ").parse().unwrap_or(0);
         let ans = if i % 10 == 9 { "no" } else { "yes" };
         let reply = serde_json::json!({
             "id": "x", "object": "chat.completion", "model": "m",
             "choices": [{"index": 0, "message": {"role": "assistant", "content": ans}, "finish_reason": "stop"}],
             "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}
-        })
-        .to_string();
-        let resp = format!(
-            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{reply}",
-            reply.len()
-        );
-        if stream.write_all(resp.as_bytes()).is_err() {
-            return;
-        }
-    }
+        });
+        Some((200, reply.to_string()))
+    });
 }
 
 #[test]
@@ -491,9 +450,8 @@ fn http_arm_hung_request_is_dropped_and_retried() {
     let t = tempfile::tempdir().unwrap();
     let dir = t.path();
     let clean = clean_verdict(dir);
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || serve(listener, 5));
+    let (listener, port) = http::bind();
+    serve(listener, 5);
     let cand = format!(
         "openai = {{ base_url = \"http://127.0.0.1:{port}/v1\", model = \"m\", user = \"{{input}}\" }}"
     );

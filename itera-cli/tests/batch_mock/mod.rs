@@ -4,11 +4,10 @@
 //! (Anthropic) when `i % 10 == 7`, and answered "yes" otherwise.
 #![allow(dead_code, clippy::unwrap_used)]
 
+use super::common::http;
 use super::{IN_TOK, KEY, OUT_TOK};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -206,59 +205,15 @@ pub fn route(
     }
 }
 
-pub fn handle(stream: TcpStream, m: &Mock, port: u16) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut stream = stream;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        let mut parts = line.split_whitespace();
-        let method = parts.next().unwrap_or("").to_string();
-        let path = parts.next().unwrap_or("").to_string();
-        let (mut len, mut auth) = (0usize, false);
-        loop {
-            let mut h = String::new();
-            if reader.read_line(&mut h).unwrap_or(0) == 0 {
-                return;
-            }
-            if h == "\r\n" {
-                break;
-            }
-            let (k, v) = h.split_once(':').unwrap_or(("", ""));
-            match k.trim().to_ascii_lowercase().as_str() {
-                "content-length" => len = v.trim().parse().unwrap_or(0),
-                "x-api-key" => auth |= v.trim() == KEY,
-                "authorization" => auth |= v.trim() == format!("Bearer {KEY}"),
-                _ => {}
-            }
-        }
-        let mut body = vec![0; len];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
-        let (status, out) = route(m, port, &method, &path, auth, &body);
-        let resp = format!(
-            "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{out}",
-            out.len()
-        );
-        if stream.write_all(resp.as_bytes()).is_err() {
-            return;
-        }
-    }
-}
-
 pub fn start() -> (u16, Arc<Mock>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
+    let (listener, port) = http::bind();
     let mock = Arc::new(Mock::default());
     let m = Arc::clone(&mock);
-    std::thread::spawn(move || {
-        for s in listener.incoming().flatten() {
-            let m = Arc::clone(&m);
-            std::thread::spawn(move || handle(s, &m, port));
-        }
+    let bearer = format!("Bearer {KEY}");
+    http::serve(listener, move |req| {
+        let auth = req.header("x-api-key") == Some(KEY)
+            || req.header("authorization") == Some(bearer.as_str());
+        Some(route(&m, port, &req.method, &req.path, auth, &req.body))
     });
     (port, mock)
 }

@@ -2,6 +2,8 @@
 //! small replay experiment (baseline right on even rows, the candidate as the test says).
 #![allow(dead_code, clippy::unwrap_used)] // each suite uses a different subset
 
+pub mod http;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
