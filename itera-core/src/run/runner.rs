@@ -349,13 +349,20 @@ pub(crate) async fn score_part(
     // after its retries (never a scored one: no second draw of a success, G25). Enforced here;
     // `failed_test_calls_withhold_the_decision_and_resume_retries_them`
     // (itera-cli/tests/faults.rs) fails without it.
-    let keys: Vec<(usize, usize, usize)> = (0..cube.arms().len())
-        .flat_map(|a| (0..job.rows.len()).flat_map(move |r| (0..trials).map(move |t| (a, r, t))))
-        .filter(|&(a, r, t)| !cube.is_settled(a, r, t))
+    // One byte per cell, in (arm, row, trial) order: the cells are not listed as index triples
+    // (24 bytes each: 24 MB held for the whole pass at 1M calls, #17 "memory flat in N").
+    let rows = job.rows.len();
+    let cell = move |i: usize| (i / (rows * trials), (i / trials) % rows, i % trials);
+    let todo: Vec<bool> = (0..total)
+        .map(|i| {
+            let (a, r, t) = cell(i);
+            !cube.is_settled(a, r, t)
+        })
         .collect();
+    let to_call = todo.iter().filter(|&&x| x).count();
     let mut progress = Progress {
         phase,
-        done: total - keys.len(),
+        done: total - to_call,
         total,
         errors: 0,
         failed_calls: 0,
@@ -380,7 +387,8 @@ pub(crate) async fn score_part(
             },
         )?;
     }
-    let mut baseline_missing = keys.iter().filter(|k| k.0 == 0).count();
+    let mut baseline_missing = todo.iter().take(rows * trials).filter(|&&x| x).count();
+    let keys = (0..total).filter(move |&i| todo[i]).map(cell);
     let mut calls = futures::stream::iter(keys)
         .map(|(a, r, t)| {
             crate::run::settle::one_call(job, a, r, t as u32, &limits, &judge_slots, &watch)
