@@ -1,7 +1,7 @@
 //! # itera-charts
 //!
 //! The three charts of an itera report, drawn from the report model
-//! ([`ReportData`](itera_core::report::ReportData), what `data.json` holds) and nothing else:
+//! ([`ReportData`], what `data.json` holds) and nothing else:
 //!
 //! | kind | file | shows |
 //! |---|---|---|

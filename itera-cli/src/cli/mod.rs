@@ -72,7 +72,7 @@ pub enum Command {
     Run {
         /// The experiment file (TOML).
         file: PathBuf,
-        /// The experiment directory (default: experiments/YYYY-MM-DD-<name>/).
+        /// The experiment directory (default: `experiments/YYYY-MM-DD-<name>/`).
         #[arg(long)]
         out: Option<PathBuf>,
         /// Print the verdict summary as JSON on stdout.
@@ -83,7 +83,7 @@ pub enum Command {
         stop_after: Option<String>,
         /// Go ahead although the design is underpowered for T or a major slice (G20), for this
         /// reason (journaled and shown; the self-audit's power item fails). Without it (or
-        /// `accept_underpowered` under [run]) an underpowered design is refused with exit 1
+        /// `accept_underpowered` under `[run]`) an underpowered design is refused with exit 1
         /// before the test set opens.
         #[arg(long, value_name = "REASON")]
         accept_underpowered: Option<String>,
@@ -210,7 +210,7 @@ pub enum Command {
         json: bool,
         /// Go ahead although the design is underpowered for T or a major slice (G20), for this
         /// reason (journaled and shown; the self-audit's power item fails). Without it (or
-        /// `accept_underpowered` under [run]) an underpowered design is refused with exit 1
+        /// `accept_underpowered` under `[run]`) an underpowered design is refused with exit 1
         /// before the test set opens.
         #[arg(long, value_name = "REASON")]
         accept_underpowered: Option<String>,
