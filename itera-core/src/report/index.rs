@@ -115,7 +115,8 @@ impl JournalIndex {
 
     /// Adds the lines `store` appended since this index was read from it, verified from where
     /// the read stopped ([`Store::scan_on`]): the verdict indexes the journal before the test
-    /// pass and reads only the test calls after it (issue #17).
+    /// pass and reads only the test calls after it (issue #17). Only for an index made by
+    /// [`JournalIndex::read`]: one made from entries (the tests' `of`) has no place in a store.
     pub(crate) fn read_on(&mut self, store: &Store) -> Result<(), StoreError> {
         let mut cursor = self.cursor.take().unwrap_or_else(JournalCursor::start);
         let added = store.verified_lines().saturating_sub(cursor.lines());
