@@ -104,13 +104,18 @@ async fn scored_in(dir: &std::path::Path) -> Experiment<crate::experiment::Score
         .unwrap()
 }
 
-/// Call lines in the directory's journal.
-fn calls_in(dir: &std::path::Path) -> u64 {
+/// Lines of the directory's journal that `keep` accepts.
+fn lines_in(dir: &std::path::Path, keep: impl Fn(&str) -> bool) -> u64 {
     std::fs::read_to_string(dir.join("journal.jsonl"))
         .unwrap()
         .lines()
-        .filter(|l| l.contains(r#""event":"call""#))
+        .filter(|l| keep(l))
         .count() as u64
+}
+
+/// Call lines in the directory's journal.
+fn calls_in(dir: &std::path::Path) -> u64 {
+    lines_in(dir, |l| l.contains(r#""event":"call""#))
 }
 
 /// Opening a directory to run it decodes no call line (they are verified from their bytes), and
@@ -176,12 +181,7 @@ async fn the_verdict_reads_each_journal_line_once() {
     let root = tempfile::tempdir().unwrap();
     let dir = &root.path().join("exp");
     let sealed = scored_in(dir).await.gate(&[]).unwrap().seal().unwrap();
-    let lines = |dir: &std::path::Path| {
-        std::fs::read_to_string(dir.join("journal.jsonl"))
-            .unwrap()
-            .lines()
-            .count() as u64
-    };
+    let lines = |dir: &std::path::Path| lines_in(dir, |_| true);
     let before_lines = lines(dir);
     let before = read();
     let conclusion = sealed.verdict(None).await.unwrap();
