@@ -14,9 +14,13 @@ use sha2::{Digest, Sha256};
 /// );
 /// ```
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    let mut out = String::with_capacity(64);
-    for b in digest.iter() {
+    hex(&Sha256::digest(bytes))
+}
+
+/// Lower-case hex of a digest's bytes.
+pub(crate) fn hex(digest: &[u8]) -> String {
+    let mut out = String::with_capacity(2 * digest.len());
+    for b in digest {
         out.push(char::from(HEX[(b >> 4) as usize]));
         out.push(char::from(HEX[(b & 0x0f) as usize]));
     }
@@ -77,11 +81,5 @@ pub fn hash_seq<T: Serialize>(items: &[T]) -> Result<String, serde_json::Error> 
         hasher.update(canonical_json(item)?.as_bytes());
     }
     hasher.update(b"]");
-    let digest = hasher.finalize();
-    let mut out = String::with_capacity(64);
-    for b in digest.iter() {
-        out.push(char::from(HEX[(b >> 4) as usize]));
-        out.push(char::from(HEX[(b & 0x0f) as usize]));
-    }
-    Ok(out)
+    Ok(hex(&hasher.finalize()))
 }

@@ -196,6 +196,51 @@ async fn the_verdict_reads_each_journal_line_once() {
     assert!(!conclusion.audit.is_empty());
 }
 
+/// A concluded directory reopened to run again goes on from the checkpoint its verdict's store
+/// wrote when it closed (journal/checkpoint.rs, #17 item 2): no journal line is read, and the
+/// store knows what the full pass of a read-only open finds — the verdict, its report hashes,
+/// the registration, the line count. The checks that use them still refuse: an edited
+/// `frame.md` (G7), a `sealed-opened.json` naming another head (G15, G46).
+#[tokio::test]
+async fn a_concluded_directory_reopens_from_its_checkpoint_knowing_what_the_full_pass_knows() {
+    use crate::journal::store::LINES_READ;
+    let read = || LINES_READ.with(|c| c.get());
+    let root = tempfile::tempdir().unwrap();
+    let dir = &root.path().join("exp");
+    let sealed = scored_in(dir).await.gate(&[]).unwrap().seal().unwrap();
+    drop(sealed.verdict(None).await.unwrap());
+    let full = Store::read_only(dir).unwrap();
+    let before = read();
+    let store = Store::dir(dir).unwrap();
+    assert_eq!(read() - before, 0, "the reopen read journal lines");
+    assert!(full.concluded().is_some());
+    assert_eq!(store.concluded(), full.concluded());
+    assert!(full.report_hashes().is_some());
+    assert_eq!(store.report_hashes(), full.report_hashes());
+    assert_eq!(store.verified_lines(), full.verified_lines());
+    assert_eq!(store.registration().unwrap(), full.registration().unwrap());
+    crate::report::check_report_files(&store).unwrap();
+    drop((store, full));
+
+    let frame_md = dir.join("frame.md");
+    let kept = std::fs::read(&frame_md).unwrap();
+    std::fs::write(&frame_md, "edited").unwrap();
+    let err = Store::dir(dir).unwrap_err().to_string();
+    assert!(err.contains("frame.md"), "{err}");
+    std::fs::write(&frame_md, kept).unwrap();
+
+    let marker = dir.join("sealed-opened.json");
+    let text = std::fs::read_to_string(&marker).unwrap();
+    let mut m: serde_json::Value = serde_json::from_str(&text).unwrap();
+    m["head"] = serde_json::json!("0".repeat(64));
+    std::fs::write(&marker, m.to_string()).unwrap();
+    let err = Store::dir(dir).unwrap_err().to_string();
+    assert!(
+        err.contains("cut back") || err.contains("truncated"),
+        "{err}"
+    );
+}
+
 /// Every event of a whole journal (the self-audit's fixture: registration, split, manifest,
 /// calls, gates, iterations, the verdict) encodes to the same bytes with the direct canonical
 /// writer as with the value tree it replaced (issue #17): no line's hash changes.

@@ -180,6 +180,14 @@ impl Verifier {
         }
     }
 
+    /// A verifier expecting line `lines`, linked to `head` (a checkpoint's, checkpoint.rs).
+    pub(crate) fn at(head: String, lines: u64) -> Verifier {
+        Verifier {
+            prev: head,
+            next: lines,
+        }
+    }
+
     /// Lines verified so far.
     pub(crate) fn count(&self) -> u64 {
         self.next

@@ -4,11 +4,13 @@
 //! Every [`Event`](event::Event) is written only by the phase methods of this crate: the variants
 //! are `#[non_exhaustive]` and appending is crate-private, so a caller can read a journal
 //! ([`Store::entries`](store::Store::entries)) but never forge a line. Any edited byte breaks the
-//! chain and the store refuses to open (G1, G7); the self-audit is computed from these lines.
+//! chain and the store refuses to open (G1, G7) — a writable open checks the prefix its
+//! checkpoint covers as one digest (`checkpoint.rs`), and any mismatch reads the journal whole; the self-audit is computed from these lines.
 //! This layer uses only [`crate::frame`], [`crate::data`] and the hashing helpers; the records
 //! later phases journal are defined in [`record`].
 
 pub(crate) mod chain;
+mod checkpoint;
 mod decode;
 pub mod event;
 pub mod lock;
@@ -25,3 +27,6 @@ mod writer_tests;
 
 #[cfg(test)]
 mod codec_tests;
+
+#[cfg(test)]
+mod checkpoint_tests;

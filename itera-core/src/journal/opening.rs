@@ -7,6 +7,7 @@ use crate::journal::event::{ChainError, Entry, Event, Verifier};
 use crate::journal::marker::{SEALED_OPENED_FILE, SealedMarker};
 use crate::journal::store::io_err;
 use crate::journal::store_error::StoreError;
+use serde::{Deserialize, Serialize};
 use std::fs;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
@@ -18,8 +19,45 @@ pub(crate) type RecordedRegistration = (String, String, String);
 /// two absent in journals from before they were recorded).
 pub(crate) type ReportHashes = (String, Option<String>, Option<String>);
 
+/// What the opening pass keeps of the journal's lines, and every append adds to, so later
+/// checks need no second read (#17): the registration's hashes, the verdict's time and report
+/// hashes, and the `sealed-opened` line. The checkpoint carries it for the lines it covers.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Known {
+    /// The `registered` event's hashes.
+    pub(crate) registered: Option<RecordedRegistration>,
+    /// When the verdict was journaled.
+    pub(crate) concluded: Option<String>,
+    /// The report files' hashes the verdict journaled.
+    pub(crate) report_hashes: Option<ReportHashes>,
+    /// The `sealed-opened` line's sequence number and hash (what `sealed-opened.json` names).
+    pub(crate) sealed: Option<(u64, String)>,
+}
+
+impl Known {
+    /// Whether a line of this kind tells something [`Known::learn`] keeps.
+    pub(crate) fn wants(kind: &str) -> bool {
+        matches!(kind, "registered" | "verdict-reached" | "sealed-opened")
+    }
+
+    /// Keeps what `entry` tells.
+    pub(crate) fn learn(&mut self, entry: &Entry) {
+        if self.registered.is_none() {
+            self.registered = recorded_registration(entry);
+        }
+        match &entry.event {
+            Event::VerdictReached { .. } => {
+                self.concluded = Some(entry.at.clone());
+                self.report_hashes = report_hashes(&entry.event);
+            }
+            Event::SealedOpened { .. } => self.sealed = Some((entry.seq, entry.hash.clone())),
+            _ => {}
+        }
+    }
+}
+
 /// The report hashes of a `verdict` event.
-pub(crate) fn report_hashes(event: &Event) -> Option<ReportHashes> {
+fn report_hashes(event: &Event) -> Option<ReportHashes> {
     match event {
         Event::VerdictReached {
             data_hash,

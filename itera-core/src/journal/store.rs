@@ -7,15 +7,17 @@
 use crate::frame::Frame;
 use crate::hash;
 pub(crate) use crate::journal::chain::Peek;
+use crate::journal::checkpoint;
 use crate::journal::event::{self, Entry, Event, GENESIS, Verifier};
 use crate::journal::lock::DirLock;
 use crate::journal::opening::{
-    RecordedRegistration, ReportHashes, read_marker, recorded_registration, report_hashes,
-    scan_lines, scan_lines_if,
+    Known, RecordedRegistration, ReportHashes, read_marker, recorded_registration, scan_lines,
+    scan_lines_if,
 };
 pub use crate::journal::store_error::StoreError;
 use crate::journal::writer::JournalWriter;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -63,16 +65,32 @@ struct Inner {
     backend: Backend,
     head: String,
     next_seq: u64,
-    /// When the verdict was journaled, if it was (read in the opening pass, kept on append).
-    concluded: Option<String>,
-    /// The report files' hashes the verdict journaled, found the same way (so checking the
-    /// files of a concluded directory needs no second scan, #17).
-    report_hashes: Option<ReportHashes>,
+    /// What the verified opening pass (or an append) found of the registration, the verdict and
+    /// the test set's opening: [`Store::registration`], [`Store::concluded`] and the report
+    /// files' check need no second scan of the journal (#17).
+    known: Known,
     /// The spent-test ledger set with [`Store::with_spent_ledger`], if any.
     spent_ledger: Option<PathBuf>,
-    /// The `registered` event's hashes as the verified opening pass (or an append) found them,
-    /// so [`Store::registration`] checks the files without another scan of the journal.
-    registered: Option<RecordedRegistration>,
+    /// Lines the checkpoint on disk covers (0: none holds): closing writes one only past it.
+    checkpointed: u64,
+}
+
+impl Drop for Inner {
+    /// A writable directory store that verified or wrote lines past its checkpoint writes a new
+    /// one (checkpoint.rs), while it still holds the directory's lock; the lines are in the file
+    /// already (the writer syncs them after this, as it drops).
+    fn drop(&mut self) {
+        if let Backend::Dir {
+            root,
+            journal,
+            lock: Some(_),
+        } = &self.backend
+            && self.next_seq > self.checkpointed
+            && let Some((offset, digest)) = journal.written()
+        {
+            checkpoint::write(root, offset, self.next_seq, &self.head, digest, &self.known);
+        }
+    }
 }
 
 /// An experiment's storage. Cheap to clone (shared); safe to use from many tasks.
@@ -115,15 +133,15 @@ impl Store {
             },
             head: GENESIS.to_string(),
             next_seq: 0,
-            concluded: None,
-            report_hashes: None,
+            known: Known::default(),
             spent_ledger: None,
-            registered: None,
+            checkpointed: 0,
         })
     }
 
     /// Opens (or creates) an experiment directory. An existing journal is verified line by line
-    /// and the registration files against the journal; a tampered or edited directory is refused
+    /// (the prefix a checkpoint covers, byte for byte as one digest: journal/checkpoint.rs) and
+    /// the registration files against the journal; a tampered or edited directory is refused
     /// with the first bad line or file named. A torn last line (a crash in the middle of a write)
     /// never counted and is dropped.
     ///
@@ -167,52 +185,66 @@ impl Store {
         Store::open_dir(root, None, visit)
     }
 
+    /// The opening pass. `reader` sees every line of a read-only open; a writable one (whose
+    /// `reader` does nothing) goes on from the checkpoint when it holds (checkpoint.rs).
     fn open_dir(
         root: PathBuf,
         lock: Option<DirLock>,
         mut reader: impl FnMut(&Entry),
     ) -> Result<Store, StoreError> {
+        use std::io::{Seek, SeekFrom};
         let writable = lock.is_some();
         let jpath = root.join(JOURNAL_FILE);
-        let journal = OpenOptions::new()
+        let mut journal = OpenOptions::new()
             .create(writable)
             .read(true)
             .append(writable)
             .open(&jpath)
             .map_err(io_err(&jpath))?;
         let marker = read_marker(&root)?;
-        // One pass: verify every complete line, remember the registration, find a torn tail.
-        let mut verifier = Verifier::new();
-        let mut registered = None;
-        let mut concluded = None;
-        let mut reported = None;
-        let mut at_marker = None;
+        let marker_seq = marker.as_ref().map(|m| m.seq);
+        // A writable open verifies line by line only what follows a checkpoint whose prefix is
+        // the journal's, byte for byte; `itera verify` and `status` (read-only) read every line.
+        let resumed = writable
+            .then(|| checkpoint::resume(&root, &mut journal, marker_seq))
+            .flatten();
+        let (mut verifier, mut known, from, digest) = match resumed {
+            Some(r) => (r.verifier, r.known, r.offset, Some(r.digest)),
+            None => (
+                Verifier::new(),
+                Known::default(),
+                0,
+                writable.then(Sha256::new),
+            ),
+        };
+        let checkpointed = if from > 0 { verifier.count() } else { 0 };
+        journal
+            .seek(SeekFrom::Start(from))
+            .map_err(io_err(&jpath))?;
+        let mut at_marker = match (&marker, &known.sealed) {
+            (Some(m), Some((seq, hash))) if *seq == m.seq => Some(hash.clone()),
+            _ => None,
+        };
         // A writable open (a run) decodes only the lines it keeps something of; the others are
         // verified from their bytes, and the phases that need them read them. A read-only open
         // (`itera verify`, `status`) decodes every line: it promises the full pass
         // (opening_decodes_no_call_line).
-        let marker_seq = marker.as_ref().map(|m| m.seq);
-        let want = |p: &Peek<'_>| {
-            matches!(p.kind, "registered" | "verdict-reached") || Some(p.seq) == marker_seq
-        };
+        let want = |p: &Peek<'_>| Known::wants(p.kind) || Some(p.seq) == marker_seq;
         let visit = |entry: Entry| {
             reader(&entry);
-            if registered.is_none() {
-                registered = recorded_registration(&entry);
-            }
-            if matches!(entry.event, Event::VerdictReached { .. }) {
-                concluded = Some(entry.at.clone());
-                reported = report_hashes(&entry.event);
-            }
-            if marker.as_ref().is_some_and(|m| m.seq == entry.seq) {
+            known.learn(&entry);
+            if marker_seq == Some(entry.seq) {
                 at_marker = Some(entry.hash);
             }
         };
-        let complete = if writable {
-            scan_lines_if(&journal, &jpath, &mut verifier, want, visit)?
-        } else {
-            scan_lines(&journal, &jpath, &mut verifier, visit)?
-        };
+        let mut hashing = checkpoint::Hashing::new(&journal, digest);
+        let complete = from
+            + if writable {
+                scan_lines_if(&mut hashing, &jpath, &mut verifier, want, visit)?
+            } else {
+                scan_lines(&mut hashing, &jpath, &mut verifier, visit)?
+            };
+        let digest = hashing.finish(complete - from);
         // The test set was opened at `marker.head`: a journal without that line was cut back
         // after opening (G15, G46). Enforcement tested by
         // `journal_truncated_before_sealed_opened_is_refused` (tests/integrity.rs).
@@ -231,18 +263,18 @@ impl Store {
             // as bytes: the write may have stopped inside a multi-byte character.
             journal.set_len(complete).map_err(io_err(&jpath))?;
         }
+        let registered = known.registered.clone();
         let store = Store::from_inner(Inner {
             backend: Backend::Dir {
                 root: root.clone(),
-                journal: JournalWriter::new(journal, jpath),
+                journal: JournalWriter::new(journal, jpath, digest.map(|d| (d, complete))),
                 lock,
             },
             head: verifier.head().to_string(),
             next_seq: verifier.count(),
-            concluded,
-            report_hashes: reported,
+            known,
             spent_ledger: None,
-            registered: registered.clone(),
+            checkpointed,
         });
         store.check_registration(registered)?;
         Ok(store)
@@ -266,13 +298,13 @@ impl Store {
     /// [`ReportData::load`](crate::report::ReportData::load) instead of replaying it;
     /// `Experiment::register` refuses it (G46).
     pub fn concluded(&self) -> Option<String> {
-        self.lock().concluded.clone()
+        self.lock().known.concluded.clone()
     }
 
     /// The report files' hashes the verdict journaled, as the verified opening pass (or the
     /// append) found them; `None` before the verdict.
     pub(crate) fn report_hashes(&self) -> Option<ReportHashes> {
-        self.lock().report_hashes.clone()
+        self.lock().known.report_hashes.clone()
     }
 
     /// Keeps the spent-test ledger (G15) at `path` instead of the default (`.itera-spent-tests.jsonl`
@@ -363,13 +395,7 @@ impl Store {
         }
         inner.head = entry.hash.clone();
         inner.next_seq += 1;
-        if matches!(entry.event, Event::VerdictReached { .. }) {
-            inner.concluded = Some(entry.at.clone());
-            inner.report_hashes = report_hashes(&entry.event);
-        }
-        if inner.registered.is_none() {
-            inner.registered = recorded_registration(&entry);
-        }
+        inner.known.learn(&entry);
         Ok(entry)
     }
 
@@ -479,7 +505,7 @@ impl Store {
             let inner = self.lock();
             match &inner.backend {
                 Backend::Memory { cached: None, .. } => None,
-                _ => inner.registered.clone(),
+                _ => inner.known.registered.clone(),
             }
         };
         if known.is_some() {

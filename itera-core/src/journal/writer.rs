@@ -21,6 +21,7 @@
 //! later append, scan or read of the journal: a lost line would leave a gap in the chain.
 
 use crate::journal::store::StoreError;
+use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -47,6 +48,10 @@ struct Pending {
 struct Disk {
     file: File,
     failed: Option<io::Error>,
+    /// SHA-256 of every byte in the file, and their count, for the checkpoint the closing store
+    /// writes (checkpoint.rs). `None` when the opening pass could not know it (a torn tail) or
+    /// a write failed.
+    digest: Option<(Sha256, u64)>,
 }
 
 struct Shared {
@@ -74,9 +79,10 @@ pub(crate) struct JournalWriter {
 }
 
 impl JournalWriter {
-    /// A writer appending to `file` (opened for append; a read-only store's is never written).
+    /// A writer appending to `file` (opened for append; a read-only store's is never written),
+    /// whose bytes so far hash to `digest` (with their count), when that is known.
     /// The flusher thread starts with the first call line.
-    pub(crate) fn new(file: File, path: PathBuf) -> JournalWriter {
+    pub(crate) fn new(file: File, path: PathBuf, digest: Option<(Sha256, u64)>) -> JournalWriter {
         JournalWriter {
             shared: Arc::new(Shared {
                 path,
@@ -85,7 +91,11 @@ impl JournalWriter {
                     closing: false,
                 }),
                 due: Condvar::new(),
-                disk: Mutex::new(Disk { file, failed: None }),
+                disk: Mutex::new(Disk {
+                    file,
+                    failed: None,
+                    digest,
+                }),
                 failed: AtomicBool::new(false),
                 #[cfg(test)]
                 writes: AtomicU64::new(0),
@@ -126,6 +136,13 @@ impl JournalWriter {
     /// reader in this process never reads a journal with a lost line as if it were whole.
     pub(crate) fn check_written(&self) -> Result<(), StoreError> {
         self.shared.check()
+    }
+
+    /// The bytes in the file and their SHA-256 (lower-case hex), when known.
+    pub(crate) fn written(&self) -> Option<(u64, String)> {
+        let disk = self.shared.lock_disk();
+        let (digest, len) = disk.digest.as_ref()?;
+        Some((*len, crate::hash::hex(&digest.clone().finalize())))
     }
 
     fn start_flusher(&mut self) {
@@ -232,6 +249,13 @@ impl Shared {
             #[cfg(test)]
             self.writes.fetch_add(1, Ordering::Relaxed);
             done = disk.file.write_all(bytes);
+            match (&done, &mut disk.digest) {
+                (Ok(()), Some((digest, len))) => {
+                    digest.update(bytes);
+                    *len += bytes.len() as u64;
+                }
+                _ => disk.digest = None,
+            }
         }
         if done.is_ok() && sync {
             #[cfg(test)]

@@ -12,7 +12,7 @@ use crate::journal::writer::{JournalWriter, MAX_BATCH_AGE};
 use std::path::Path;
 use std::time::Duration;
 
-fn call(i: usize) -> Event {
+pub(super) fn call(i: usize) -> Event {
     Event::Call(CallRecord {
         arm: "a".into(),
         version: 0,
@@ -42,7 +42,7 @@ fn call(i: usize) -> Event {
 }
 
 /// A decision line (anything but a call).
-fn decision() -> Event {
+pub(super) fn decision() -> Event {
     Event::PilotFailed {
         arm: "a".into(),
         field: "output".into(),
@@ -162,7 +162,7 @@ fn a_failed_write_is_returned_now_and_by_every_later_append() {
         .append(true)
         .open("/dev/full")
         .expect("/dev/full exists on Linux");
-    let mut writer = JournalWriter::new(full, "/dev/full".into());
+    let mut writer = JournalWriter::new(full, "/dev/full".into(), None);
     let err = writer.push_call(b"{\"line\":1}\n").unwrap_err().to_string();
     assert!(err.contains("/dev/full"), "{err}");
     assert!(err.contains("space"), "{err}");

@@ -1,0 +1,170 @@
+//! Tests of the verified-prefix checkpoint beside the journal (issue #17 item 2): a writable open
+//! verifies line by line only what was appended after the checkpoint, the prefix is checked as
+//! one digest, and any mismatch — an edited byte, an edited checkpoint, a journal cut or
+//! regrown — falls back to the full pass, which refuses an edited journal exactly as before (G7).
+
+use super::writer_tests::{call, decision};
+use crate::journal::checkpoint::CHECKPOINT_FILE;
+use crate::journal::store::{JOURNAL_FILE, LINES_READ, Store};
+use std::path::Path;
+
+fn lines_read() -> u64 {
+    LINES_READ.with(|c| c.get())
+}
+
+/// Opens `dir` to write, and says how many journal lines the opening pass read.
+fn open_reading(dir: &Path) -> (Store, u64) {
+    let before = lines_read();
+    let store = Store::dir(dir).unwrap();
+    (store, lines_read() - before)
+}
+
+/// Appends lines `from..from + n` to `dir`'s journal (one in five a decision) and closes it.
+fn append(dir: &Path, from: usize, n: usize) {
+    let store = Store::dir(dir).unwrap();
+    for i in from..from + n {
+        let event = if i % 5 == 0 { decision() } else { call(i) };
+        store.append(event).unwrap();
+    }
+}
+
+/// A closed directory whose journal has `n` lines.
+fn journal_of(n: usize) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    append(tmp.path(), 0, n);
+    tmp
+}
+
+/// Keeps the first `n` lines of `dir`'s journal.
+fn cut_to(dir: &Path, n: usize) {
+    let path = dir.join(JOURNAL_FILE);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let kept: String = text.split_inclusive('\n').take(n).collect();
+    std::fs::write(path, kept).unwrap();
+}
+
+#[test]
+fn reopening_verifies_only_the_lines_appended_since_its_checkpoint() {
+    let tmp = journal_of(40);
+    let dir = tmp.path();
+    assert!(
+        dir.join(CHECKPOINT_FILE).exists(),
+        "closing wrote no checkpoint"
+    );
+    let (store, read) = open_reading(dir);
+    assert_eq!(
+        read, 0,
+        "the open re-verified the checkpointed prefix line by line"
+    );
+    assert_eq!(store.verified_lines(), 40);
+    drop(store);
+
+    // A run killed before it closed leaves the older checkpoint: the lines it appended after it
+    // are verified one by one, and the chain goes on from them.
+    let older = std::fs::read(dir.join(CHECKPOINT_FILE)).unwrap();
+    append(dir, 40, 7);
+    std::fs::write(dir.join(CHECKPOINT_FILE), older).unwrap();
+    let (store, read) = open_reading(dir);
+    assert_eq!(read, 7, "lines read after the older checkpoint");
+    assert_eq!(store.verified_lines(), 47);
+    store.append(decision()).unwrap();
+    drop(store);
+
+    // `itera verify`'s read-only open still reads and verifies every line.
+    let before = lines_read();
+    let full = Store::read_only(dir).unwrap();
+    assert_eq!(
+        lines_read() - before,
+        48,
+        "the read-only open skipped lines"
+    );
+    assert_eq!(full.verified_lines(), 48);
+}
+
+#[test]
+fn an_edited_byte_before_the_checkpoint_is_refused_on_open() {
+    let tmp = journal_of(40);
+    let dir = tmp.path();
+    assert!(dir.join(CHECKPOINT_FILE).exists());
+    // Row r12 of line 13 becomes r13: same length, every offset kept, checkpoint untouched.
+    let path = dir.join(JOURNAL_FILE);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(text.matches(r#""r12""#).count(), 1);
+    std::fs::write(&path, text.replacen(r#""r12""#, r#""r13""#, 1)).unwrap();
+    let err = Store::dir(dir).unwrap_err().to_string();
+    assert!(err.contains("line 13"), "{err}");
+}
+
+#[test]
+fn a_checkpoint_that_does_not_match_is_not_trusted() {
+    let check = |dir: &Path, lines: u64, what: &str| {
+        let (store, read) = open_reading(dir);
+        assert_eq!(
+            read, lines,
+            "{what}: the open did not read the journal whole"
+        );
+        assert_eq!(store.verified_lines(), lines, "{what}");
+    };
+    // Unreadable.
+    let tmp = journal_of(40);
+    std::fs::write(tmp.path().join(CHECKPOINT_FILE), "{").unwrap();
+    check(tmp.path(), 40, "an unreadable checkpoint");
+
+    // A field edited without its seal.
+    let tmp = journal_of(40);
+    let cp = tmp.path().join(CHECKPOINT_FILE);
+    let text = std::fs::read_to_string(&cp).unwrap();
+    assert!(text.contains(r#""lines":40"#), "{text}");
+    std::fs::write(&cp, text.replace(r#""lines":40"#, r#""lines":39"#)).unwrap();
+    check(tmp.path(), 40, "an edited checkpoint");
+
+    // The journal cut below it.
+    let tmp = journal_of(40);
+    cut_to(tmp.path(), 25);
+    check(tmp.path(), 25, "a journal cut below its checkpoint");
+
+    // The journal cut, then grown past the checkpoint's offset with other lines.
+    let tmp = journal_of(40);
+    let cp = tmp.path().join(CHECKPOINT_FILE);
+    let older = std::fs::read(&cp).unwrap();
+    cut_to(tmp.path(), 25);
+    append(tmp.path(), 100, 25);
+    std::fs::write(&cp, older).unwrap();
+    check(tmp.path(), 50, "a journal regrown past its checkpoint");
+}
+
+/// The `sealed-opened` marker names a line inside the checkpoint's prefix that the checkpoint
+/// does not know as the test set's opening: the open cannot check the marker from the
+/// checkpoint, so it reads the journal whole and checks it as before (G15, G46).
+#[test]
+fn a_marker_the_checkpoint_cannot_account_for_sends_the_open_to_the_full_pass() {
+    use crate::journal::marker::{SEALED_OPENED_FILE, SealedMarker};
+    let tmp = journal_of(40);
+    let dir = tmp.path();
+    let line = std::fs::read_to_string(dir.join(JOURNAL_FILE))
+        .unwrap()
+        .lines()
+        .nth(10)
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .unwrap();
+    let marker = |head: &str| SealedMarker {
+        seq: 10,
+        head: head.to_string(),
+        at: "2026-12-02T00:00:00Z".into(),
+        test_commitment: "c".into(),
+    };
+    let write = |m: SealedMarker| {
+        std::fs::write(
+            dir.join(SEALED_OPENED_FILE),
+            serde_json::to_vec(&m).unwrap(),
+        )
+        .unwrap()
+    };
+    write(marker(line["hash"].as_str().unwrap()));
+    let (store, read) = open_reading(dir);
+    assert_eq!(read, 40, "the marker was not checked against the journal");
+    drop(store);
+    write(marker("0".repeat(64).as_str()));
+    let err = Store::dir(dir).unwrap_err().to_string();
+    assert!(err.contains("line 11"), "{err}");
+}
