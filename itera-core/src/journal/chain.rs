@@ -347,6 +347,14 @@ thread_local! {
     pub(crate) static CALL_DECODES: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
+/// Whether `line` is journal line `seq` (0-based) and its body hashes to `hash`: a checkpoint's
+/// head is the chain's, not only its own word (checkpoint.rs).
+pub(crate) fn line_is(line: &str, seq: u64, hash: &str) -> bool {
+    SplitLine::of(line).is_some_and(|split| {
+        split.hash == hash && split.seq == seq.to_string() && split.body_hashes_to(hash)
+    })
+}
+
 /// A journal line cut where the writer spliced its hash: `head` `,"hash":"H"` `tail`, with
 /// `tail` = `,"prev":"P","seq":N}` (top-level keys are sorted, so these are the line's last
 /// three fields). `head + tail` is the canonical body the writer hashed.

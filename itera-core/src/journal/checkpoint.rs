@@ -8,15 +8,17 @@
 //! them. A re-run of a concluded 140k-line directory no longer splits, peeks into and re-hashes
 //! every line.
 //!
-//! Nothing is taken from the checkpoint that its digest does not cover. An edited byte anywhere
-//! in the prefix changes the digest, and the open falls back to the full pass, which names the
-//! edited line exactly as before (G7). So does a checkpoint that is unreadable, whose seal does
-//! not hold, that names more bytes than the journal has (the journal was cut), or whose prefix
-//! holds the `sealed-opened` marker's line without knowing it (G15, G46). Like the chain itself,
-//! the checkpoint has no key: a tool that rewrites the journal and recomputes the checkpoint
-//! forges both, as it can re-chain the journal; the checks behind the chain (the registration,
-//! the commitments, the marker, the verdict's full index pass) are unchanged, and every
-//! read-only open (`itera verify`, `itera status`) still verifies every line.
+//! What the checkpoint says is checked before it is used: the prefix against its digest, the
+//! head against the chain (the prefix's last line must carry it, hash to it, and be the line the
+//! count names), the rest against the seal. An edited byte anywhere in the prefix changes the
+//! digest, and the open falls back to the full pass, which names the edited line exactly as
+//! before (G7). So does a checkpoint that is unreadable, whose seal does not hold, that names
+//! more bytes than the journal has (the journal was cut), or whose prefix holds the
+//! `sealed-opened` marker's line without knowing it (G15, G46). Like the chain itself, the
+//! checkpoint has no key: a tool that rewrites the journal and recomputes the checkpoint forges
+//! both, as it can re-chain the journal; the checks behind the chain (the registration, the
+//! commitments, the marker, the verdict's full index pass) are unchanged, and every read-only
+//! open (`itera verify`, `itera status`) still verifies every line.
 //!
 //! A checkpoint is only a shortcut. It is written with a temp file and a rename, without a sync:
 //! a torn or lost one fails its seal or its digest and costs one full pass. Writing it may fail
@@ -24,7 +26,8 @@
 //! prefix it names.
 
 use crate::hash;
-use crate::journal::event::Verifier;
+use crate::journal::chain::line_is;
+use crate::journal::event::{GENESIS, Verifier};
 use crate::journal::opening::Known;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -112,12 +115,38 @@ pub(crate) fn resume(root: &Path, journal: &mut File, marker_seq: Option<u64>) -
     if hashed != cp.offset || hash::hex(&digest.clone().finalize()) != cp.prefix_sha256 {
         return None;
     }
+    // The head is the chain's: the prefix's last line is line `lines - 1` and hashes to it.
+    let chained = match cp.lines.checked_sub(1) {
+        None => cp.offset == 0 && cp.head == GENESIS,
+        Some(seq) => last_line(journal, cp.offset).is_some_and(|l| line_is(&l, seq, &cp.head)),
+    };
+    if !chained {
+        return None;
+    }
     Some(Resumed {
         offset: cp.offset,
         verifier: Verifier::at(cp.head, cp.lines),
         known: cp.known,
         digest,
     })
+}
+
+/// The line of `journal` that ends at byte `end` (its newline the byte before `end`), without it.
+fn last_line(journal: &File, end: u64) -> Option<String> {
+    let mut window = 4096u64;
+    loop {
+        let start = end.saturating_sub(window);
+        let mut buf = vec![0u8; usize::try_from(end - start).ok()?];
+        let mut file = journal;
+        file.seek(SeekFrom::Start(start)).ok()?;
+        file.read_exact(&mut buf).ok()?;
+        let body = buf.strip_suffix(b"\n")?;
+        match body.iter().rposition(|&b| b == b'\n') {
+            Some(i) => return String::from_utf8(body[i + 1..].to_vec()).ok(),
+            None if start == 0 => return String::from_utf8(body.to_vec()).ok(),
+            None => window = window.saturating_mul(4),
+        }
+    }
 }
 
 /// Writes the checkpoint for a journal whose first `offset` bytes (`lines` lines, ending at

@@ -168,3 +168,37 @@ fn a_marker_the_checkpoint_cannot_account_for_sends_the_open_to_the_full_pass() 
     let err = Store::dir(dir).unwrap_err().to_string();
     assert!(err.contains("line 11"), "{err}");
 }
+
+/// A checkpoint is bound to the chain, not only to its own seal: its head must be the hash the
+/// last line of its prefix carries and hashes to, at the line count it names. A checkpoint
+/// sealed and digested right but naming another head, or another count, is not trusted.
+#[test]
+fn a_checkpoint_whose_head_is_not_the_chains_is_not_trusted() {
+    use crate::journal::checkpoint;
+    use crate::journal::opening::Known;
+    let tmp = journal_of(40);
+    let dir = tmp.path();
+    let bytes = std::fs::read(dir.join(JOURNAL_FILE)).unwrap();
+    let text = std::str::from_utf8(&bytes).unwrap();
+    let hash_of = |i: usize| {
+        let line: serde_json::Value = serde_json::from_str(text.lines().nth(i).unwrap()).unwrap();
+        line["hash"].as_str().unwrap().to_string()
+    };
+    let digest = crate::hash::sha256_hex(&bytes);
+    let len = bytes.len() as u64;
+    for (lines, head, what) in [
+        (40, "0".repeat(64), "another head"),
+        (40, hash_of(38), "the line before's head"),
+        (39, hash_of(39), "one line fewer"),
+    ] {
+        checkpoint::write(dir, len, lines, &head, digest.clone(), &Known::default());
+        let (store, read) = open_reading(dir);
+        assert_eq!(read, 40, "{what}: the checkpoint was trusted");
+        assert_eq!(store.verified_lines(), 40, "{what}");
+        drop(store);
+    }
+    // The right head is trusted (the forged ones above were refused for their head alone).
+    checkpoint::write(dir, len, 40, &hash_of(39), digest, &Known::default());
+    let (_store, read) = open_reading(dir);
+    assert_eq!(read, 0);
+}

@@ -4,8 +4,9 @@
 //! Every [`Event`](event::Event) is written only by the phase methods of this crate: the variants
 //! are `#[non_exhaustive]` and appending is crate-private, so a caller can read a journal
 //! ([`Store::entries`](store::Store::entries)) but never forge a line. Any edited byte breaks the
-//! chain and the store refuses to open (G1, G7) — a writable open checks the prefix its
-//! checkpoint covers as one digest (`checkpoint.rs`), and any mismatch reads the journal whole; the self-audit is computed from these lines.
+//! chain and the store refuses to open (G1, G7): a writable open checks the prefix its
+//! checkpoint covers as one digest (`checkpoint.rs`), and any mismatch reads the journal whole.
+//! The self-audit is computed from these lines.
 //! This layer uses only [`crate::frame`], [`crate::data`] and the hashing helpers; the records
 //! later phases journal are defined in [`record`].
 
