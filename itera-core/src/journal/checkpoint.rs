@@ -38,8 +38,9 @@ use std::path::Path;
 /// The checkpoint's file name inside an experiment directory.
 pub(crate) const CHECKPOINT_FILE: &str = "journal.checkpoint.json";
 
-/// What the checkpoint file holds.
+/// What the checkpoint file holds. Read strictly: a key it does not know is an edit.
 #[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Checkpoint {
     /// Bytes of complete journal lines it covers.
     offset: u64,

@@ -23,6 +23,7 @@ pub(crate) type ReportHashes = (String, Option<String>, Option<String>);
 /// checks need no second read (#17): the registration's hashes, the verdict's time and report
 /// hashes, and the `sealed-opened` line. The checkpoint carries it for the lines it covers.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct Known {
     /// The `registered` event's hashes.
     pub(crate) registered: Option<RecordedRegistration>,
