@@ -222,3 +222,35 @@ fn every_single_byte_edit_of_the_checkpoint_sends_the_open_to_the_full_pass() {
         drop(store);
     }
 }
+
+/// A torn last line after the checkpoint (a crash inside a write) is cut as before; the open
+/// that cut it writes no checkpoint of bytes it hashed and then cut, and the older one still
+/// holds for its prefix.
+#[test]
+fn a_torn_tail_after_the_checkpoint_is_cut_and_the_checkpoint_still_holds() {
+    use std::io::Write;
+    let tmp = journal_of(40);
+    let dir = tmp.path();
+    let older = std::fs::read(dir.join(CHECKPOINT_FILE)).unwrap();
+    append(dir, 40, 5);
+    std::fs::write(dir.join(CHECKPOINT_FILE), &older).unwrap();
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(dir.join(JOURNAL_FILE))
+        .unwrap();
+    f.write_all(br#"{"at":"2026-12-02T00:00:00Z","event":{"ki"#)
+        .unwrap();
+    drop(f);
+    let (store, read) = open_reading(dir);
+    assert_eq!(read, 5);
+    assert_eq!(store.verified_lines(), 45);
+    drop(store);
+    assert_eq!(std::fs::read(dir.join(CHECKPOINT_FILE)).unwrap(), older);
+    let text = std::fs::read_to_string(dir.join(JOURNAL_FILE)).unwrap();
+    assert!(
+        text.ends_with('\n') && text.lines().count() == 45,
+        "the torn line was not cut"
+    );
+    let (store, read) = open_reading(dir);
+    assert_eq!((read, store.verified_lines()), (5, 45));
+}
