@@ -104,6 +104,16 @@ async fn scored_in(dir: &std::path::Path) -> Experiment<crate::experiment::Score
         .unwrap()
 }
 
+/// The fixture experiment in `dir`, scored, gated with no change and sealed.
+async fn sealed_in(dir: &std::path::Path) -> Experiment<crate::experiment::Sealed> {
+    scored_in(dir).await.gate(&[]).unwrap().seal().unwrap()
+}
+
+/// Journal lines read on this thread so far (by any scan or opening pass).
+fn lines_read() -> u64 {
+    crate::journal::store::LINES_READ.with(|c| c.get())
+}
+
 /// Lines of the directory's journal that `keep` accepts.
 fn lines_in(dir: &std::path::Path, keep: impl Fn(&str) -> bool) -> u64 {
     std::fs::read_to_string(dir.join("journal.jsonl"))
@@ -176,11 +186,10 @@ async fn gate_seal_and_verdict_decode_each_call_line_at_most_once() {
 /// since, continuing the verified chain from where the index stopped.
 #[tokio::test]
 async fn the_verdict_reads_each_journal_line_once() {
-    use crate::journal::store::LINES_READ;
-    let read = || LINES_READ.with(|c| c.get());
+    let read = lines_read;
     let root = tempfile::tempdir().unwrap();
     let dir = &root.path().join("exp");
-    let sealed = scored_in(dir).await.gate(&[]).unwrap().seal().unwrap();
+    let sealed = sealed_in(dir).await;
     let lines = |dir: &std::path::Path| lines_in(dir, |_| true);
     let before_lines = lines(dir);
     let before = read();
@@ -203,11 +212,10 @@ async fn the_verdict_reads_each_journal_line_once() {
 /// `frame.md` (G7), a `sealed-opened.json` naming another head (G15, G46).
 #[tokio::test]
 async fn a_concluded_directory_reopens_from_its_checkpoint_knowing_what_the_full_pass_knows() {
-    use crate::journal::store::LINES_READ;
-    let read = || LINES_READ.with(|c| c.get());
+    let read = lines_read;
     let root = tempfile::tempdir().unwrap();
     let dir = &root.path().join("exp");
-    let sealed = scored_in(dir).await.gate(&[]).unwrap().seal().unwrap();
+    let sealed = sealed_in(dir).await;
     drop(sealed.verdict(None).await.unwrap());
     let full = Store::read_only(dir).unwrap();
     let before = read();
